@@ -1,0 +1,98 @@
+"""The only place that builds provider clients, so that every one of them carries the guard.
+
+`Clients` is handed to each connector. It builds:
+- httpx clients: guard → retries (httpx-retries: 429/5xx with Retry-After, idempotent methods
+  plus 429/503 which a server answers before doing anything) → the real transport;
+- boto3 clients: botocore retry mode "standard" (or "adaptive"), the guard as a before-call hook;
+- PyGithub clients: PyGithub's own GithubRetry, the guard as a requests adapter.
+Timeouts live on the clients (a Prefect task timeout cannot interrupt a blocking call).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from httpx_retries import Retry, RetryTransport
+
+from ._guard import Guard, GuardTransport, install_botocore_guard, install_pygithub_guard
+
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+USER_AGENT = "revoker/0.1 (+incident response)"
+
+# Retry what a server tells us to retry; never blindly repeat a non-idempotent write unless
+# the server answered 429/503, which mean it did not act on it.
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+def default_retry(total: int = 5, max_wait: float = 60.0) -> Retry:
+    return Retry(
+        total=total,
+        allowed_methods=["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "POST"],
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=0.25,
+        respect_retry_after_header=True,
+        max_backoff_wait=max_wait,
+        retry_on_exceptions=[httpx.ConnectError, httpx.ReadTimeout, httpx.RemoteProtocolError],
+    )
+
+
+class Clients:
+    """Factory for guarded clients; one per run, shared by all connectors of that run."""
+
+    def __init__(self, guard: Guard, *, retry_total: int = 5, max_retry_wait: float = 60.0):
+        self.guard = guard
+        self._retry_total = retry_total
+        self._max_retry_wait = max_retry_wait
+
+    def http(
+        self,
+        provider: str,
+        base_url: str,
+        *,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        retry: Retry | None = None,
+    ) -> httpx.Client:
+        retrying = RetryTransport(
+            transport=httpx.HTTPTransport(),
+            retry=retry or default_retry(self._retry_total, self._max_retry_wait),
+        )
+        return httpx.Client(
+            base_url=base_url,
+            auth=auth,
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
+            timeout=timeout,
+            transport=GuardTransport(retrying, self.guard, provider),
+            follow_redirects=False,
+        )
+
+    def boto(self, service: str, *, session: Any = None, **kwargs: Any) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        config = Config(
+            retries={"mode": "standard", "max_attempts": self._retry_total + 1},
+            connect_timeout=5,
+            read_timeout=20,
+            user_agent_extra="revoker/0.1",
+        )
+        session = session or boto3.session.Session()
+        client = session.client(service, config=config, **kwargs)
+        install_botocore_guard(client, self.guard)
+        return client
+
+    def github(self, base_url: str, token: str | None, **kwargs: Any) -> Any:
+        from github import Auth, Github, GithubRetry
+
+        github = Github(
+            base_url=base_url,
+            auth=Auth.Token(token) if token else None,
+            retry=GithubRetry(total=self._retry_total),
+            timeout=20,
+            user_agent=USER_AGENT,
+            **kwargs,
+        )
+        install_pygithub_guard(github, self.guard)
+        return github

@@ -1,0 +1,135 @@
+"""One place that knows what a secret looks like, and scrubs it wherever text leaves the process.
+
+Two sources: values registered at run time (the leaked tokens an operator supplies, keys the
+sandbox created) and token shapes (ghp_, github_pat_, npm_, pypi-, AWS keys…) that catch a
+secret nobody registered. The logging filter, the ledger writer and the renderers all call
+`redact`; nothing else decides what is secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from typing import Any
+
+# Shapes of credentials Revoker handles. Ordered longest-prefix first so a fine-grained PAT is
+# not half-matched as something else.
+TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p)
+    for p in (
+        r"github_pat_[A-Za-z0-9_]{20,255}",
+        r"gh[pousr]_[A-Za-z0-9]{20,255}",
+        r"npm_[A-Za-z0-9]{20,255}",
+        r"pypi-[A-Za-z0-9_\-]{20,}",
+        r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])",
+        # AWS secret access keys: 40 base64-ish characters next to a key word.
+        r"(?i)(?<=secret)[\"'_ a-z]{0,24}[:=][\"' ]{0,3}[A-Za-z0-9/+]{40}",
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+        r"(?i)(?<=authorization: )(?:bearer|token|basic) [A-Za-z0-9._~+/=\-]{8,}",
+    )
+)
+
+MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
+
+
+def fingerprint(secret: str) -> str:
+    """A stable, non-reversible name for a secret: sha256 prefix plus its last 4 characters
+    (the last 4 are what providers show in their UIs, so people can match them)."""
+    digest = hashlib.sha256(secret.encode()).hexdigest()[:12]
+    return f"sha256:{digest}…{secret[-4:]}"
+
+
+class SecretRegistry:
+    """Known secret values of this process. Thread-safe; values are kept only in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, str] = {}
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, secret: str | None) -> str | None:
+        """Register a secret; returns its fingerprint (None for empty input)."""
+        if not secret:
+            return None
+        if len(secret) >= MIN_SECRET_LENGTH:
+            with self._lock:
+                if secret not in self._values:
+                    self._values[secret] = fingerprint(secret)
+                    self._pattern = None
+        return fingerprint(secret)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+            self._pattern = None
+
+    def redact(self, text: str) -> str:
+        if not text:
+            return text
+        pattern = self._compiled()
+        if pattern is not None:
+            text = pattern.sub(lambda m: f"[{self._values[m.group(0)]}]", text)
+        for token_shape in TOKEN_PATTERNS:
+            text = token_shape.sub(lambda m: f"[{fingerprint(m.group(0))}]", text)
+        return text
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._pattern is None and self._values:
+                # Longest first, so a secret that contains another is replaced whole.
+                alternatives = sorted(self._values, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(v) for v in alternatives))
+            return self._pattern
+
+
+SECRETS = SecretRegistry()
+
+
+def redact(text: str) -> str:
+    return SECRETS.redact(text)
+
+
+def redact_data(value: Any) -> Any:
+    """Redact every string inside JSON-like data (keys included)."""
+    if isinstance(value, str):
+        return SECRETS.redact(value)
+    if isinstance(value, dict):
+        return {redact_data(k): redact_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_data(v) for v in value]
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message with secrets replaced by fingerprints."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = SECRETS.redact(message)
+        if record.exc_info and record.exc_info[1] is not None:
+            # Tracebacks are formatted later from exc_info; pre-format and redact them here.
+            formatter = logging.Formatter()
+            record.exc_text = SECRETS.redact(formatter.formatException(record.exc_info))
+            record.exc_info = None
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install_logging_filter(*logger_names: str) -> None:
+    """Attach the filter to the named loggers and every handler of the root logger.
+
+    Prefect stores flow and task logs through its own handlers on `prefect.*` loggers, so they
+    are named explicitly by the caller."""
+    for name in ("", *logger_names):
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+        for handler in logger.handlers:
+            if _FILTER not in handler.filters:
+                handler.addFilter(_FILTER)

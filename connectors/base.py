@@ -1,0 +1,222 @@
+"""The provider-neutral vocabulary of Revoker and the interface every provider connector implements.
+
+A connector turns one provider's API (GitHub, AWS, npm, PyPI, an OCI registry) into these
+types and nothing else, so flows, the ledger and reports never learn a provider's dialect.
+Secrets never appear here: a credential is known by its provider id and a fingerprint.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._clients import Clients
+from ._redact import SECRETS, redact
+
+
+class Frozen(BaseModel):
+    """Immutable value object: what a connector observed must not change after it is recorded."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OwnerRole(StrEnum):
+    IDENTITY_OWNER = "identity_owner"
+    SCOPE_APPROVER = "scope_approver"
+    PLATFORM_OWNER = "platform_owner"
+    RELEASE_OWNER = "release_owner"
+    CONSUMER = "consumer"
+
+
+class Owner(Frozen):
+    name: str
+    role: OwnerRole
+    contact: str | None = None
+    source: str = "inventory"  # where the ownership fact came from: inventory, aws-tag, codeowners…
+
+
+class Identity(Frozen):
+    """A release automation identity: one bot, known under a name in each provider."""
+
+    id: str
+    description: str = ""
+    owners: tuple[Owner, ...] = ()
+
+
+class Credential(Frozen):
+    """Something that authenticates as the identity. `id` is the provider's handle for it
+    (an access key id, a token key, a grant id); `fingerprint` identifies a secret value
+    without revealing it."""
+
+    provider: str
+    kind: str  # e.g. classic_pat, fine_grained_pat_grant, access_key, npm_token, deploy_key
+    id: str
+    fingerprint: str | None = None
+    principal: str | None = None  # the account it acts as
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    scopes: tuple[str, ...] = ()
+    status: str = "active"
+    owners: tuple[Owner, ...] = ()
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def subject(self) -> str:
+        return f"{self.provider}:{self.kind}:{self.id}"
+
+
+class Artifact(Frozen):
+    """Something the identity published or signed: a package version, a release, an image tag."""
+
+    provider: str
+    kind: str  # npm_version, pypi_release, oci_tag, github_release, git_tag, ecr_image, s3_object…
+    coordinates: str  # human-readable and unique within provider+kind, e.g. "@acme/widget@1.0.1"
+    digest: str | None = None
+    published_at: datetime | None = None
+    published_by: str | None = None
+    signed_by: str | None = None
+    owners: tuple[Owner, ...] = ()
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def subject(self) -> str:
+        return f"{self.provider}:{self.kind}:{self.coordinates}"
+
+
+class Outcome(StrEnum):
+    DONE = "done"  # the change happened, or was already in place ("already revoked" is done)
+    PLANNED = "planned"  # dry-run: the guard refused the mutating request; nothing changed
+    MANUAL = "manual"  # no API can do it: a named person must, following `instructions`
+    FAILED = "failed"  # a transient or provider failure; re-running the case retries it
+    SKIPPED = "skipped"  # policy said not to (e.g. destructive action without approval)
+
+
+class ActionResult(Frozen):
+    subject: str
+    action: str  # revoke, deactivate, deprecate, yank, quarantine, restore, verify…
+    outcome: Outcome
+    detail: str = ""
+    instructions: str | None = None  # for MANUAL: the exact URL and steps
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    requests: tuple[str, ...] = ()  # the mutating requests sent or planned, as "METHOD url"
+
+
+class Window(Frozen):
+    """The compromise window: artifacts published inside it are suspect."""
+
+    since: datetime
+    until: datetime | None = None
+
+    def contains(self, moment: datetime | None) -> bool:
+        if moment is None:
+            return False
+        return moment >= self.since and (self.until is None or moment <= self.until)
+
+
+class ConnectorError(Exception):
+    """A provider call failed in a way the connector could not absorb.
+
+    `transient` errors (5xx, timeouts, rate limits) are retried by the flow; others are not.
+    Messages must never contain secrets: build them from fingerprints and ids only."""
+
+    def __init__(self, message: str, *, provider: str, transient: bool = False):
+        super().__init__(redact(message))
+        self.provider = provider
+        self.transient = transient
+
+
+class Connector(abc.ABC):
+    """One provider's implementation of the response steps.
+
+    A connector is built for one identity's entry in the inventory and one provider endpoint.
+    It never checks whether it runs in dry-run: its HTTP/SDK clients come from
+    `connectors._http` / `connectors._aws`, whose guard refuses mutating calls in dry-run and
+    turns them into PLANNED results.
+    """
+
+    provider: ClassVar[str]
+    Config: ClassVar[type[BaseModel]]  # the identity's section for this provider in the inventory
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+        self.config = context.config
+
+    @abc.abstractmethod
+    def discover(self) -> list[Credential]:
+        """Every credential of the identity this provider knows about."""
+
+    @abc.abstractmethod
+    def snapshot(self, credentials: Sequence[Credential]) -> dict[str, Any]:
+        """Issuance evidence that revocation would destroy or hide (audit events, grant
+        records, key metadata), as JSON-able data, redacted of secrets."""
+
+    @abc.abstractmethod
+    def revoke(self, credential: Credential) -> ActionResult:
+        """Make the credential unusable. Already revoked or gone is DONE."""
+
+    @abc.abstractmethod
+    def verify(self, credential: Credential) -> ActionResult:
+        """Prove the credential is now rejected (or gone). DONE means proven."""
+
+    @abc.abstractmethod
+    def enumerate(self, window: Window) -> list[Artifact]:
+        """What the identity published or signed inside the window."""
+
+    @abc.abstractmethod
+    def quarantine(self, artifact: Artifact, *, destructive: bool = False) -> ActionResult:
+        """Take the artifact out of circulation, reversibly unless `destructive` is allowed."""
+
+    @abc.abstractmethod
+    def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        """Undo `quarantine` using the evidence it recorded."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release clients; default does nothing."""
+
+
+def subjects(items: Iterable[Credential | Artifact]) -> list[str]:
+    return [item.subject for item in items]
+
+
+class SecretSource:
+    """Reads secrets from the environment by name and registers them for redaction before
+    anyone can print them. Credentials never come from command-line arguments or files in
+    the case directory."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        import os
+
+        self._environ = environ if environ is not None else os.environ
+
+    def get(self, name: str | None) -> str | None:
+        if not name:
+            return None
+        value = self._environ.get(name)
+        SECRETS.add(value)
+        return value
+
+    def require(self, name: str, *, provider: str) -> str:
+        value = self.get(name)
+        if not value:
+            raise ConnectorError(f"environment variable {name} is not set", provider=provider)
+        return value
+
+
+@dataclass
+class ProviderContext:
+    """What a connector is given: guarded client factories, where the provider is, how to
+    read secrets, who the identity is, its inventory section and the playbook's policy."""
+
+    clients: Clients
+    identity: Identity
+    config: Any  # the connector's own pydantic Config model, validated from the inventory
+    endpoint: str | None = None  # base URL override (sandbox, GHES, a private registry)
+    secrets: SecretSource = field(default_factory=SecretSource)
+    policy: dict[str, Any] = field(default_factory=dict)  # playbook options for this provider

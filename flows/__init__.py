@@ -1,0 +1,1 @@
+"""Revoker's flows: the response, sweep and drill pipelines, the case directory and the CLI."""

@@ -1,0 +1,1 @@
+"""Schemas (pydantic) and shipped YAML for inventories, playbooks and drill scenarios."""
