@@ -8,7 +8,7 @@ Secrets never appear here: a credential is known by its provider id and a finger
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -220,3 +220,6 @@ class ProviderContext:
     endpoint: str | None = None  # base URL override (sandbox, GHES, a private registry)
     secrets: SecretSource = field(default_factory=SecretSource)
     policy: dict[str, Any] = field(default_factory=dict)  # playbook options for this provider
+    # Writes an observation to the ledger at once (fsync'd). A connector calls it with what it
+    # is about to destroy (a manifest, an asset's digest) *before* the destructive request.
+    observe: Callable[[str, dict[str, Any]], None] = lambda subject, data: None
