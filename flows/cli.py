@@ -1,0 +1,264 @@
+"""The `revoker` command line. One handler (`main`) maps errors to exit codes:
+0 done, 1 failed, 2 bad input (nothing mutated), 3 partially contained (re-run resumes).
+
+Heavy imports (Prefect, boto3, PyGithub) happen inside commands: the time between the
+operator pressing Enter and the first revocation request is part of the incident.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .errors import BadInput, ExitCode, RevokerError
+
+app = typer.Typer(
+    name="revoker",
+    help="Contain a compromised release identity across GitHub, AWS and package registries, "
+    "on the record.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+sandbox_app = typer.Typer(help="The local sandbox: real provider servers on 127.0.0.1.",
+                          no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+STATUS_EXIT = {
+    "contained": ExitCode.DONE,
+    "planned": ExitCode.DONE,
+    "clean": ExitCode.DONE,
+    "partially_contained": ExitCode.PARTIAL,
+    "planned_with_errors": ExitCode.PARTIAL,
+    "failed": ExitCode.FAILED,
+}
+
+
+def _say(text: str, *, err: bool = False) -> None:
+    """Print provider-derived text safely: secrets redacted, terminal escapes removed."""
+    from connectors._redact import redact
+
+    cleaned = "".join(ch for ch in redact(text) if ch in "\n\t" or (ch.isprintable()))
+    typer.echo(cleaned, err=err)
+
+
+def _default_inventory() -> Path:
+    return Path(os.environ.get("REVOKER_INVENTORY", "inventory.yaml"))
+
+
+@app.command(epilog="Example: revoker respond --identity release-bot --since 2026-11-20T08:00Z")
+def respond(
+    identity: Annotated[str, typer.Option(help="Identity id from the inventory.")],
+    inventory: Annotated[Path | None, typer.Option(
+        help="Inventory YAML (default: $REVOKER_INVENTORY or ./inventory.yaml).")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="Start of the compromise window (RFC 3339). Default: playbook lookback.")] = None,
+    until: Annotated[str | None, typer.Option(help="End of the compromise window.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Read and plan everything; send no mutating request.")] = False,
+    case: Annotated[Path | None, typer.Option(
+        help="Case directory; an existing one is resumed.")] = None,
+    playbook: Annotated[str, typer.Option(
+        help="Shipped playbook name or YAML file.")] = "compromised-release-identity",
+    approve: Annotated[str | None, typer.Option(
+        help="auto: pre-authorise destructive steps (recorded); prompt: ask a human.")] = None,
+    orchestrator: Annotated[str, typer.Option(
+        help="local (threads, fastest start), prefect (flow runs in the Prefect API), or "
+        "auto (prefect when PREFECT_API_URL is set).")] = "auto",
+) -> None:
+    """Revoke, verify, enumerate and quarantine for one compromised identity."""
+    from .respond import ResponseRequest, respond_cli
+
+    if approve not in (None, "auto", "prompt"):
+        raise BadInput("must be auto or prompt", field="--approve")
+    request = ResponseRequest(
+        identity=identity, inventory=inventory or _default_inventory(), since=since,
+        until=until, dry_run=dry_run, case_dir=case, playbook=playbook, approve=approve,
+        orchestrator=orchestrator,
+    )
+    status, case_dir = respond_cli(request, say=_say)
+    raise typer.Exit(STATUS_EXIT.get(status, ExitCode.FAILED))
+
+
+@app.command()
+def sweep(
+    inventory: Annotated[Path | None, typer.Option(help="Inventory YAML.")] = None,
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="Sweep the local sandbox.")] = False,
+    max_age_days: Annotated[int, typer.Option(help="Flag credentials older than this.")] = 90,
+    unused_days: Annotated[int, typer.Option(help="Flag credentials unused this long.")] = 30,
+    revoke: Annotated[bool, typer.Option("--revoke", help="Revoke what is flagged.")] = False,
+    case: Annotated[Path | None, typer.Option(help="Case directory.")] = None,
+) -> None:
+    """Find stale, long-lived and ownerless credentials (the nightly deployment)."""
+    from .sweep import sweep_cli
+
+    status = sweep_cli(inventory=inventory or _default_inventory(), use_sandbox=sandbox,
+                       max_age_days=max_age_days, unused_days=unused_days, revoke=revoke,
+                       case_dir=case, say=_say)
+    raise typer.Exit(STATUS_EXIT.get(status, ExitCode.FAILED))
+
+
+@app.command(epilog="Example: revoker drill --scenario shai-hulud")
+def drill(
+    scenario: Annotated[str | None, typer.Option(help="Scenario name or YAML file.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List shipped scenarios.")] = False,
+    case: Annotated[Path | None, typer.Option(help="Case directory.")] = None,
+    live_sandbox: Annotated[bool, typer.Option(
+        "--live-sandbox", help="Really execute in the sandbox (practise restores).")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Dry-run against the providers in the environment.")] = False,
+) -> None:
+    """Run a tabletop drill: the real playbook, in dry-run, with a score card."""
+    from .drill import drill_cli, list_scenarios
+
+    if list_:
+        for name, summary in list_scenarios():
+            _say(f"{name}\t{summary}")
+        return
+    if not scenario:
+        raise BadInput("give --scenario NAME|FILE, or --list", field="--scenario")
+    status = drill_cli(scenario, case_dir=case, live_sandbox=live_sandbox, dry_run=dry_run,
+                       say=_say)
+    raise typer.Exit(STATUS_EXIT.get(status, ExitCode.FAILED))
+
+
+@app.command()
+def approve(
+    case_dir: Annotated[Path, typer.Argument(help="Case directory awaiting approval.")],
+    as_: Annotated[str, typer.Option("--as", help="Who approves (recorded).")],
+    reason: Annotated[str, typer.Option(help="Why (recorded).")],
+    deny: Annotated[bool, typer.Option("--deny", help="Deny instead of approve.")] = False,
+) -> None:
+    """Answer a paused approval gate; re-run `respond --case` (or the paused flow resumes)."""
+    from .approval import approve_case
+
+    decision = approve_case(case_dir, approver=as_, reason=reason, deny=deny)
+    _say(f"{decision} recorded in {case_dir / 'ledger.jsonl'}")
+
+
+@app.command()
+def report(
+    case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
+    format_: Annotated[str | None, typer.Option("--format", help="md, html or json.")] = None,
+    bundle: Annotated[Path | None, typer.Option(help="Write a governance bundle .tar.gz.")] = None,
+) -> None:
+    """Re-render the reports from the ledger alone, or print one, or bundle the case."""
+    from reports.render import bundle_case, render_case
+
+    if format_ not in (None, "md", "html", "json"):
+        raise BadInput("must be md, html or json", field="--format")
+    if not (case_dir / "ledger.jsonl").exists():
+        raise BadInput("not a case directory (no ledger.jsonl)", source=str(case_dir))
+    render_case(case_dir)
+    from .case import write_manifest
+
+    write_manifest(case_dir)
+    if bundle:
+        bundle_case(case_dir, bundle)
+        _say(f"bundle: {bundle}")
+    if format_:
+        text = (case_dir / f"report.{format_}").read_text()
+        typer.echo(text if format_ != "md" else text)
+    elif not bundle:
+        _say(f"reports written: {case_dir}/report.md, report.html, report.json")
+
+
+@app.command()
+def verify(case_dir: Annotated[Path, typer.Argument(help="Case directory or unpacked bundle.")]
+           ) -> None:
+    """Re-check the ledger's hash chain, every evidence file and the manifest."""
+    from .case import verify_case
+
+    result = verify_case(case_dir)
+    if result.ok:
+        _say(f"ok: {result.ledger.records} records, chain head {result.ledger.head}")
+        return
+    for problem in result.ledger.problems:
+        _say(f"FAIL {problem}", err=True)
+    for problem in result.manifest_problems:
+        _say(f"FAIL {problem}", err=True)
+    raise typer.Exit(ExitCode.FAILED)
+
+
+@sandbox_app.command("up")
+def sandbox_up(json_: Annotated[bool, typer.Option("--json", help="Print URLs as JSON.")] = False
+               ) -> None:
+    """Start GitHub, AWS, npm, PyPI and OCI servers on 127.0.0.1."""
+    from connectors.sandbox.manager import sandbox_up as up
+
+    _print_urls(up(_sandbox_dir()), json_)
+
+
+@sandbox_app.command("down")
+def sandbox_down() -> None:
+    """Stop exactly the processes `sandbox up` started."""
+    from connectors.sandbox.manager import sandbox_down as down
+
+    down(_sandbox_dir())
+    _say("sandbox stopped")
+
+
+@sandbox_app.command("status")
+def sandbox_status(json_: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show whether the sandbox runs, and its endpoints."""
+    from connectors.sandbox.manager import sandbox_status as status
+
+    _print_urls(status(_sandbox_dir()), json_)
+
+
+def _sandbox_dir() -> Path:
+    return Path(os.environ.get("REVOKER_SANDBOX_DIR", ".revoker/sandbox"))
+
+
+def _print_urls(state: dict[str, Any], as_json: bool) -> None:
+    urls = state.get("urls", {})
+    if as_json:
+        typer.echo(json.dumps(urls, indent=2, sort_keys=True))
+        return
+    for name, url in sorted(urls.items()):
+        _say(f"{name:8} {url}")
+    if not urls:
+        _say("sandbox is not running")
+
+
+@app.command()
+def serve() -> None:
+    """Serve the Prefect deployments: respond (triggered by parameters or events) and the
+    nightly sweep (cron). Needs a Prefect server (`prefect server start`)."""
+    from .deployments import serve_deployments
+
+    serve_deployments()
+
+
+def main() -> None:
+    """Entry point: the one place that turns errors into exit codes and clean messages."""
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except RevokerError as error:
+        _say(f"revoker: {error.diagnostics()}", err=True)
+        sys.exit(error.exit_code)
+    except (typer.BadParameter, typer.Abort) as error:  # pragma: no cover - click's own
+        _say(f"revoker: {error}", err=True)
+        sys.exit(ExitCode.BAD_INPUT)
+    except Exception as error:
+        import click
+
+        if isinstance(error, click.UsageError):
+            _say(f"revoker: {error.format_message()}", err=True)
+            sys.exit(ExitCode.BAD_INPUT)
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(ExitCode.BAD_INPUT)
+        _say(f"revoker: unexpected {type(error).__name__}: {error}", err=True)
+        sys.exit(ExitCode.FAILED)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,526 @@
+"""One response, as plain typed Python that a flow drives: resolve → snapshot → revoke →
+verify → enumerate → approve → quarantine → close.
+
+Every mutation goes through `Response.act`: an `intent` record (fsync'd) before the call, an
+`action` record after. A `DryRunBlocked` from the guard becomes a PLANNED result; a provider
+failure becomes FAILED and leaves the case partially contained instead of stopping the other
+providers. Re-running the case reads the ledger first and skips what is already done, and a
+destructive action that is done is never repeated.
+
+The orchestration (threads here, Prefect tasks in flows/respond.py) is a `Runner`; the steps
+do not know which one drives them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import httpx
+
+from connectors import load_connector
+from connectors._clients import Clients
+from connectors._guard import DryRunBlocked, Guard, PlannedRequest
+from connectors.base import (
+    ActionResult,
+    Artifact,
+    Connector,
+    ConnectorError,
+    Credential,
+    Identity,
+    Outcome,
+    ProviderContext,
+    SecretSource,
+    Window,
+)
+from playbooks.models import IdentityEntry, Inventory, Playbook, Stage, provider_config
+
+from .case import Case
+
+log = logging.getLogger("revoker.response")
+T = TypeVar("T")
+R = TypeVar("R")
+
+_current_subject: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "revoker_subject", default=None
+)
+
+
+class Runner(Protocol):
+    """Runs `fn` over `items` with bounded concurrency, retrying transient failures. Never
+    raises: an item whose retries ran out yields its exception in the result list."""
+
+    def map(
+        self, fn: Callable[[T], R], items: Sequence[T], *, name: str, concurrency: int,
+        retries: int,
+    ) -> list[R | BaseException]: ...
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, ConnectorError):
+        return error.transient
+    return isinstance(error, httpx.TransportError)
+
+
+class LocalRunner:
+    """Threads, for the fast path: no orchestration server between the operator and the
+    first revocation."""
+
+    def map(
+        self, fn: Callable[[T], R], items: Sequence[T], *, name: str, concurrency: int,
+        retries: int,
+    ) -> list[R | BaseException]:
+        def attempt(item: T) -> R | BaseException:
+            for remaining in range(retries, -1, -1):
+                try:
+                    return fn(item)
+                except Exception as error:
+                    if remaining == 0 or not is_transient(error):
+                        return error
+                    time.sleep(0.2)
+            raise AssertionError("unreachable")
+
+        if len(items) <= 1:
+            return [attempt(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(items)),
+                                thread_name_prefix=name) as pool:
+            return list(pool.map(lambda item: contextvars.copy_context().run(attempt, item),
+                                 items))
+
+
+@dataclass
+class ProviderState:
+    name: str
+    connector: Connector | None = None
+    credentials: list[Credential] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Outstanding:
+    subject: str
+    stage: str
+    reason: str
+
+
+def endpoint_for(provider: str, inventory: Inventory, environ: dict[str, str]) -> str | None:
+    return environ.get(f"REVOKER_{provider.upper()}_URL") or inventory.endpoints.get(provider)
+
+
+class Response:
+    """The state of one response run over a case."""
+
+    def __init__(
+        self,
+        case: Case,
+        playbook: Playbook,
+        inventory: Inventory,
+        entry: IdentityEntry,
+        window: Window,
+        *,
+        inventory_source: str,
+        runner: Runner | None = None,
+        approve: str | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        self.case = case
+        self.ledger = case.ledger
+        self.playbook = playbook
+        self.entry = entry
+        self.window = window
+        self.runner = runner or LocalRunner()
+        self.approve_mode = approve or playbook.approval
+        self.environ = dict(os.environ if environ is None else environ)
+        self.guard = Guard(dry_run=case.dry_run, on_planned=self._record_planned)
+        self.clients = Clients(self.guard)
+        self.identity = Identity(id=entry.id, description=entry.description, owners=entry.owners)
+        self.providers: dict[str, ProviderState] = {}
+        self.done = self._completed_from_ledger()
+        self._slots: dict[str, threading.Semaphore] = {}
+        self._slots_lock = threading.Lock()
+        self._configs = {
+            name: provider_config(entry, name, source=inventory_source)
+            for name in entry.providers
+        }  # validated up front: bad input fails before any provider is touched
+        self._endpoints = {name: endpoint_for(name, inventory, self.environ)
+                           for name in entry.providers}
+
+    # --- ledger helpers -----------------------------------------------------------------
+
+    def _completed_from_ledger(self) -> set[tuple[str, str]]:
+        """(subject, action) pairs already done in earlier runs of this case."""
+        done: set[tuple[str, str]] = set()
+        for record in self.ledger.records():
+            data = record.get("data") or {}
+            if record["kind"] in ("action", "verification") and data.get("outcome") == "done":
+                done.add((record["subject"], data.get("action") or data.get("type")))
+        return done
+
+    def _record_planned(self, planned: PlannedRequest) -> None:
+        self.ledger.append("planned", provider=planned.provider, subject=_current_subject.get(),
+                           data={"type": "planned", "method": planned.method,
+                                 "target": planned.target})
+
+    def act(
+        self,
+        provider: str,
+        subject: str,
+        action: str,
+        call: Callable[[], ActionResult],
+        *,
+        destructive: bool = False,
+    ) -> ActionResult:
+        """intent → call → action record. Skips work the ledger already shows as done."""
+        if (subject, action) in self.done:
+            return ActionResult(subject=subject, action=action, outcome=Outcome.DONE,
+                                detail="already done in an earlier run of this case")
+        intent = self.ledger.append("intent", provider=provider, subject=subject,
+                                    data={"type": action, "action": action,
+                                          "destructive": destructive})
+        token = _current_subject.set(subject)
+        try:
+            result = call()
+        except DryRunBlocked as blocked:
+            result = ActionResult(subject=subject, action=action, outcome=Outcome.PLANNED,
+                                  detail="dry-run: mutating request refused by the guard",
+                                  requests=(blocked.planned.describe(),))
+        except Exception as error:  # a provider failure must not stop the other providers
+            self._record_action(provider, subject, action, intent, ActionResult(
+                subject=subject, action=action, outcome=Outcome.FAILED,
+                detail=f"{type(error).__name__}: {error}"))
+            if is_transient(error):
+                raise  # the runner retries transient failures
+            return ActionResult(subject=subject, action=action, outcome=Outcome.FAILED,
+                                detail=f"{type(error).__name__}: {error}")
+        finally:
+            _current_subject.reset(token)
+        self._record_action(provider, subject, action, intent, result)
+        if result.outcome is Outcome.DONE:
+            self.done.add((subject, action))
+        return result
+
+    def _record_action(self, provider: str, subject: str, action: str,
+                       intent: dict[str, Any], result: ActionResult) -> None:
+        self.ledger.append(
+            "action", provider=provider, subject=subject,
+            data={"type": action, "action": action, "outcome": result.outcome.value,
+                  "detail": result.detail, "instructions": result.instructions,
+                  "requests": list(result.requests), "intent": intent["hash"]},
+            evidence=result.evidence or None,
+        )
+
+    def error(self, provider: str, stage: str, error: BaseException,
+              subject: str | None = None) -> None:
+        self.providers[provider].errors.append(f"{stage}: {error}")
+        self.ledger.append("error", provider=provider, subject=subject,
+                           data={"type": "error", "stage": stage,
+                                 "error": f"{type(error).__name__}: {error}",
+                                 "transient": is_transient(error)})
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def open(self) -> None:
+        if not self.case.resumed:
+            self.ledger.append("note", data={"type": "case_opened", "case": self.case.meta})
+        else:
+            self.ledger.append("note", data={"type": "case_resumed"})
+        self.ledger.append("observation", subject=self.identity.id,
+                           data={"type": "identity",
+                                 "identity": self.identity.model_dump(mode="json")})
+        for name in self.entry.providers:
+            self.providers[name] = ProviderState(name)
+
+    def connect(self, name: str) -> None:
+        state = self.providers[name]
+        policy = self.playbook.policy(name)
+        try:
+            connector_class = load_connector(name)
+            state.connector = connector_class(ProviderContext(
+                clients=self.clients, identity=self.identity, config=self._configs[name],
+                endpoint=self._endpoints[name], secrets=SecretSource(self.environ),
+                policy=dict(policy.options),
+                observe=lambda subject, data, _n=name: self.ledger.append(
+                    "observation", provider=_n, subject=subject,
+                    data={"type": "pre_destroy", **data}),
+            ))
+        except Exception as error:
+            self.error(name, "connect", error)
+
+    def discover(self, name: str) -> list[Credential]:
+        state = self.providers[name]
+        if state.connector is None:
+            return []
+        try:
+            found = state.connector.discover()
+        except DryRunBlocked:
+            raise
+        except Exception as error:
+            self.error(name, "discover", error)
+            found = []
+        known = {c.subject for c in found}
+        # On resume, credentials already revoked may no longer be listed: keep them in scope.
+        found += [c for c in self._credentials_from_ledger(name) if c.subject not in known]
+        state.credentials = [self._with_owners(c) for c in found]
+        for credential in state.credentials:
+            if credential.subject not in known:
+                continue
+            self.ledger.append("observation", provider=name, subject=credential.subject,
+                               data={"type": "credential",
+                                     "credential": credential.model_dump(mode="json")})
+        return state.credentials
+
+    def _credentials_from_ledger(self, provider: str) -> list[Credential]:
+        seen: dict[str, Credential] = {}
+        for record in self.ledger.records():
+            data = record.get("data") or {}
+            if data.get("type") == "credential" and record.get("provider") == provider:
+                seen[record["subject"]] = Credential.model_validate(data["credential"])
+        return list(seen.values())
+
+    def _with_owners(self, item: Any) -> Any:
+        if item.owners or not self.identity.owners:
+            return item
+        return item.model_copy(update={"owners": self.identity.owners})
+
+    def snapshot(self, name: str) -> None:
+        state = self.providers[name]
+        if state.connector is None:
+            return
+        try:
+            evidence = state.connector.snapshot(state.credentials)
+        except Exception as error:
+            self.error(name, "snapshot", error)
+            return
+        self.ledger.append("observation", provider=name,
+                           data={"type": "snapshot", "provider": name,
+                                 "summary": f"issuance evidence for {len(state.credentials)} "
+                                            f"credential(s)",
+                                 "counts": {k: len(v) for k, v in evidence.items()
+                                            if isinstance(v, list)}},
+                           evidence=evidence)
+
+    def plan(self) -> dict[str, Any]:
+        """Calls each provider needs against its budget, and an ETA (recorded and printed)."""
+        providers: dict[str, Any] = {}
+        for name, state in self.providers.items():
+            policy = self.playbook.policy(name)
+            calls = -(-len(state.credentials) // policy.batch_size)
+            eta = 0.0
+            if policy.calls_per_hour and calls > policy.calls_per_hour:
+                eta = (calls - policy.calls_per_hour) / policy.calls_per_hour * 3600
+            providers[name] = {"credentials": len(state.credentials), "calls": calls,
+                               "batch_size": policy.batch_size,
+                               "budget_per_hour": policy.calls_per_hour,
+                               "concurrency": policy.concurrency, "eta_seconds": round(eta, 1)}
+        plan = {"type": "plan", "providers": providers,
+                "total_eta_seconds": max((p["eta_seconds"] for p in providers.values()),
+                                         default=0.0)}
+        self.ledger.append("observation", data=plan)
+        return plan
+
+    def revoke_one(self, item: tuple[str, Credential]) -> None:
+        name, credential = item
+        connector = self.providers[name].connector
+        if connector is None:
+            return
+        with self._slot(name):
+            result = self.act(name, credential.subject, "revoke",
+                              lambda: connector.revoke(credential))
+            if self.playbook.has(Stage.VERIFY) and result.outcome is Outcome.DONE:
+                self.verify_one(name, connector, credential)
+
+    def _slot(self, provider: str) -> threading.Semaphore:
+        """Per-provider concurrency, whatever runner drives the steps."""
+        with self._slots_lock:
+            if provider not in self._slots:
+                limit = self.playbook.policy(provider).concurrency
+                self._slots[provider] = threading.Semaphore(limit)
+            return self._slots[provider]
+
+    def verify_one(self, name: str, connector: Connector, credential: Credential) -> None:
+        if (credential.subject, "verify") in self.done:
+            return
+        token = _current_subject.set(credential.subject)
+        try:
+            result = connector.verify(credential)
+        except DryRunBlocked as blocked:
+            result = ActionResult(subject=credential.subject, action="verify",
+                                  outcome=Outcome.PLANNED, detail=str(blocked))
+        except Exception as error:
+            result = ActionResult(subject=credential.subject, action="verify",
+                                  outcome=Outcome.FAILED, detail=f"{type(error).__name__}: {error}")
+        finally:
+            _current_subject.reset(token)
+        self.ledger.append("verification", provider=name, subject=credential.subject,
+                           data={"type": "verify", "action": "verify",
+                                 "outcome": result.outcome.value, "detail": result.detail},
+                           evidence=result.evidence or None)
+        if result.outcome is Outcome.DONE:
+            self.done.add((credential.subject, "verify"))
+
+    def enumerate(self, name: str) -> list[Artifact]:
+        state = self.providers[name]
+        if state.connector is None:
+            return []
+        try:
+            artifacts = state.connector.enumerate(self.window)
+        except Exception as error:
+            self.error(name, "enumerate", error)
+            return []
+        state.artifacts = [self._with_owners(a) for a in artifacts]
+        for artifact in state.artifacts:
+            self.ledger.append("observation", provider=name, subject=artifact.subject,
+                               data={"type": "artifact",
+                                     "artifact": artifact.model_dump(mode="json")})
+        return state.artifacts
+
+    def approval(self, ask: Callable[[], dict[str, Any] | None] | None = None) -> bool:
+        """Destructive quarantine needs a recorded approval: auto (pre-authorised playbook
+        or drill), an earlier `revoker approve`, or a human asked now by `ask`."""
+        if not self.playbook.destructive:
+            return False
+        for record in reversed(self.ledger.records()):
+            if record["kind"] == "approval":
+                return bool(record["data"].get("decision") == "approve")
+        if self.approve_mode == "auto":
+            self.ledger.append("approval", data={
+                "type": "approval", "decision": "approve", "approver": "playbook:" +
+                self.playbook.name, "reason": "pre-authorised by --approve auto",
+                "mode": "auto", "scope": "destructive quarantine"})
+            return True
+        answer = ask() if ask else None
+        if answer is None:
+            self.ledger.append("note", data={"type": "awaiting_approval",
+                                             "scope": "destructive quarantine"})
+            return False
+        self.ledger.append("approval", data={"type": "approval", "scope":
+                                             "destructive quarantine", **answer})
+        return bool(answer.get("decision") == "approve")
+
+    def quarantine_one(self, item: tuple[str, Artifact], destructive: bool) -> None:
+        name, artifact = item
+        connector = self.providers[name].connector
+        if connector is None:
+            return
+        with self._slot(name):
+            # Reversible first, always; the destructive step only after an approval, as its
+            # own action so a re-run never repeats it.
+            result = self.act(name, artifact.subject, "quarantine",
+                              lambda: connector.quarantine(artifact, destructive=False))
+            if destructive and result.outcome is Outcome.DONE:
+                self.act(name, artifact.subject, "quarantine_destructive",
+                         lambda: connector.quarantine(artifact, destructive=True),
+                         destructive=True)
+
+    def credentials(self) -> list[tuple[str, Credential]]:
+        return [(s.name, c) for s in self.providers.values() for c in s.credentials]
+
+    def artifacts(self) -> list[tuple[str, Artifact]]:
+        return [(s.name, a) for s in self.providers.values() for a in s.artifacts]
+
+    def record_failures(self, stage: str, items: Sequence[Any],
+                        results: Sequence[Any]) -> None:
+        """Items whose retries ran out (their action record already says FAILED)."""
+        for item, result in zip(items, results, strict=True):
+            if isinstance(result, BaseException):
+                provider = item[0] if isinstance(item, tuple) else str(item)
+                subject = getattr(item[1], "subject", None) if isinstance(item, tuple) else None
+                if provider in self.providers:
+                    self.error(provider, stage, result, subject)
+
+    # --- closing -------------------------------------------------------------------------
+
+    def outstanding(self) -> list[Outstanding]:
+        """What is not done, from the ledger (so it also counts earlier runs)."""
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for record in self.ledger.records():
+            data = record.get("data") or {}
+            if record["kind"] in ("action", "verification"):
+                latest[(record["subject"], data.get("action", ""))] = data
+        items: list[Outstanding] = []
+        wanted = [("revoke", Stage.REVOKE), ("verify", Stage.VERIFY)]
+        for state in self.providers.values():
+            for stage_error in state.errors:
+                items.append(Outstanding(state.name, "provider", stage_error))
+            for credential in state.credentials:
+                for action, stage in wanted:
+                    if not self.playbook.has(stage):
+                        continue
+                    data = latest.get((credential.subject, action))
+                    if data is None or data.get("outcome") != "done":
+                        reason = (data or {}).get("detail") or "not attempted"
+                        items.append(Outstanding(credential.subject, action,
+                                                 f"{(data or {}).get('outcome', 'pending')}: "
+                                                 f"{reason}"))
+                        break
+            if self.playbook.has(Stage.QUARANTINE):
+                for artifact in state.artifacts:
+                    data = latest.get((artifact.subject, "quarantine"))
+                    if data is None or data.get("outcome") != "done":
+                        items.append(Outstanding(artifact.subject, "quarantine",
+                                                 f"{(data or {}).get('outcome', 'pending')}: "
+                                                 f"{(data or {}).get('detail', '')}"))
+        return items
+
+    def close(self) -> str:
+        outstanding = self.outstanding()
+        if self.case.dry_run:
+            status = "planned" if not any(o.stage == "provider" for o in outstanding) \
+                else "planned_with_errors"
+        else:
+            status = "contained" if not outstanding else "partially_contained"
+        self.ledger.append("note", data={
+            "type": "case_closed", "status": status,
+            "outstanding": [o.__dict__ for o in outstanding],
+            "counts": {name: {"credentials": len(s.credentials), "artifacts": len(s.artifacts),
+                              "errors": len(s.errors)} for name, s in self.providers.items()},
+            "mutating_requests_refused": len(self.guard.planned),
+        })
+        for state in self.providers.values():
+            if state.connector is not None:
+                state.connector.close()
+        return status
+
+
+def run_response(response: Response, *, ask: Callable[[], dict[str, Any] | None] | None = None,
+                 ) -> str:
+    """The orchestration: containment first, every provider and credential in parallel
+    (bounded per provider), then enumeration, approval and quarantine."""
+    playbook, runner = response.playbook, response.runner
+    names = list(response.entry.providers)
+    wide = max(1, sum(playbook.policy(n).concurrency for n in names))
+    response.open()
+
+    def contain(name: str) -> None:
+        response.connect(name)
+        response.discover(name)
+        if playbook.has(Stage.SNAPSHOT):
+            response.snapshot(name)
+
+    response.record_failures("discover", names, runner.map(
+        contain, names, name="discover", concurrency=len(names) or 1, retries=0))
+    response.plan()
+    if playbook.has(Stage.REVOKE):
+        items = response.credentials()
+        response.record_failures("revoke", items, runner.map(
+            response.revoke_one, items, name="revoke", concurrency=wide,
+            retries=playbook.retries))
+    if playbook.has(Stage.ENUMERATE):
+        response.record_failures("enumerate", names, runner.map(
+            response.enumerate, names, name="enumerate", concurrency=len(names) or 1,
+            retries=playbook.retries))
+    if playbook.has(Stage.QUARANTINE):
+        destructive = playbook.has(Stage.APPROVE) and response.approval(ask)
+        items = response.artifacts()
+        response.record_failures("quarantine", items, runner.map(
+            lambda item: response.quarantine_one(item, destructive), items,
+            name="quarantine", concurrency=wide, retries=playbook.retries))
+    return response.close()

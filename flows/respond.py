@@ -1,0 +1,207 @@
+"""`revoker respond`: turn a leaked identity into a contained one.
+
+Two orchestrators drive the same steps (flows/engine.py):
+- **local** (default without PREFECT_API_URL): threads in this process. Nothing stands between
+  the operator and the first revocation but Python start-up and the inventory.
+- **prefect**: the `respond` flow, each credential's action its own task with retries on
+  transient errors, visible in the Prefect UI; used by `revoker serve` deployments and when
+  PREFECT_API_URL points at a running server. Prefect's temporary server costs ~20 s of cold
+  start on a 2-core machine, which a response must not wait for (README "Architecture").
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from connectors._redact import install_logging_filter
+from connectors.base import Window
+from playbooks.models import load_inventory, load_playbook, parse_time, provider_config
+
+from .case import new_case_id, open_case, write_manifest
+from .engine import Response, is_transient, run_response
+from .errors import BadInput
+
+T = TypeVar("T")
+R = TypeVar("R")
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ResponseRequest:
+    identity: str
+    inventory: Path
+    since: str | None = None
+    until: str | None = None
+    dry_run: bool = False
+    case_dir: Path | None = None
+    playbook: str = "compromised-release-identity"
+    approve: str | None = None
+    orchestrator: str = "auto"
+    detected_at: str | None = None
+    extra_meta: tuple[tuple[str, Any], ...] = ()
+
+
+def prepare(request: ResponseRequest, environ: dict[str, str] | None = None) -> Response:
+    """Validate everything and open the case. Raises BadInput before any provider call."""
+    playbook, playbook_path = load_playbook(request.playbook)
+    inventory = load_inventory(request.inventory)
+    entry = inventory.identity(request.identity, source=str(request.inventory))
+    since = parse_time(request.since, field="--since") or playbook.default_since()
+    until = parse_time(request.until, field="--until")
+    if until and until < since:
+        raise BadInput("is before --since", field="--until")
+    if not entry.providers:
+        raise BadInput(f"identity {entry.id!r} lists no providers",
+                       source=str(request.inventory), field=f"identities[{entry.id}].providers")
+    window = Window(since=since, until=until)
+    meta = {
+        "case_id": new_case_id(entry.id),
+        "identity": entry.id,
+        "window": {"since": since.isoformat(), "until": until.isoformat() if until else None},
+        "playbook": playbook.name,
+        "playbook_file": str(playbook_path),
+        "mode": "dry-run" if request.dry_run else "live",
+        "detected_at": request.detected_at,
+        **dict(request.extra_meta),
+    }
+    case_dir = request.case_dir or Path("cases") / meta["case_id"]
+    for name in entry.providers:  # bad provider sections fail before the case exists
+        provider_config(entry, name, source=str(request.inventory))
+    case = open_case(case_dir, meta)
+    runner = PrefectRunner() if _use_prefect(request.orchestrator) else None
+    return Response(case, playbook, inventory, entry, window,
+                    inventory_source=str(request.inventory), runner=runner,
+                    approve=request.approve, environ=environ)
+
+
+def _use_prefect(orchestrator: str) -> bool:
+    if orchestrator not in ("auto", "local", "prefect"):
+        raise BadInput("must be auto, local or prefect", field="--orchestrator")
+    return orchestrator == "prefect" or (orchestrator == "auto"
+                                         and bool(os.environ.get("PREFECT_API_URL")))
+
+
+def respond_cli(request: ResponseRequest, say: Say) -> tuple[str, Path]:
+    install_logging_filter("revoker", "prefect", "prefect.flow_runs", "prefect.task_runs")
+    response = prepare(request)
+    case_dir = response.case.directory
+    say(f"case {case_dir} ({response.case.meta['mode']}"
+        f"{', resumed' if response.case.resumed else ''})")
+    if isinstance(response.runner, PrefectRunner):
+        status = respond_flow(response)  # type: ignore[arg-type]
+    else:
+        status = run_response(response, ask=_ask_on_terminal)
+    finish(case_dir, say)
+    say(f"status: {status}")
+    return status, case_dir
+
+
+def finish(case_dir: Path, say: Say) -> None:
+    """Render the reports from the ledger and seal the case with its manifest."""
+    try:
+        from reports.render import render_case
+    except ImportError:  # reports not installed in this build
+        render_case = None
+    if render_case is not None:
+        render_case(case_dir)
+        say(f"report: {case_dir / 'report.html'}")
+    write_manifest(case_dir)
+
+
+def _ask_on_terminal() -> dict[str, Any] | None:
+    """A typed approval from the operator when a terminal is attached; otherwise the case
+    waits for `revoker approve` and a re-run."""
+    if not sys.stdin.isatty():
+        return None
+    import typer
+
+    if not typer.confirm("Approve destructive quarantine steps?", default=False):
+        decision = "deny"
+    else:
+        decision = "approve"
+    approver = typer.prompt("Your name (recorded)")
+    reason = typer.prompt("Reason (recorded)")
+    return {"decision": decision, "approver": approver, "reason": reason, "mode": "prompt"}
+
+
+# --- Prefect orchestration ---------------------------------------------------------------
+
+
+def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:
+    try:
+        state.result()
+    except Exception as error:
+        return is_transient(error)
+    return False
+
+
+class PrefectRunner:
+    """Each item is its own Prefect task run: visible, retried on transient errors only."""
+
+    def map(
+        self, fn: Callable[[T], R], items: Sequence[T], *, name: str, concurrency: int,
+        retries: int,
+    ) -> list[R | BaseException]:
+        from prefect import task
+        from prefect.cache_policies import NONE
+
+        runnable = task(fn, name=name, retries=retries, retry_delay_seconds=0.5,
+                        retry_condition_fn=_retry_transient, cache_policy=NONE,
+                        persist_result=False, log_prints=False)
+        futures = [runnable.submit(item) for item in items]
+        results: list[R | BaseException] = []
+        for future in futures:
+            try:
+                results.append(future.result())
+            except Exception as error:
+                results.append(error)
+        return results
+
+
+def respond_flow(response: Response) -> str:
+    """Run the response inside a Prefect flow run (built lazily: importing Prefect costs ~2 s)."""
+    from prefect import flow
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    @flow(name="respond", task_runner=ThreadPoolTaskRunner(max_workers=16),
+          flow_run_name=f"respond-{response.identity.id}", log_prints=False,
+          validate_parameters=False)
+    def respond() -> str:
+        status = run_response(response, ask=_pause_for_approval)
+        _publish_artifacts(response.case.directory)
+        return status
+
+    return respond()
+
+
+def _pause_for_approval() -> dict[str, Any] | None:
+    """Pause the flow run for a typed approval (Prefect UI, or `revoker approve`)."""
+    from prefect.flow_runs import pause_flow_run
+    from prefect.input import RunInput
+
+    class Approval(RunInput):
+        decision: str = "deny"
+        approver: str
+        reason: str
+
+    answer = pause_flow_run(wait_for_input=Approval, timeout=3600)
+    return {"decision": answer.decision, "approver": answer.approver, "reason": answer.reason,
+            "mode": "prefect"}
+
+
+def _publish_artifacts(case_dir: Path) -> None:
+    try:
+        from reports.render import publish_prefect_artifacts, render_case
+    except ImportError:
+        return
+    publish_prefect_artifacts(render_case(case_dir))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
