@@ -238,7 +238,9 @@ def serve() -> None:
 def main() -> None:
     """Entry point: the one place that turns errors into exit codes and clean messages."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click hands back an Exit's code instead of exiting.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except RevokerError as error:

@@ -140,7 +140,8 @@ class Response:
         self.approve_mode = approve or playbook.approval
         self.environ = dict(os.environ if environ is None else environ)
         self.guard = Guard(dry_run=case.dry_run, on_planned=self._record_planned)
-        self.clients = Clients(self.guard)
+        self.clients = Clients(self.guard,
+                               retry_total=int(self.environ.get("REVOKER_HTTP_RETRIES", "4")))
         self.identity = Identity(id=entry.id, description=entry.description, owners=entry.owners)
         self.providers: dict[str, ProviderState] = {}
         self.done = self._completed_from_ledger()
@@ -276,6 +277,12 @@ class Response:
                                data={"type": "credential",
                                      "credential": credential.model_dump(mode="json")})
         return state.credentials
+
+    def reachable(self, name: str) -> bool:
+        """A provider whose connection or discovery failed is not asked again this run: its
+        work is outstanding, and the next run of the case retries it."""
+        state = self.providers[name]
+        return state.connector is not None and not state.errors
 
     def _credentials_from_ledger(self, provider: str) -> list[Credential]:
         seen: dict[str, Credential] = {}
@@ -502,7 +509,7 @@ def run_response(response: Response, *, ask: Callable[[], dict[str, Any] | None]
     def contain(name: str) -> None:
         response.connect(name)
         response.discover(name)
-        if playbook.has(Stage.SNAPSHOT):
+        if playbook.has(Stage.SNAPSHOT) and response.reachable(name):
             response.snapshot(name)
 
     response.record_failures("discover", names, runner.map(
@@ -514,8 +521,9 @@ def run_response(response: Response, *, ask: Callable[[], dict[str, Any] | None]
             response.revoke_one, items, name="revoke", concurrency=wide,
             retries=playbook.retries))
     if playbook.has(Stage.ENUMERATE):
-        response.record_failures("enumerate", names, runner.map(
-            response.enumerate, names, name="enumerate", concurrency=len(names) or 1,
+        reachable = [name for name in names if response.reachable(name)]
+        response.record_failures("enumerate", reachable, runner.map(
+            response.enumerate, reachable, name="enumerate", concurrency=len(names) or 1,
             retries=playbook.retries))
     if playbook.has(Stage.QUARANTINE):
         destructive = playbook.has(Stage.APPROVE) and response.approval(ask)

@@ -1,0 +1,67 @@
+"""A tiny real HTTP server on 127.0.0.1 that records every request it receives."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+class RecordingServer:
+    """Serves a small token API: GET /tokens lists, DELETE /tokens/<id> revokes."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str]] = []
+        self.tokens: dict[str, dict[str, str]] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _reply(self, status: int, body: object) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                server.requests.append(("GET", self.path))
+                if self.path.startswith("/tokens"):
+                    self._reply(200, list(server.tokens.values()))
+                else:  # PyGithub-shaped: GET /repos/{o}/{r}
+                    base = f"http://{self.headers['Host']}"
+                    self._reply(200, {"id": 1, "name": "r", "full_name": "o/r",
+                                      "url": f"{base}/repos/o/r"})
+
+            def do_DELETE(self) -> None:
+                server.requests.append(("DELETE", self.path))
+                token_id = self.path.rsplit("/", 1)[-1]
+                found = server.tokens.pop(token_id, None)
+                self._reply(204 if found else 404, {})
+
+            def do_POST(self) -> None:
+                server.requests.append(("POST", self.path))
+                self._reply(201, {})
+
+            do_PUT = do_PATCH = do_POST
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def mutating(self) -> list[tuple[str, str]]:
+        return [r for r in self.requests if r[0] not in ("GET", "HEAD", "OPTIONS")]
+
+
+@pytest.fixture
+def recording_server() -> Iterator[RecordingServer]:
+    server = RecordingServer()
+    server.thread.start()
+    yield server
+    server.httpd.shutdown()

@@ -1,0 +1,67 @@
+"""A minimal connector over RecordingServer's token API, used to test the engine and the guard.
+
+It deliberately does nothing about dry-run: the guard under its client must stop it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from connectors._redact import fingerprint
+from connectors.base import (
+    ActionResult,
+    Artifact,
+    Connector,
+    Credential,
+    Outcome,
+    Window,
+)
+
+
+class DemoConnector(Connector):
+    provider = "demo"
+
+    class Config(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        leaked_token_env: str
+
+    def __init__(self, context: Any) -> None:
+        super().__init__(context)
+        self.http = context.clients.http("demo", context.endpoint)
+        self.leaked = context.secrets.get(self.config.leaked_token_env)
+
+    def discover(self) -> list[Credential]:
+        return [
+            Credential(provider="demo", kind="token", id=item["id"],
+                       fingerprint=fingerprint(item["secret"]), principal=item["owner"],
+                       created_at=datetime(2026, 1, 1, tzinfo=UTC))
+            for item in self.http.get("/tokens").json()
+        ]
+
+    def snapshot(self, credentials: Any) -> dict[str, Any]:
+        return {"tokens": self.http.get("/tokens").json(), "leaked": self.leaked}
+
+    def revoke(self, credential: Credential) -> ActionResult:
+        response = self.http.delete(f"/tokens/{credential.id}")
+        detail = "already revoked" if response.status_code == 404 else "revoked"
+        return ActionResult(subject=credential.subject, action="revoke", outcome=Outcome.DONE,
+                            detail=detail, requests=(f"DELETE /tokens/{credential.id}",))
+
+    def verify(self, credential: Credential) -> ActionResult:
+        ids = {item["id"] for item in self.http.get("/tokens").json()}
+        outcome = Outcome.FAILED if credential.id in ids else Outcome.DONE
+        return ActionResult(subject=credential.subject, action="verify", outcome=outcome)
+
+    def enumerate(self, window: Window) -> list[Artifact]:
+        return [Artifact(provider="demo", kind="package", coordinates="demo@1.0.1",
+                         published_at=window.since, published_by="release-bot")]
+
+    def quarantine(self, artifact: Artifact, *, destructive: bool = False) -> ActionResult:
+        self.http.post("/quarantine", json={"artifact": artifact.coordinates})
+        return ActionResult(subject=artifact.subject, action="quarantine", outcome=Outcome.DONE)
+
+    def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        self.http.post("/restore", json={"artifact": artifact.coordinates})
+        return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.DONE)

@@ -1,0 +1,107 @@
+"""The response engine over a real (tiny) HTTP provider: dry-run plans and sends nothing,
+live revokes and verifies, a re-run does nothing new, secrets never reach any output."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+import connectors
+from flows.case import verify_case
+from flows.engine import run_response
+from flows.respond import ResponseRequest, prepare
+
+from .conftest import RecordingServer
+
+LEAKED = "ghp_" + "Q" * 36  # shaped like a classic PAT, obviously fake
+OTHER = "npm_" + "Z" * 36
+
+
+@pytest.fixture
+def world(tmp_path: Path, recording_server: RecordingServer, monkeypatch) -> dict:
+    monkeypatch.setitem(connectors.CONNECTORS, "demo",
+                        "tests.foundation.demo_connector:DemoConnector")
+    recording_server.tokens = {
+        "t1": {"id": "t1", "secret": LEAKED, "owner": "release-bot"},
+        "t2": {"id": "t2", "secret": OTHER, "owner": "release-bot"},
+    }
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        "identities:\n"
+        "  - id: release-bot\n"
+        "    owners: [{name: Alice Example, role: identity_owner}]\n"
+        "    providers:\n"
+        "      demo: {leaked_token_env: DEMO_LEAKED_TOKEN}\n"
+    )
+    environ = {"DEMO_LEAKED_TOKEN": LEAKED, "REVOKER_DEMO_URL": recording_server.url,
+               "REVOKER_HTTP_RETRIES": "1"}
+    return {"inventory": inventory, "environ": environ, "case": tmp_path / "case"}
+
+
+def respond(world: dict, **kwargs) -> tuple[str, Path]:
+    request = ResponseRequest(identity="release-bot", inventory=world["inventory"],
+                              since="2026-11-20T08:00Z", case_dir=world["case"],
+                              approve="auto", orchestrator="local", **kwargs)
+    response = prepare(request, environ=world["environ"])
+    return run_response(response), world["case"]
+
+
+def records(case: Path) -> list[dict]:
+    return [json.loads(line) for line in (case / "ledger.jsonl").read_text().splitlines()]
+
+
+def test_dry_run_plans_everything_and_sends_no_mutation(world, recording_server) -> None:
+    status, case = respond(world, dry_run=True)
+    assert status == "planned"
+    assert recording_server.mutating() == []
+    kinds = [r["kind"] for r in records(case)]
+    actions = [r["data"]["outcome"] for r in records(case) if r["kind"] == "action"]
+    assert actions and set(actions) == {"planned"}
+    planned = [r for r in records(case) if r["kind"] == "planned"]
+    assert {p["subject"] for p in planned} >= {"demo:token:t1", "demo:token:t2"}
+    assert kinds.index("intent") < kinds.index("planned") < kinds.index("action")
+    assert verify_case(case).ok
+
+
+def test_live_run_revokes_verifies_and_rerun_does_nothing_new(world, recording_server) -> None:
+    status, case = respond(world)
+    assert status == "contained"
+    assert recording_server.tokens == {}
+    by_subject = [(r["kind"], r["data"].get("outcome")) for r in records(case)
+                  if r["subject"] == "demo:token:t1"]
+    assert by_subject == [("observation", None), ("intent", None), ("action", "done"),
+                          ("verification", "done")]
+    sent = len(recording_server.mutating())
+    status, _ = respond(world)
+    assert status == "contained"
+    assert len(recording_server.mutating()) == sent  # nothing repeated
+    assert verify_case(case).ok
+
+
+def test_provider_down_leaves_case_partially_contained(world, recording_server) -> None:
+    world["environ"]["REVOKER_DEMO_URL"] = "http://127.0.0.1:9"  # nothing listens there
+    status, case = respond(world)
+    assert status == "partially_contained"
+    closed = records(case)[-1]["data"]
+    assert closed["type"] == "case_closed" and closed["outstanding"]
+    world["environ"]["REVOKER_DEMO_URL"] = recording_server.url  # the provider is back
+    status, _ = respond(world)
+    assert status == "contained"
+
+
+def test_planted_secrets_never_reach_ledger_evidence_or_logs(world, caplog) -> None:
+    from connectors._redact import install_logging_filter
+
+    install_logging_filter("revoker")
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("revoker.test").warning("token in a log line: %s", LEAKED)
+        status, case = respond(world)
+    assert status == "contained"
+    outputs = [p.read_text() for p in case.rglob("*") if p.is_file()] + [caplog.text]
+    for text in outputs:
+        assert LEAKED not in text and OTHER not in text
+    assert "…QQQQ" in (case / "ledger.jsonl").read_text() + "".join(
+        p.read_text() for p in (case / "evidence").iterdir())

@@ -1,0 +1,59 @@
+"""Secrets are replaced by fingerprints wherever text leaves the process."""
+
+from __future__ import annotations
+
+import logging
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connectors._redact import SECRETS, fingerprint, install_logging_filter, redact, redact_data
+
+SHAPES = [
+    "ghp_" + "a1B2" * 9,
+    "github_pat_" + "11ABCDEFG0" * 8,
+    "gho_" + "x" * 36,
+    "ghs_" + "y" * 36,
+    "npm_" + "k" * 36,
+    "pypi-AgEIcHlwaS5vcmc" + "Q" * 40,
+    "AKIA" + "ABCDEFGHIJKLMNOP",
+]
+
+
+def test_token_shapes_are_redacted_without_registration() -> None:
+    for token in SHAPES:
+        cleaned = redact(f"leaked value {token} in text")
+        assert token not in cleaned
+        assert fingerprint(token) in cleaned
+
+
+def test_aws_secret_key_next_to_its_name_is_redacted() -> None:
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    assert secret not in redact(f"aws_secret_access_key = {secret}")
+
+
+def test_registered_values_are_redacted_in_nested_data() -> None:
+    SECRETS.add("correct-horse-battery-staple")
+    data = {"outer": ["correct-horse-battery-staple", {"k": "x correct-horse-battery-staple"}]}
+    assert "correct-horse" not in str(redact_data(data))
+
+
+def test_logging_filter_redacts_messages_args_and_tracebacks(caplog) -> None:
+    SECRETS.add("s3cr3t-value-xyz")
+    install_logging_filter("revoker")
+    logger = logging.getLogger("revoker.redaction-test")
+    with caplog.at_level(logging.INFO):
+        logger.info("token=%s", "s3cr3t-value-xyz")
+        try:
+            raise RuntimeError("failed with s3cr3t-value-xyz")
+        except RuntimeError:
+            logger.exception("boom")
+    assert "s3cr3t-value-xyz" not in caplog.text
+    assert "boom" in caplog.text
+
+
+@given(st.text(min_size=0, max_size=40), st.text(min_size=0, max_size=40))
+def test_a_registered_secret_never_survives_in_any_surrounding(prefix: str, suffix: str) -> None:
+    secret = "zz-planted-secret-9f8e7d"
+    SECRETS.add(secret)
+    assert secret not in redact(prefix + secret + suffix)
