@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,6 +16,7 @@ class RecordingServer:
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str]] = []
+        self.arrivals: list[tuple[float, str]] = []  # perf_counter() at arrival, method
         self.tokens: dict[str, dict[str, str]] = {}
         server = self
 
@@ -31,7 +33,7 @@ class RecordingServer:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
-                server.requests.append(("GET", self.path))
+                server.record("GET", self.path)
                 if self.path.startswith("/tokens"):
                     self._reply(200, list(server.tokens.values()))
                 else:  # PyGithub-shaped: GET /repos/{o}/{r}
@@ -40,13 +42,13 @@ class RecordingServer:
                                       "url": f"{base}/repos/o/r"})
 
             def do_DELETE(self) -> None:
-                server.requests.append(("DELETE", self.path))
+                server.record("DELETE", self.path)
                 token_id = self.path.rsplit("/", 1)[-1]
                 found = server.tokens.pop(token_id, None)
                 self._reply(204 if found else 404, {})
 
             def do_POST(self) -> None:
-                server.requests.append(("POST", self.path))
+                server.record("POST", self.path)
                 self._reply(201, {})
 
             do_PUT = do_PATCH = do_POST
@@ -54,6 +56,10 @@ class RecordingServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def record(self, method: str, path: str) -> None:
+        self.arrivals.append((time.perf_counter(), method))
+        self.requests.append((method, path))
 
     def mutating(self) -> list[tuple[str, str]]:
         return [r for r in self.requests if r[0] not in ("GET", "HEAD", "OPTIONS")]

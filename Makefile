@@ -1,0 +1,16 @@
+# The README's commands. `make demo` runs a real drill on the local sandbox; `make test` runs
+# the tests. Both install what they need first (.ci/setup is idempotent).
+PYTHON ?= python3
+
+.PHONY: setup demo test bench
+setup:
+	bash .ci/setup
+
+demo: setup
+	revoker drill --scenario shai-hulud
+
+test: setup
+	$(PYTHON) -m pytest -q
+
+bench: setup
+	$(PYTHON) bench/run.py
