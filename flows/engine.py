@@ -475,7 +475,22 @@ class Response:
                         items.append(Outstanding(artifact.subject, "quarantine",
                                                  f"{(data or {}).get('outcome', 'pending')}: "
                                                  f"{(data or {}).get('detail', '')}"))
+        if self._awaiting_approval():
+            items.append(Outstanding("approval", "approve",
+                                     "destructive quarantine awaits approval: revoker approve "
+                                     f"{self.case.directory} --as NAME --reason TEXT, then "
+                                     "re-run with --case"))
         return items
+
+    def _awaiting_approval(self) -> bool:
+        waiting = False
+        for record in self.ledger.records():
+            data = record.get("data") or {}
+            if data.get("type") == "awaiting_approval":
+                waiting = True
+            elif record["kind"] == "approval":
+                waiting = False
+        return waiting
 
     def close(self) -> str:
         outstanding = self.outstanding()

@@ -173,11 +173,26 @@ def respond_flow(response: Response) -> str:
           flow_run_name=f"respond-{response.identity.id}", log_prints=False,
           validate_parameters=False)
     def respond() -> str:
+        _remember_flow_run(response)
         status = run_response(response, ask=_pause_for_approval)
         _publish_artifacts(response.case.directory)
         return status
 
     return respond()
+
+
+def _remember_flow_run(response: Response) -> None:
+    """Write the flow run id into case.json so `revoker approve` can resume a paused run."""
+    import json
+
+    from prefect.runtime import flow_run
+
+    case_file = response.case.directory / "case.json"
+    meta = json.loads(case_file.read_text())
+    meta["flow_run_id"] = str(flow_run.id)
+    case_file.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    response.case.meta = meta
+    response.ledger.append("note", data={"type": "flow_run", "flow_run_id": str(flow_run.id)})
 
 
 def _pause_for_approval() -> dict[str, Any] | None:

@@ -105,3 +105,27 @@ def test_planted_secrets_never_reach_ledger_evidence_or_logs(world, caplog) -> N
         assert LEAKED not in text and OTHER not in text
     assert "…QQQQ" in (case / "ledger.jsonl").read_text() + "".join(
         p.read_text() for p in (case / "evidence").iterdir())
+
+
+def test_destructive_step_waits_for_a_recorded_approval(world, recording_server) -> None:
+    from flows.approval import approve_case
+
+    request = ResponseRequest(identity="release-bot", inventory=world["inventory"],
+                              since="2026-11-20T08:00Z", case_dir=world["case"],
+                              approve="prompt", orchestrator="local")
+    status = run_response(prepare(request, environ=world["environ"]))
+    assert status == "partially_contained"  # contained, but the approval is outstanding
+    quarantines = [p for m, p in recording_server.mutating() if p == "/quarantine"]
+    assert len(quarantines) == 1  # the reversible step ran; the destructive one did not
+
+    assert approve_case(world["case"], approver="Dana Lee", reason="confirmed malicious",
+                        deny=False) == "approve"
+    status = run_response(prepare(request, environ=world["environ"]))
+    assert status == "contained"
+    log = records(world["case"])
+    approval = [r for r in log if r["kind"] == "approval"][0]["data"]
+    assert (approval["approver"], approval["mode"]) == ("Dana Lee", "cli")
+    destructive = [r for r in log if r["kind"] == "action"
+                   and r["data"]["action"] == "quarantine_destructive"]
+    assert [d["data"]["outcome"] for d in destructive] == ["done"]
+    assert len([p for m, p in recording_server.mutating() if p == "/quarantine"]) == 2
