@@ -18,6 +18,7 @@ class RecordingServer:
         self.requests: list[tuple[str, str]] = []
         self.arrivals: list[tuple[float, str]] = []  # perf_counter() at arrival, method
         self.tokens: dict[str, dict[str, str]] = {}
+        self.latency = 0.0  # seconds added to every response, to model a distant provider
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,6 +61,8 @@ class RecordingServer:
     def record(self, method: str, path: str) -> None:
         self.arrivals.append((time.perf_counter(), method))
         self.requests.append((method, path))
+        if self.latency:
+            time.sleep(self.latency)
 
     def mutating(self) -> list[tuple[str, str]]:
         return [r for r in self.requests if r[0] not in ("GET", "HEAD", "OPTIONS")]
