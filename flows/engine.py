@@ -159,9 +159,12 @@ class Response:
     def _completed_from_ledger(self) -> set[tuple[str, str]]:
         """(subject, action) pairs already done in earlier runs of this case."""
         done: set[tuple[str, str]] = set()
+        # In a dry-run case a planned action is as far as it can go: a re-run (a drill inject)
+        # plans only what is new.
+        finished = {"done", "planned"} if self.case.dry_run else {"done"}
         for record in self.ledger.records():
             data = record.get("data") or {}
-            if record["kind"] in ("action", "verification") and data.get("outcome") == "done":
+            if record["kind"] in ("action", "verification") and data.get("outcome") in finished:
                 done.add((record["subject"], data.get("action") or data.get("type")))
         return done
 
