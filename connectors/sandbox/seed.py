@@ -11,7 +11,8 @@
 
 Items with `in_window: false` are published first; then `window_start` is taken; then the
 rest. Created secrets (token values, passwords, AWS keys) are returned by name —
-`npm/<user>/token/<n>`, `npm/<user>/password`, `aws/<user>/key/<n>/id|secret` — and
+`npm/<user>/token/<n>`, `npm/<user>/password`, `npm/<user>/session` (a login session,
+which npm does not list as a token), `aws/<user>/key/<n>/id|secret` — and
 registered with the redactor: they never reach a log.
 """
 
@@ -118,7 +119,7 @@ class _Npm:
                                  json={"name": user.name, "password": user.password})
         response.raise_for_status()
         session = response.json()["token"]
-        SECRETS.add(session)
+        self.result.keep(f"npm/{user.name}/session", session)  # a login: not a listed token
         self.sessions[user.name] = session
         for index in range(user.tokens):
             created = self.http.post("/-/npm/v1/tokens", json={
