@@ -189,7 +189,13 @@ class RecordingProxy:
                     headers["x-ratelimit-remaining"] = "0"
                     headers["x-ratelimit-reset"] = str(int(time.time()) + fault.retry_after)
                 entry["status"] = status
-                self._reply(status, b'{"message":"injected fault"}', headers)
+                body = b'{"message":"injected fault"}'
+                if entry.get("operation"):  # AWS query protocol: an XML error it can parse
+                    code = "Throttling" if status in (400, 429, 503) else "InternalFailure"
+                    body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+                            "<Message>injected fault</Message></Error></ErrorResponse>").encode()
+                    headers["Content-Type"] = "text/xml"
+                self._reply(status, body, headers)
                 return True
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _forward

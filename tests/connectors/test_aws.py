@@ -83,9 +83,9 @@ def test_dry_run_sends_no_mutating_operation(world) -> None:
 def test_throttling_storm_is_absorbed_by_botocore_retries(world) -> None:
     from connectors.sandbox.proxy import Fault
 
-    world.set_faults("aws", [Fault(match="ListAccessKeys", kind="status", status=503,
+    world.set_faults("aws", [Fault(match="ListAccessKeys", kind="status", status=400,
                                    first=3)])
     keys = [c for c in connector(world).discover() if c.kind == "access_key"]
     assert len(keys) == 2
     faulted = [e for e in world.proxies["aws"].log if e.get("fault")]
-    assert len(faulted) == 3  # three 503s, retried by botocore's standard mode
+    assert len(faulted) == 3  # three Throttling errors, retried by botocore's standard mode
