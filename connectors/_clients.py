@@ -10,6 +10,7 @@ Timeouts live on the clients (a Prefect task timeout cannot interrupt a blocking
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -40,8 +41,10 @@ def default_retry(total: int = 5, max_wait: float = 60.0) -> Retry:
 class Clients:
     """Factory for guarded clients; one per run, shared by all connectors of that run."""
 
-    def __init__(self, guard: Guard, *, retry_total: int = 5, max_retry_wait: float = 60.0):
+    def __init__(self, guard: Guard, *, retry_total: int = 5, max_retry_wait: float = 60.0,
+                 environ: Mapping[str, str] | None = None):
         self.guard = guard
+        self.environ = environ  # None: the process environment (boto3's standard chain)
         self._retry_total = retry_total
         self._max_retry_wait = max_retry_wait
 
@@ -78,10 +81,22 @@ class Clients:
             read_timeout=20,
             user_agent_extra="revoker/0.1",
         )
-        session = session or boto3.session.Session()
+        session = session or self._aws_session(boto3)
         client = session.client(service, config=config, **kwargs)
         install_botocore_guard(client, self.guard)
         return client
+
+    def _aws_session(self, boto3: Any) -> Any:
+        """boto3's standard chain, fed from this run's environment (a drill's sandbox
+        credentials live in a mapping, not in os.environ)."""
+        env = self.environ
+        if env is None or not env.get("AWS_ACCESS_KEY_ID"):
+            return boto3.session.Session(profile_name=(env or {}).get("AWS_PROFILE"))
+        return boto3.session.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+            aws_session_token=env.get("AWS_SESSION_TOKEN"),
+            region_name=env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION"))
 
     def github(self, base_url: str, token: str | None, **kwargs: Any) -> Any:
         from github import Auth, Github, GithubRetry

@@ -1,17 +1,189 @@
-"""`revoker drill`: tabletop drills on the local sandbox, in dry-run, with a score card."""
+"""`revoker drill`: rehearse a real incident on the local sandbox, with a score card.
+
+Sandbox mode (default): start the sandbox, seed the scenario's world through the providers'
+APIs, run the real response flow in dry-run, reveal the scenario's injects (re-running the
+case, as an on-call would), then prove from the providers' own request logs that nothing
+mutating arrived, and score what the response found against what the scenario planted.
+`--live-sandbox` executes for real in the sandbox (to practise restores). `--dry-run` runs
+against the providers configured in the environment (real credentials), reads and plans only.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from .errors import RevokerError
+import yaml
+
+from connectors._redact import install_logging_filter
+from playbooks.scenarios import Scenario, list_scenarios, load_scenario, score
+
+from .case import new_case_id
+from .engine import run_response
+from .errors import BadInput
+from .ledger import Ledger
+from .respond import ResponseRequest, finish, prepare
+
+__all__ = ["drill_cli", "list_scenarios", "sandbox_environment"]
+Say = Callable[[str], None]
 
 
-def list_scenarios() -> list[tuple[str, str]]:
-    return []
+def drill_cli(scenario_name: str, *, case_dir: Path | None, live_sandbox: bool,
+              dry_run: bool, say: Say) -> str:
+    install_logging_filter("revoker", "prefect")
+    if live_sandbox and dry_run:
+        raise BadInput("choose one of --live-sandbox and --dry-run", field="--dry-run")
+    scenario = load_scenario(scenario_name)
+    case_dir = case_dir or Path("cases") / new_case_id(f"drill-{scenario.name}")
+    say(f"drill {scenario.name}: {scenario.title}")
+    say(f"  modelled on: {scenario.incident}")
+    say(f"  the trap: {scenario.trap}")
+    if dry_run:
+        return _real_dry_run(scenario, case_dir, say)
+    return _sandbox_drill(scenario, case_dir, live=live_sandbox, say=say)
 
 
-def drill_cli(scenario: str, *, case_dir: Path | None, live_sandbox: bool, dry_run: bool,
-              say: Callable[[str], None]) -> str:
-    raise RevokerError("drills are not yet available in this build")
+def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) -> str:
+    from connectors.sandbox.manager import Sandbox
+    from connectors.sandbox.proxy import Fault
+    from connectors.sandbox.seed import apply_seed
+
+    with Sandbox() as sandbox:
+        seeded = apply_seed(sandbox.urls(), scenario.seed)
+        environ = {**os.environ, **sandbox.environment(),
+                   **{env: seeded.secrets[name] for env, name in scenario.env.items()}}
+        case_dir.mkdir(parents=True, exist_ok=True)
+        inventory = _write_inventory(case_dir, scenario.inventory.model_dump(mode="json"))
+        for fault in scenario.faults:
+            sandbox.set_faults(fault.provider, [Fault(**fault.model_dump(
+                exclude={"provider"}, exclude_none=True))])
+        marks = sandbox.log_marks()
+        request = ResponseRequest(
+            identity=scenario.identity, inventory=inventory, case_dir=case_dir,
+            since=seeded.window_start.isoformat(),
+            dry_run=not live, playbook=scenario.playbook, approve="auto",
+            orchestrator="local", detected_at=datetime.now(UTC).isoformat(),
+            extra_meta=(("drill", {"scenario": scenario.name, "mode": "sandbox",
+                                   "live": live}),))
+        status = run_response(prepare(request, environ=environ))
+        say(f"  first pass: {status}")
+        for inject in scenario.injects:
+            status = _reveal(inject, scenario, request, environ, seeded.secrets, inventory, say)
+        ledger = Ledger(case_dir / "ledger.jsonl")
+        if not live:
+            _record_no_mutation(ledger, sandbox.mutating_requests(marks), say)
+        _record_scorecard(ledger, scenario)
+    finish(case_dir, say)
+    return status
+
+
+def _reveal(inject: Any, scenario: Scenario, request: ResponseRequest, environ: dict[str, str],
+            secrets: dict[str, str], inventory: Path, say: Say) -> str:
+    """A late discovery: add what it reveals, re-run the case, and note whether it was caught."""
+    say(f"  inject at minute {inject.at_minute}: {inject.text}")
+    environ.update({env: secrets[name] for env, name in inject.env.items()})
+    data = yaml.safe_load(inventory.read_text())
+    for identity in data["identities"]:
+        if identity["id"] == scenario.identity:
+            for provider, section in inject.providers.items():
+                merged = identity["providers"].setdefault(provider, {})
+                for key, value in section.items():
+                    merged[key] = (list(merged.get(key, [])) + list(value)
+                                   if isinstance(value, list) else value)
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+    response = prepare(request, environ=environ)
+    response.ledger.append("observation", data={
+        "type": "inject", "at_minute": inject.at_minute, "text": inject.text,
+        "reveals": [e.label() for e in inject.reveals]})
+    status = run_response(response)
+    say(f"  after the inject: {status}")
+    return status
+
+
+def _record_no_mutation(ledger: Ledger, mutating: dict[str, list[dict[str, Any]]],
+                        say: Say) -> None:
+    ok = not any(mutating.values())
+    ledger.append("observation", data={
+        "type": "no_mutation_check", "ok": ok, "source": "sandbox providers' request logs",
+        "providers": {name: {"mutating": [f"{e['method']} {e['path']} {e.get('operation', '')}"
+                                          .strip() for e in entries]}
+                      for name, entries in mutating.items()}})
+    say("  proof of no mutation: " + ("no mutating request reached any provider" if ok
+                                      else f"MUTATING REQUESTS ARRIVED: {mutating}"))
+
+
+def observed(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Credentials and artifacts the response observed, from the ledger."""
+    credentials, artifacts = [], []
+    for record in records:
+        data = record.get("data") or {}
+        if data.get("type") == "credential":
+            credentials.append(data["credential"])
+        elif data.get("type") == "artifact":
+            artifacts.append(data["artifact"])
+    return credentials, artifacts
+
+
+def _record_scorecard(ledger: Ledger, scenario: Scenario) -> None:
+    records = ledger.records()
+    credentials, artifacts = observed(records)
+    expected = tuple({e.label(): e for e in scenario.planted.credentials + tuple(
+        e for inject in scenario.injects for e in inject.reveals)}.values())
+    found_c, missed_c = score(expected, credentials)
+    found_a, missed_a = score(scenario.planted.artifacts, artifacts)
+    unexpected = [a["provider"] + ":" + a["coordinates"] for a in artifacts
+                  if not any(e.matches(a) for e in scenario.planted.artifacts)]
+    manual = [r["subject"] for r in records
+              if r["kind"] == "action" and r["data"].get("outcome") == "manual"]
+    opened = next(r for r in records if r["data"].get("type") == "case_opened")
+    last = records[-1]
+    ledger.append("observation", data={
+        "type": "scorecard", "scenario": scenario.name,
+        "planted": [e.label() for e in expected + scenario.planted.artifacts],
+        "found": found_c + found_a, "missed": missed_c + missed_a,
+        "false_positives": unexpected,  # flagged although the scenario did not plant them
+        "manual_steps": manual,
+        "ownership_gaps": sorted({c["provider"] + ":" + c["kind"] + ":" + c["id"]
+                                  for c in credentials if not c.get("owners")}),
+        "time_to_contain_seconds": _seconds(opened["ts"], last["ts"]),
+        "lessons": list(scenario.lessons),
+    })
+
+
+def _seconds(start: str, end: str) -> float:
+    parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))  # noqa: E731
+    return round((parse(end) - parse(start)).total_seconds(), 3)
+
+
+def _write_inventory(case_dir: Path, inventory: dict[str, Any]) -> Path:
+    path = case_dir / "drill-inventory.yaml"
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    return path
+
+
+def _real_dry_run(scenario: Scenario, case_dir: Path, say: Say) -> str:
+    """Against the providers in the environment: the operator's inventory, dry-run."""
+    inventory = Path(os.environ.get("REVOKER_INVENTORY", "inventory.yaml"))
+    request = ResponseRequest(
+        identity=scenario.identity, inventory=inventory, case_dir=case_dir, dry_run=True,
+        playbook=scenario.playbook, approve="auto", orchestrator="local",
+        since=(datetime.now(UTC) - timedelta(hours=scenario.window_hours)).isoformat(),
+        extra_meta=(("drill", {"scenario": scenario.name, "mode": "real-dry-run"}),))
+    status = run_response(prepare(request))
+    finish(case_dir, say)
+    return status
+
+
+def sandbox_environment() -> tuple[Path, dict[str, str]]:
+    """For `sweep --sandbox`: the running sandbox's endpoints and its inventory."""
+    from connectors.sandbox.manager import sandbox_status
+
+    state = sandbox_status(Path(os.environ.get("REVOKER_SANDBOX_DIR", ".revoker/sandbox")))
+    if not state["running"]:
+        raise BadInput("the sandbox is not running: start it with `revoker sandbox up`",
+                       field="--sandbox")
+    inventory = Path(os.environ.get("REVOKER_INVENTORY", "inventory.yaml"))
+    return inventory, {**os.environ, **state["environment"]}

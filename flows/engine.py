@@ -140,7 +140,7 @@ class Response:
         self.approve_mode = approve or playbook.approval
         self.environ = dict(os.environ if environ is None else environ)
         self.guard = Guard(dry_run=case.dry_run, on_planned=self._record_planned)
-        self.clients = Clients(self.guard,
+        self.clients = Clients(self.guard, environ=self.environ,
                                retry_total=int(self.environ.get("REVOKER_HTTP_RETRIES", "4")))
         self.identity = Identity(id=entry.id, description=entry.description, owners=entry.owners)
         self.providers: dict[str, ProviderState] = {}

@@ -1,0 +1,46 @@
+"""Every shipped scenario runs in sandbox mode: its score card finds everything planted and
+flags nothing else, and the providers' own logs prove that no mutating request arrived."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flows.case import verify_case
+from flows.drill import drill_cli
+from playbooks.scenarios import list_scenarios
+
+
+def ledger_data(case: Path, kind: str) -> dict:
+    for line in (case / "ledger.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record["data"].get("type") == kind:
+            found = record["data"]
+    return found
+
+
+@pytest.mark.parametrize("scenario", [name for name, _ in list_scenarios()])
+def test_shipped_scenario_scores_everything_and_mutates_nothing(scenario: str,
+                                                                tmp_path: Path) -> None:
+    lines: list[str] = []
+    status = drill_cli(scenario, case_dir=tmp_path / "case", live_sandbox=False,
+                       dry_run=False, say=lines.append)
+    assert status == "planned", lines
+    card = ledger_data(tmp_path / "case", "scorecard")
+    assert card["missed"] == [] and card["false_positives"] == []
+    assert card["found"] and len(card["found"]) == len(card["planted"])
+    proof = ledger_data(tmp_path / "case", "no_mutation_check")
+    assert proof["ok"] is True
+    assert verify_case(tmp_path / "case").ok
+
+
+def test_live_sandbox_drill_really_contains(tmp_path: Path) -> None:
+    status = drill_cli("nx-s1ngularity", case_dir=tmp_path / "case", live_sandbox=True,
+                       dry_run=False, say=lambda _: None)
+    assert status == "contained"
+    records = [json.loads(x) for x in (tmp_path / "case" / "ledger.jsonl").read_text()
+               .splitlines()]
+    verified = [r for r in records if r["kind"] == "verification"]
+    assert verified and all(r["data"]["outcome"] == "done" for r in verified)
