@@ -28,6 +28,7 @@ import httpx
 from connectors import load_connector
 from connectors._clients import Clients
 from connectors._guard import DryRunBlocked, Guard, PlannedRequest
+from connectors._redact import redact
 from connectors.base import (
     ActionResult,
     Artifact,
@@ -183,7 +184,7 @@ class Response:
         destructive: bool = False,
     ) -> ActionResult:
         """intent → call → action record. Skips work the ledger already shows as done."""
-        if (subject, action) in self.done:
+        if self._is_done(subject, action):
             return ActionResult(subject=subject, action=action, outcome=Outcome.DONE,
                                 detail="already done in an earlier run of this case")
         intent = self.ledger.append("intent", provider=provider, subject=subject,
@@ -208,8 +209,12 @@ class Response:
             _current_subject.reset(token)
         self._record_action(provider, subject, action, intent, result)
         if result.outcome is Outcome.DONE:
-            self.done.add((subject, action))
+            self.done.add((redact(subject), action))
         return result
+
+    def _is_done(self, subject: str, action: str) -> bool:
+        # The ledger stores subjects redacted (an AWS key id is fingerprinted), so compare so.
+        return (redact(subject), action) in self.done
 
     def _record_action(self, provider: str, subject: str, action: str,
                        intent: dict[str, Any], result: ActionResult) -> None:
@@ -271,7 +276,9 @@ class Response:
             found = []
         known = {c.subject for c in found}
         # On resume, credentials already revoked may no longer be listed: keep them in scope.
-        found += [c for c in self._credentials_from_ledger(name) if c.subject not in known]
+        seen = {redact(subject) for subject in known}
+        found += [c for c in self._credentials_from_ledger(name)
+                  if redact(c.subject) not in seen]
         state.credentials = [self._with_owners(c) for c in found]
         for credential in state.credentials:
             if credential.subject not in known:
@@ -356,7 +363,7 @@ class Response:
             return self._slots[provider]
 
     def verify_one(self, name: str, connector: Connector, credential: Credential) -> None:
-        if (credential.subject, "verify") in self.done:
+        if self._is_done(credential.subject, "verify"):
             return
         token = _current_subject.set(credential.subject)
         try:
@@ -374,7 +381,7 @@ class Response:
                                  "outcome": result.outcome.value, "detail": result.detail},
                            evidence=result.evidence or None)
         if result.outcome is Outcome.DONE:
-            self.done.add((credential.subject, "verify"))
+            self.done.add((redact(credential.subject), "verify"))
 
     def enumerate(self, name: str) -> list[Artifact]:
         state = self.providers[name]
@@ -456,6 +463,7 @@ class Response:
             if record["kind"] in ("action", "verification"):
                 latest[(record["subject"], data.get("action", ""))] = data
         items: list[Outstanding] = []
+        finished = {"done", "planned"} if self.case.dry_run else {"done"}
         wanted = [("revoke", Stage.REVOKE), ("verify", Stage.VERIFY)]
         for state in self.providers.values():
             for stage_error in state.errors:
@@ -464,8 +472,8 @@ class Response:
                 for action, stage in wanted:
                     if not self.playbook.has(stage):
                         continue
-                    data = latest.get((credential.subject, action))
-                    if data is None or data.get("outcome") != "done":
+                    data = latest.get((redact(credential.subject), action))
+                    if data is None or data.get("outcome") not in finished:
                         reason = (data or {}).get("detail") or "not attempted"
                         items.append(Outstanding(credential.subject, action,
                                                  f"{(data or {}).get('outcome', 'pending')}: "
@@ -473,8 +481,8 @@ class Response:
                         break
             if self.playbook.has(Stage.QUARANTINE):
                 for artifact in state.artifacts:
-                    data = latest.get((artifact.subject, "quarantine"))
-                    if data is None or data.get("outcome") != "done":
+                    data = latest.get((redact(artifact.subject), "quarantine"))
+                    if data is None or data.get("outcome") not in finished:
                         items.append(Outstanding(artifact.subject, "quarantine",
                                                  f"{(data or {}).get('outcome', 'pending')}: "
                                                  f"{(data or {}).get('detail', '')}"))

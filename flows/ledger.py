@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from connectors._redact import redact_data
+from connectors._redact import redact, redact_data
 
 GENESIS = "0" * 64
 RecordKind = Literal[
@@ -132,7 +132,7 @@ class Ledger:
                     "prev": self._head,
                     "kind": kind,
                     "provider": provider,
-                    "subject": subject,
+                    "subject": redact(subject) if subject else subject,
                     "data": redact_data(data or {}),
                     "evidence": refs,
                 }

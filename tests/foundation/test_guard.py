@@ -74,6 +74,9 @@ def test_boto3_mutations_are_refused_before_sending(moto_url: str, monkeypatch) 
     dry = Clients(Guard(dry_run=True, on_planned=planned.append)).boto(
         "iam", endpoint_url=moto_url)
     live = Clients(Guard(dry_run=False)).boto("iam", endpoint_url=moto_url)
+    import httpx
+
+    httpx.post(f"{moto_url}/moto-api/reset")  # moto servers in one process share state
     live.create_user(UserName="release-bot")
     assert [u["UserName"] for u in dry.list_users()["Users"]] == ["release-bot"]
     with pytest.raises(DryRunBlocked):

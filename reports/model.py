@@ -1,0 +1,339 @@
+"""Fold a case's ledger into the report's view-model. The ledger is the only input, so any
+case can be re-rendered later and every statement points at the record that supports it.
+
+Record conventions read here (written by flows/engine.py and flows/drill.py), by `data.type`:
+case_opened, identity, credential, snapshot, plan, planned, revoke/verify/quarantine actions,
+approval, awaiting_approval, error, artifact, pre_destroy, inject, no_mutation_check,
+scorecard, finding (sweep), case_closed. Later records for a subject supersede earlier ones;
+a credential revoked in a first run keeps that time when a re-run only re-verifies it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+REPORT_SCHEMA_VERSION = "1.0"
+LONG_LIVED = timedelta(days=90)
+
+
+class View(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OwnerView(View):
+    name: str
+    role: str
+    contact: str | None = None
+    source: str = "inventory"
+
+
+class CredentialView(View):
+    subject: str
+    provider: str
+    kind: str
+    id: str
+    fingerprint: str | None
+    principal: str | None
+    owners: list[OwnerView]
+    ownership_gap: bool
+    created_at: str | None
+    expires_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+    revoke_outcome: str | None
+    revoke_detail: str | None
+    verified_at: str | None
+    verify_outcome: str | None
+    time_to_revoke_seconds: float | None
+    evidence: list[str] = Field(description="hashes of the ledger records behind this row")
+
+
+class ArtifactView(View):
+    subject: str
+    provider: str
+    kind: str
+    ref: str
+    digest: str | None
+    published_at: str | None
+    published_by: str | None
+    signed_by: str | None
+    action: str | None
+    outcome: str | None
+    approval: str | None
+    manual_instructions: str | None
+    owners: list[OwnerView]
+    ownership_gap: bool
+    evidence: list[str]
+
+
+class Finding(View):
+    id: str
+    title: str
+    detail: str
+    nhi: list[str]
+    csf: list[str]
+    subject: str | None
+    owners: list[OwnerView]
+    ownership_gap: bool
+    evidence: list[str]
+
+
+class TimelineEntry(View):
+    ts: str
+    kind: str
+    subject: str | None
+    text: str
+    hash: str
+
+
+class Report(View):
+    schema_version: str = REPORT_SCHEMA_VERSION
+    case_id: str | None
+    identity: str
+    identity_description: str
+    identity_owners: list[OwnerView]
+    identity_ownership_gap: bool
+    mode: str
+    playbook: str | None
+    window: dict[str, str | None]
+    status: str
+    outstanding: list[dict[str, str]]
+    headline: dict[str, str | None]
+    credentials: list[CredentialView]
+    artifacts: list[ArtifactView]
+    findings: list[Finding]
+    approvals: list[dict[str, Any]]
+    planned_requests: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+    timeline: list[TimelineEntry]
+    no_mutation_check: dict[str, Any] | None = None
+    scorecard: dict[str, Any] | None = None
+    ledger_head: str
+    ledger_records: int
+
+
+def _owners(raw: list[dict[str, Any]] | None) -> list[OwnerView]:
+    return [OwnerView(**o) for o in raw or []]
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+class _Fold:
+    """Walks the records once, keeping the latest fact per subject."""
+
+    def __init__(self, case_meta: dict[str, Any]) -> None:
+        self.meta = case_meta
+        self.identity: dict[str, Any] = {"id": case_meta.get("identity", "?")}
+        self.credentials: dict[str, dict[str, Any]] = {}
+        self.artifacts: dict[str, dict[str, Any]] = {}
+        self.actions: dict[tuple[str, str], dict[str, Any]] = {}
+        self.refs: dict[str, list[str]] = {}
+        self.approvals: list[dict[str, Any]] = []
+        self.planned: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []
+        self.sweep_findings: list[dict[str, Any]] = []
+        self.timeline: list[TimelineEntry] = []
+        self.closed: dict[str, Any] = {}
+        self.special: dict[str, dict[str, Any]] = {}
+
+    def add(self, record: dict[str, Any]) -> None:
+        data, subject, kind = record.get("data") or {}, record.get("subject"), record["kind"]
+        kind_of = data.get("type")
+        if subject:
+            self.refs.setdefault(subject, []).append(record["hash"])
+        if kind_of == "identity":
+            self.identity = data["identity"]
+        elif kind_of == "credential":
+            self.credentials[subject] = data["credential"]
+        elif kind_of == "artifact":
+            self.artifacts[subject] = data["artifact"]
+        elif kind in ("action", "verification"):
+            key = (subject, data.get("action") or data.get("type"))
+            previous = self.actions.get(key)
+            # A re-run that finds the work done keeps the original time.
+            if not (previous and previous["outcome"] == "done"):
+                self.actions[key] = {**data, "ts": record["ts"], "hash": record["hash"]}
+        elif kind == "approval":
+            self.approvals.append({**data, "ts": record["ts"], "hash": record["hash"]})
+        elif kind == "planned":
+            self.planned.append({"subject": subject, "method": data.get("method"),
+                                 "target": data.get("target"), "ts": record["ts"]})
+        elif kind == "error":
+            self.errors.append({"provider": record.get("provider"), "subject": subject,
+                                "stage": data.get("stage"), "error": data.get("error"),
+                                "ts": record["ts"], "hash": record["hash"]})
+        elif kind_of == "case_closed":
+            self.closed = data
+        elif kind_of == "finding":
+            self.sweep_findings.append({**data, "subject": subject, "hash": record["hash"]})
+        elif kind_of in ("scorecard", "no_mutation_check", "case_opened"):
+            self.special[kind_of] = {**data, "ts": record["ts"]}
+        if kind in ("action", "verification", "approval", "error", "note") or kind_of in (
+                "inject", "scorecard", "no_mutation_check"):
+            self.timeline.append(TimelineEntry(ts=record["ts"], kind=kind, subject=subject,
+                                               text=_describe(record), hash=record["hash"]))
+
+
+def _describe(record: dict[str, Any]) -> str:
+    data = record.get("data") or {}
+    kind = data.get("type", record["kind"])
+    if record["kind"] in ("action", "verification"):
+        return f"{data.get('action')}: {data.get('outcome')} — {data.get('detail', '')}".strip()
+    if record["kind"] == "approval":
+        return (f"{data.get('decision')} by {data.get('approver')} ({data.get('mode')}): "
+                f"{data.get('reason')}")
+    if record["kind"] == "error":
+        return f"{data.get('stage')} failed: {data.get('error')}"
+    if kind == "inject":
+        return f"inject at minute {data.get('at_minute')}: {data.get('text')}"
+    if kind == "case_closed":
+        return f"case closed: {data.get('status')}"
+    if kind == "no_mutation_check":
+        return "no mutating request reached any provider" if data.get("ok") else \
+            "MUTATING REQUESTS reached a provider during a dry-run"
+    return str(kind).replace("_", " ")
+
+
+def build_report(case_meta: dict[str, Any], records: list[dict[str, Any]]) -> Report:
+    fold = _Fold(case_meta)
+    for record in records:
+        fold.add(record)
+    credentials = [_credential(fold, s, c) for s, c in fold.credentials.items()]
+    artifacts = [_artifact(fold, s, a) for s, a in fold.artifacts.items()]
+    identity_owners = _owners(fold.identity.get("owners"))
+    findings = _findings(fold, credentials, artifacts, identity_owners)
+    window = case_meta.get("window") or {}
+    return Report(
+        case_id=case_meta.get("case_id"), identity=fold.identity.get("id", "?"),
+        identity_description=fold.identity.get("description", ""),
+        identity_owners=identity_owners,
+        identity_ownership_gap=not any(o.role == "identity_owner" for o in identity_owners),
+        mode=case_meta.get("mode", "live"), playbook=case_meta.get("playbook"),
+        window={"since": window.get("since"), "until": window.get("until")},
+        status=fold.closed.get("status", "in_progress"),
+        outstanding=[{k: str(v) for k, v in o.items()}
+                     for o in fold.closed.get("outstanding", [])],
+        headline=_headline(case_meta, records, credentials, artifacts),
+        credentials=credentials, artifacts=artifacts, findings=findings,
+        approvals=fold.approvals, planned_requests=fold.planned, errors=fold.errors,
+        timeline=fold.timeline, no_mutation_check=fold.special.get("no_mutation_check"),
+        scorecard=fold.special.get("scorecard"),
+        ledger_head=records[-1]["hash"] if records else "0" * 64,
+        ledger_records=len(records),
+    )
+
+
+def _credential(fold: _Fold, subject: str, raw: dict[str, Any]) -> CredentialView:
+    revoke = fold.actions.get((subject, "revoke"), {})
+    verify = fold.actions.get((subject, "verify"), {})
+    revoked_at = revoke.get("ts") if revoke.get("outcome") == "done" else None
+    verified_at = verify.get("ts") if verify.get("outcome") == "done" else None
+    opened = _when(fold.meta.get("detected_at") or fold.meta.get("started_at"))
+    time_to_revoke = None
+    if revoked_at and opened:
+        time_to_revoke = round((_when(revoked_at) - opened).total_seconds(), 3)  # type: ignore[operator]
+    owners = _owners(raw.get("owners"))
+    return CredentialView(
+        subject=subject, provider=raw["provider"], kind=raw["kind"], id=raw["id"],
+        fingerprint=raw.get("fingerprint"), principal=raw.get("principal"), owners=owners,
+        ownership_gap=not owners, created_at=raw.get("created_at"),
+        expires_at=raw.get("expires_at"), last_used_at=raw.get("last_used_at"),
+        revoked_at=revoked_at, revoke_outcome=revoke.get("outcome"),
+        revoke_detail=revoke.get("detail"), verified_at=verified_at,
+        verify_outcome=verify.get("outcome"), time_to_revoke_seconds=time_to_revoke,
+        evidence=fold.refs.get(subject, []))
+
+
+def _artifact(fold: _Fold, subject: str, raw: dict[str, Any]) -> ArtifactView:
+    action = fold.actions.get((subject, "quarantine"), {})
+    destructive = fold.actions.get((subject, "quarantine_destructive"), {})
+    approval = next((f"{a['decision']} by {a['approver']}" for a in reversed(fold.approvals)),
+                    None) if destructive else None
+    detail = action.get("detail")
+    if destructive.get("outcome") == "done":
+        detail = f"{detail}; {destructive.get('detail')}"
+    owners = _owners(raw.get("owners"))
+    return ArtifactView(
+        subject=subject, provider=raw["provider"], kind=raw["kind"], ref=raw["coordinates"],
+        digest=raw.get("digest"), published_at=raw.get("published_at"),
+        published_by=raw.get("published_by"), signed_by=raw.get("signed_by"),
+        action=detail, outcome=action.get("outcome"), approval=approval,
+        manual_instructions=action.get("instructions") if action.get("outcome") == "manual"
+        else None, owners=owners, ownership_gap=not owners,
+        evidence=fold.refs.get(subject, []))
+
+
+def _headline(meta: dict[str, Any], records: list[dict[str, Any]],
+              credentials: list[CredentialView], artifacts: list[ArtifactView]
+              ) -> dict[str, str | None]:
+    revoked = sorted(c.revoked_at for c in credentials if c.revoked_at)
+    verified = sorted(c.verified_at for c in credentials if c.verified_at)
+    quarantined = [a for a in artifacts if a.outcome == "done"]
+    all_revoked = revoked[-1] if credentials and len(revoked) == len(credentials) else None
+    all_verified = verified[-1] if credentials and len(verified) == len(credentials) else None
+    quarantine_done = None
+    if artifacts and len(quarantined) == len(artifacts):
+        times = [r["ts"] for r in records if r["kind"] == "action"
+                 and r["subject"] in {a.subject for a in artifacts}]
+        quarantine_done = max(times) if times else None
+    return {"detected": meta.get("detected_at") or meta.get("started_at"),
+            "first_revocation": revoked[0] if revoked else None,
+            "all_revoked": all_revoked, "all_verified": all_verified,
+            "quarantine_done": quarantine_done}
+
+
+def _findings(fold: _Fold, credentials: list[CredentialView], artifacts: list[ArtifactView],
+              identity_owners: list[OwnerView]) -> list[Finding]:
+    """OWASP NHI Top 10 (2025) and NIST CSF 2.0 outcomes; each rule is one block below."""
+    findings: list[Finding] = []
+    start = _when((fold.meta.get("window") or {}).get("since"))
+
+    def add(rule: str, title: str, detail: str, nhi: list[str], csf: list[str],
+            subject: str | None, owners: list[OwnerView], evidence: list[str]) -> None:
+        findings.append(Finding(id=f"{rule}:{subject or fold.identity.get('id')}", title=title,
+                                detail=detail, nhi=nhi, csf=csf, subject=subject,
+                                owners=owners, ownership_gap=not owners, evidence=evidence))
+
+    for cred in credentials:
+        raw = fold.credentials[cred.subject]
+        if (raw.get("details") or {}).get("leaked") or cred.fingerprint:
+            add("leaked", "Credential known to have leaked", f"{cred.kind} {cred.fingerprint}",
+                ["NHI2"], ["RS.MI-01", "RS.AN-06"], cred.subject, cred.owners, cred.evidence)
+        created = _when(cred.created_at)
+        if created and start and start - created > LONG_LIVED:
+            add("long-lived", "Long-lived credential",
+                f"created {(start - created).days} days before the window", ["NHI7"],
+                ["RS.MI-02"], cred.subject, cred.owners, cred.evidence)
+        elif created and not cred.expires_at and cred.kind in ("npm_token", "access_key",
+                                                                "token"):
+            add("no-expiry", "Credential without expiry", f"{cred.kind} never expires",
+                ["NHI7"], ["RS.MI-02"], cred.subject, cred.owners, cred.evidence)
+    packages = {a.ref.rsplit("@", 1)[0] for a in artifacts if a.provider == "npm"}
+    if len(packages) > 1:
+        npm_creds = [c for c in credentials if c.provider == "npm"]
+        add("blast-radius", "One identity could publish many packages",
+            f"versions in the window across {len(packages)} packages: "
+            + ", ".join(sorted(packages)), ["NHI5"], ["RS.AN-08"],
+            None, identity_owners, [e for c in npm_creds for e in c.evidence][:5])
+    fingerprints: dict[str, list[CredentialView]] = {}
+    for cred in credentials:
+        if cred.fingerprint:
+            fingerprints.setdefault(cred.fingerprint, []).append(cred)
+    for fp, same in fingerprints.items():
+        if len({c.provider for c in same}) > 1:
+            add("reuse", "The same secret is used in several places", fp, ["NHI9"],
+                ["RS.AN-03"], same[0].subject, same[0].owners,
+                [e for c in same for e in c.evidence])
+    if not any(o.role == "identity_owner" for o in identity_owners):
+        add("ownerless", "No identity owner recorded",
+            "nobody is accountable for this identity in the inventory", ["NHI1"],
+            ["RS.CO-02"], None, [], [])
+    for item in fold.sweep_findings:
+        add(item.get("rule", "sweep"), f"Sweep: {item.get('rule')}", item.get("detail", ""),
+            item.get("nhi", []), ["ID.IM-01"], item.get("subject"), [], [item["hash"]])
+    return findings

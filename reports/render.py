@@ -1,0 +1,129 @@
+"""Render a case's ledger into report.md, report.html and report.json; bundle a case.
+
+Templates hold no logic: `build_report` folds the ledger into a frozen view-model and the
+templates lay it out. Provider data is hostile, so HTML is autoescaped by Jinja2, Markdown
+is escaped by `md`, and every rendered byte passes through the redactor last.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from connectors._redact import redact
+from flows.ledger import read_records
+
+from .model import Report, build_report
+
+TEMPLATES = Path(__file__).parent / "templates"
+MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
+
+
+def md(value: Any) -> str:
+    """Escape text for Markdown: no markup, links, HTML or table breaks from provider data."""
+    text = "" if value is None else str(value)
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _environment(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                             undefined=jinja2.StrictUndefined, autoescape=autoescape,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["md"] = md
+    env.filters["short"] = lambda v, n=12: "" if v is None else str(v)[:n]
+    env.filters["owners"] = lambda owners: ", ".join(
+        f"{o.name} ({o.role.replace('_', ' ')})" for o in owners)
+    return env
+
+
+def load_case(case_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    meta = json.loads((case_dir / "case.json").read_text())
+    return meta, list(read_records(case_dir / "ledger.jsonl"))
+
+
+def render_case(case_dir: Path) -> Report:
+    meta, records = load_case(case_dir)
+    report = build_report(meta, records)
+    for name, text in render_all(report).items():
+        (case_dir / name).write_text(text)
+    return report
+
+
+def render_all(report: Report) -> dict[str, str]:
+    chart = timeline_svg(report)
+    return {
+        "report.json": redact(json.dumps(report.model_dump(mode="json"), indent=2,
+                                         sort_keys=True)) + "\n",
+        "report.md": redact(_environment(False).get_template("report.md.j2").render(r=report)),
+        "report.html": redact(_environment(True).get_template("report.html.j2").render(
+            r=report, chart=chart)),
+    }
+
+
+def timeline_svg(report: Report) -> dict[str, Any]:
+    """Geometry for the credentials chart (rows: issued, last used, revoked, verified); the
+    template draws it, so every label is escaped there."""
+    times = [t for c in report.credentials for t in
+             (c.created_at, c.last_used_at, c.revoked_at, c.verified_at) if t]
+    times += [t for t in (report.window.get("since"), report.headline.get("detected")) if t]
+    if not times:
+        return {"rows": [], "height": 0, "width": 900}
+    parsed = [_parse(t) for t in times]
+    lo, hi = min(parsed), max(parsed)
+    span = max((hi - lo).total_seconds(), 1.0)
+    x = lambda t: 220 + 660 * ((_parse(t) - lo).total_seconds() / span)  # noqa: E731
+    rows = []
+    for index, cred in enumerate(report.credentials):
+        marks = [(kind, round(x(t), 1)) for kind, t in (
+            ("issued", cred.created_at), ("last used", cred.last_used_at),
+            ("revoked", cred.revoked_at), ("verified", cred.verified_at)) if t]
+        rows.append({"y": 30 + 24 * index, "label": f"{cred.provider} {cred.kind} "
+                     f"{(cred.principal or '')}", "marks": marks})
+    since = report.window.get("since")
+    return {"rows": rows, "height": 50 + 24 * len(rows), "width": 900,
+            "window_x": round(x(since), 1) if since else None,
+            "lo": lo.isoformat(timespec="seconds"), "hi": hi.isoformat(timespec="seconds")}
+
+
+def _parse(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.now().astimezone().tzinfo)
+
+
+def bundle_case(case_dir: Path, out: Path) -> Path:
+    """A tar.gz of the case for governance, with the command that verifies it."""
+    verify = ("Verify this bundle:\n\n    tar xzf " + out.name + " && revoker verify "
+              + case_dir.name + "\n\nIt re-checks the ledger's hash chain, every evidence "
+              "file and manifest.json.\n").encode()
+    with tarfile.open(out, "w:gz") as archive:
+        for path in sorted(case_dir.rglob("*")):
+            if path.is_file():
+                archive.add(path, arcname=f"{case_dir.name}/{path.relative_to(case_dir)}")
+        info = tarfile.TarInfo(f"{case_dir.name}/VERIFY.txt")
+        info.size = len(verify)
+        archive.addfile(info, io.BytesIO(verify))
+    return out
+
+
+def publish_prefect_artifacts(report: Report) -> None:
+    """The summary as a markdown artifact and the tables as table artifacts (Prefect UI)."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    key = "".join(ch if ch.isalnum() else "-" for ch in report.identity.lower())
+    summary = _environment(False).get_template("report.md.j2").render(r=report)
+    create_markdown_artifact(markdown=redact(summary), key=f"revoker-{key}-report",
+                             description=f"Revoker report: {report.status}")
+    create_table_artifact(key=f"revoker-{key}-credentials", table=[
+        {"provider": c.provider, "kind": c.kind, "id": c.id, "revoked_at": c.revoked_at,
+         "verified_at": c.verified_at} for c in report.credentials])
+    create_table_artifact(key=f"revoker-{key}-artifacts", table=[
+        {"ref": a.ref, "published_at": a.published_at, "action": a.action}
+        for a in report.artifacts])
