@@ -1,0 +1,342 @@
+"""Pure decisions of the GitHub connector: no I/O, so each is unit-tested on its own.
+
+- which kind a token value is (by prefix) and how revoking it works;
+- batching leaked token values into POST /credentials/revoke calls (≤1,000 a call) and the
+  ETA under its budget (60 unauthenticated calls an hour);
+- the PATCH body that drafts (or marks prerelease) a release while keeping every other field;
+- moved-tag detection against targets recorded before the incident;
+- how long to wait before retrying a response (Retry-After, x-ratelimit-*, backoff);
+- which key made a commit signature (PGP issuer key id, SSH signature public key).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+REVOKE_BATCH = 1000  # POST /credentials/revoke: credentials per call
+REVOKE_CALLS_PER_HOUR = 60  # unauthenticated budget of that endpoint
+PAT_GRANT_BATCH = 100  # POST /orgs/{org}/personal-access-tokens: pat_ids per call
+
+# Prefix → (credential type, how it is revoked). Longest prefix first.
+TOKEN_PREFIXES: tuple[tuple[str, str, str], ...] = (
+    ("github_pat_", "fine_grained_pat", "credentials_revoke"),
+    ("ghp_", "classic_pat", "credentials_revoke"),
+    ("gho_", "oauth_token", "credentials_revoke"),
+    ("ghu_", "user_to_server_token", "credentials_revoke"),
+    ("ghr_", "refresh_token", "credentials_revoke"),
+    # An installation token is not accepted by /credentials/revoke; it revokes itself with
+    # DELETE /installation/token, authenticated by the token.
+    ("ghs_", "installation_token", "installation_token_delete"),
+)
+
+
+def token_type(value: str) -> tuple[str, str]:
+    """(type, revocation method) of a token value; unknown shapes go to /credentials/revoke,
+    which answers 202 whatever it is sent."""
+    for prefix, kind, method in TOKEN_PREFIXES:
+        if value.startswith(prefix):
+            return kind, method
+    return "unknown", "credentials_revoke"
+
+
+def token_prefix(value: str) -> str:
+    for prefix, _kind, _method in TOKEN_PREFIXES:
+        if value.startswith(prefix):
+            return prefix
+    return ""
+
+
+def batches(items: Sequence[T], size: int = REVOKE_BATCH) -> list[list[T]]:
+    """Split into consecutive batches of at most `size` (order kept, nothing dropped)."""
+    if size < 1:
+        raise ValueError("batch size must be at least 1")
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def revoke_eta_seconds(calls: int, *, per_hour: int = REVOKE_CALLS_PER_HOUR,
+                       used_in_last_hour: int = 0) -> float:
+    """Seconds until the last of `calls` can be sent when at most `per_hour` go out an hour
+    and `used_in_last_hour` of this hour's budget is already spent. 0 when all fit now."""
+    if calls <= 0:
+        return 0.0
+    last = used_in_last_hour + calls - 1  # index of the last call in the budget's timeline
+    return float(last // per_hour * 3600)
+
+
+def revoke_plan(token_count: int, grants_by_org: Mapping[str, int] | None = None, *,
+                per_hour: int = REVOKE_CALLS_PER_HOUR, used_in_last_hour: int = 0,
+                batch_size: int = REVOKE_BATCH) -> dict[str, Any]:
+    """The calls a revocation needs and when it can finish under GitHub's budget."""
+    calls = math.ceil(token_count / batch_size) if token_count else 0
+    eta = revoke_eta_seconds(calls, per_hour=per_hour, used_in_last_hour=used_in_last_hour)
+    grants = {org: math.ceil(n / PAT_GRANT_BATCH) for org, n in (grants_by_org or {}).items()
+              if n}
+    return {
+        "token_values": token_count,
+        "credentials_revoke_calls": calls,
+        "batch_size": batch_size,
+        "budget_per_hour": per_hour,
+        "budget_used_last_hour": used_in_last_hour,
+        "over_budget": used_in_last_hour + calls > per_hour,
+        "eta_seconds": eta,
+        "pat_grant_calls": grants,
+    }
+
+
+# --- releases ------------------------------------------------------------------------------
+
+# Fields of a release that PATCH /repos/{o}/{r}/releases/{id} accepts and we must send back
+# unchanged: a client that omits or defaults one (PyGithub's update_release sends
+# prerelease=False) silently changes the release.
+RELEASE_KEPT_FIELDS = ("tag_name", "target_commitish", "name", "body", "draft", "prerelease")
+
+
+def release_patch_body(release: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
+    """The PATCH body that applies `changes` (draft=…, prerelease=…) and keeps the rest.
+
+    Null fields are left out (the API's schema does not allow null for them), so they stay
+    as they are."""
+    unknown = set(changes) - set(RELEASE_KEPT_FIELDS)
+    if unknown:
+        raise ValueError(f"not a release field: {sorted(unknown)}")
+    body = {key: release[key] for key in RELEASE_KEPT_FIELDS if release.get(key) is not None}
+    body.update(changes)
+    return body
+
+
+def release_state(release: Mapping[str, Any]) -> dict[str, Any]:
+    """What restore needs to put a release back exactly."""
+    return {key: release.get(key) for key in RELEASE_KEPT_FIELDS}
+
+
+# --- tags ----------------------------------------------------------------------------------
+
+
+def tag_status(repo: str, tag: str, current_sha: str | None,
+               known: Mapping[str, str]) -> dict[str, Any]:
+    """Compare a tag's current target with the one recorded before the incident.
+
+    `known` maps "owner/repo:tag" to the recorded sha (a commit, or an annotated tag object;
+    either is compared as recorded). moved: the tag exists and points elsewhere now;
+    new: nothing was recorded for it; deleted: recorded but gone."""
+    recorded = known.get(f"{repo}:{tag}")
+    return {
+        "tag": tag,
+        "current_sha": current_sha,
+        "recorded_sha": recorded,
+        "moved": bool(recorded and current_sha and recorded != current_sha),
+        "new": recorded is None and current_sha is not None,
+        "deleted": bool(recorded and current_sha is None),
+    }
+
+
+def recorded_tags(repo: str, known: Mapping[str, str]) -> dict[str, str]:
+    """The tags recorded for one repository: tag → sha."""
+    prefix = f"{repo}:"
+    return {key[len(prefix):]: sha for key, sha in known.items() if key.startswith(prefix)}
+
+
+# --- time ----------------------------------------------------------------------------------
+
+
+def parse_time(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, (int, float)):  # audit log: milliseconds since the epoch
+        return datetime.fromtimestamp(value / 1000, UTC)
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def in_window(moment: Any, since: datetime, until: datetime | None) -> bool:
+    at = parse_time(moment)
+    return at is not None and at >= since and (until is None or at <= until)
+
+
+# --- rate limits and retries ---------------------------------------------------------------
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def is_rate_limited(status: int, headers: Mapping[str, Any] | None, message: str = "") -> bool:
+    """GitHub signals primary and secondary limits with 403 or 429; a 403 is a limit only
+    with Retry-After, x-ratelimit-remaining: 0, or a rate-limit message."""
+    if status == 429:
+        return True
+    if status != 403:
+        return False
+    return (_header(headers, "retry-after") is not None
+            or _header(headers, "x-ratelimit-remaining") == "0"
+            or "rate limit" in (message or "").lower())
+
+
+def retry_delay(status: int, headers: Mapping[str, Any] | None, attempt: int, *,
+                message: str = "", now: float, base: float = 0.5,
+                secondary_wait: float = 60.0) -> float | None:
+    """Seconds to wait before retry number `attempt` (0-based), or None when the response
+    must not be retried. Retry-After wins; then x-ratelimit-reset when the budget is spent;
+    then exponential backoff (a 403/429 without either is a secondary limit: GitHub asks to
+    wait at least a minute, so `secondary_wait`)."""
+    limited = is_rate_limited(status, headers, message)
+    if status not in RETRY_STATUSES and not limited:
+        return None
+    after = _header(headers, "retry-after")
+    if after is not None:
+        try:
+            return max(0.0, float(after))
+        except ValueError:
+            pass
+    reset = _header(headers, "x-ratelimit-reset")
+    if _header(headers, "x-ratelimit-remaining") == "0" and reset and reset.isdigit():
+        return max(0.0, int(reset) - now + 1)
+    if limited:
+        return secondary_wait
+    return base * (2 ** attempt)
+
+
+def budget_wait(headers: Mapping[str, Any] | None, *, now: float) -> float:
+    """Seconds to wait before the next call when the last response spent the budget."""
+    reset = _header(headers, "x-ratelimit-reset")
+    if _header(headers, "x-ratelimit-remaining") == "0" and reset and reset.isdigit():
+        return max(0.0, int(reset) - now + 1)
+    return 0.0
+
+
+LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+def next_link(headers: Mapping[str, Any] | None) -> str | None:
+    link = _header(headers, "link")
+    match = LINK_NEXT.search(link or "")
+    return match.group(1) if match else None
+
+
+# --- signatures ----------------------------------------------------------------------------
+
+
+def _dearmor(armored: str) -> bytes:
+    lines = armored.strip().splitlines()
+    body: list[str] = []
+    started = False
+    for line in lines[1:]:
+        if line.startswith("-----END"):
+            break
+        if not started:
+            # PGP armor has header lines, then a blank line; SSH armor has none.
+            if ":" in line or not line.strip():
+                continue
+            started = True
+        if line.startswith("="):  # PGP CRC24 checksum line
+            break
+        body.append(line.strip())
+    return base64.b64decode("".join(body))
+
+
+def _pgp_packet(data: bytes) -> tuple[int, bytes]:
+    """The first OpenPGP packet: (tag, body)."""
+    first = data[0]
+    if first & 0x40:  # new format
+        tag = first & 0x3F
+        length_octet = data[1]
+        if length_octet < 192:
+            return tag, data[2:2 + length_octet]
+        if length_octet < 224:
+            length = ((length_octet - 192) << 8) + data[2] + 192
+            return tag, data[3:3 + length]
+        length = struct.unpack(">I", data[2:6])[0]
+        return tag, data[6:6 + length]
+    tag = (first >> 2) & 0x0F
+    size = {0: 1, 1: 2, 2: 4}.get(first & 0x03, 0)
+    length = int.from_bytes(data[1:1 + size], "big") if size else len(data) - 1
+    return tag, data[1 + size:1 + size + length]
+
+
+def _subpackets(area: bytes) -> Iterable[tuple[int, bytes]]:
+    i = 0
+    while i < len(area):
+        first = area[i]
+        if first < 192:
+            length, i = first, i + 1
+        elif first < 255:
+            length, i = ((first - 192) << 8) + area[i + 1] + 192, i + 2
+        else:
+            length, i = struct.unpack(">I", area[i + 1:i + 5])[0], i + 5
+        yield area[i] & 0x7F, area[i + 1:i + length]
+        i += length
+
+
+def pgp_issuer_key_id(armored: str) -> str | None:
+    """The 16-hex-digit key id that made an OpenPGP signature (what GitHub lists as a GPG
+    key's `key_id`), from the issuer or issuer-fingerprint subpacket."""
+    try:
+        tag, body = _pgp_packet(_dearmor(armored))
+        if tag != 2 or not body:
+            return None
+        if body[0] == 3:
+            return body[7:15].hex().upper()
+        if body[0] not in (4, 5):
+            return None
+        hashed_len = struct.unpack(">H", body[4:6])[0]
+        hashed = body[6:6 + hashed_len]
+        rest = body[6 + hashed_len:]
+        unhashed = rest[2:2 + struct.unpack(">H", rest[:2])[0]]
+        found = None
+        for kind, data in [*_subpackets(hashed), *_subpackets(unhashed)]:
+            if kind == 16 and len(data) == 8:
+                found = found or data.hex().upper()
+            elif kind == 33 and len(data) >= 9:
+                fingerprint = data[1:]
+                found = found or (fingerprint[-8:] if data[0] == 4 else fingerprint[:8]).hex().upper()
+        return found
+    except (ValueError, IndexError, struct.error, binascii.Error):
+        return None
+
+
+def ssh_signature_public_key(armored: str) -> str | None:
+    """The base64 public-key blob inside an SSH signature (git's gpg.format=ssh), comparable
+    with the second field of a listed SSH signing key."""
+    try:
+        data = _dearmor(armored)
+        if not data.startswith(b"SSHSIG"):
+            return None
+        length = struct.unpack(">I", data[10:14])[0]
+        return base64.b64encode(data[14:14 + length]).decode()
+    except (ValueError, IndexError, struct.error, binascii.Error):
+        return None
+
+
+def signing_key_of(signature: str | None) -> tuple[str, str] | None:
+    """("gpg", key id) or ("ssh", public key blob) for a commit/tag signature."""
+    if not signature:
+        return None
+    if "BEGIN SSH SIGNATURE" in signature:
+        blob = ssh_signature_public_key(signature)
+        return ("ssh", blob) if blob else None
+    if "BEGIN PGP SIGNATURE" in signature:
+        key_id = pgp_issuer_key_id(signature)
+        return ("gpg", key_id) if key_id else None
+    return None
+
+
+def ssh_key_blob(public_key: str) -> str:
+    """"ssh-ed25519 AAAA… comment" → "AAAA…"."""
+    parts = public_key.split()
+    return parts[1] if len(parts) > 1 else public_key
