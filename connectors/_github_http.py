@@ -1,0 +1,143 @@
+"""GitHub REST calls through PyGithub's Requester, with the retries PyGithub leaves out.
+
+PyGithub's client (built by `Clients.github`, so the dry-run guard sits in its session) gives
+auth, base_url handling (GHES `https://HOST/api/v3`) and `GithubRetry`. GithubRetry does not
+retry PATCH, nor a 429 without Retry-After, and it only *sleeps* on a rate limit, however
+long. This wrapper adds, for every method:
+- retry of 429, 5xx and rate-limited 403 answers that reach it (Retry-After first, then
+  x-ratelimit-reset when the budget is spent, then backoff), never longer than `max_wait`
+  (beyond that it fails transient, so the flow re-runs the step later instead of blocking);
+- a pause before the next call when the last answer said x-ratelimit-remaining: 0;
+- Link-header pagination.
+Retrying a write is safe here because every write this connector sends states its end
+result (a release's full state, a ref's target sha, "revoke these ids"): sending it twice
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import requests
+from github import GithubException
+
+from ._github_logic import budget_wait, next_link, retry_delay
+from ._redact import redact
+from .base import ConnectorError
+
+PROVIDER = "github"
+
+
+class ApiResponse:
+    """Status, headers and parsed JSON body of one answer."""
+
+    def __init__(self, status: int, headers: dict[str, Any], text: str) -> None:
+        self.status = status
+        self.headers = headers
+        try:
+            self.data: Any = json.loads(text) if text else None
+        except ValueError:
+            self.data = None
+
+    @property
+    def message(self) -> str:
+        return str(self.data.get("message", "")) if isinstance(self.data, dict) else ""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class GitHubApi:
+    """One PyGithub client (one credential, or none) and the calls made with it."""
+
+    def __init__(self, github: Any, *, max_wait: float = 60.0, attempts: int = 5,
+                 secondary_wait: float = 60.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.github = github
+        self.requester = github.requester
+        self.max_wait = max_wait
+        self.attempts = attempts
+        self.secondary_wait = secondary_wait
+        self.sleep = sleep
+        self._lock = threading.Lock()
+        self._last_headers: dict[str, Any] = {}
+        self.retries = 0  # retries this wrapper made (PyGithub's own are not counted)
+
+    def call(self, verb: str, path: str, *, params: dict[str, Any] | None = None,
+             body: Any = None, headers: dict[str, str] | None = None,
+             accept: tuple[int, ...] = ()) -> ApiResponse:
+        """Send one request; answers in `accept` (e.g. 404 for a delete) are returned, other
+        failures raise ConnectorError (transient for 429/5xx/limits/transport errors)."""
+        what = f"{verb} {path.split('?', 1)[0]}"
+        for attempt in range(self.attempts):
+            self._respect_budget(what)
+            response = self._send(verb, path, params, body, headers, what)
+            with self._lock:
+                self._last_headers = response.headers
+            if response.ok or response.status in accept:
+                return response
+            delay = retry_delay(response.status, response.headers, attempt,
+                                message=response.message, now=time.time(),
+                                secondary_wait=self.secondary_wait)
+            if delay is None:
+                raise ConnectorError(f"{what}: HTTP {response.status} {response.message}",
+                                     provider=PROVIDER, transient=False)
+            if delay > self.max_wait:
+                raise ConnectorError(
+                    f"{what}: HTTP {response.status}, rate limited for {delay:.0f} s "
+                    f"(more than the {self.max_wait:.0f} s this run waits); re-run later",
+                    provider=PROVIDER, transient=True)
+            if attempt + 1 < self.attempts:
+                self.retries += 1
+                self.sleep(delay)
+        raise ConnectorError(f"{what}: HTTP {response.status} after {self.attempts} attempts",
+                             provider=PROVIDER, transient=True)
+
+    def _send(self, verb: str, path: str, params: dict[str, Any] | None, body: Any,
+              headers: dict[str, str] | None, what: str) -> ApiResponse:
+        try:
+            status, response_headers, text = self.requester.requestJson(
+                verb, path, parameters=params, headers=headers, input=body)
+        except GithubException as error:  # GithubRetry raises these for non-limit 403s
+            data = error.data if isinstance(error.data, dict) else {}
+            return ApiResponse(error.status, dict(error.headers or {}), json.dumps(data))
+        except requests.exceptions.RequestException as error:
+            # Connection errors, and GithubRetry's own retries running out (RetryError).
+            raise ConnectorError(f"{what}: {type(error).__name__}: {redact(str(error))[:200]}",
+                                 provider=PROVIDER, transient=True) from error
+        return ApiResponse(status, dict(response_headers), text)
+
+    def _respect_budget(self, what: str) -> None:
+        with self._lock:
+            wait = budget_wait(self._last_headers, now=time.time())
+            if wait:
+                self._last_headers = {}
+        if wait > self.max_wait:
+            raise ConnectorError(f"{what}: rate limit spent for {wait:.0f} s; re-run later",
+                                 provider=PROVIDER, transient=True)
+        if wait:
+            self.sleep(wait)
+
+    def get(self, path: str, *, params: dict[str, Any] | None = None,
+            headers: dict[str, str] | None = None, accept: tuple[int, ...] = ()) -> ApiResponse:
+        return self.call("GET", path, params=params, headers=headers, accept=accept)
+
+    def pages(self, path: str, *, params: dict[str, Any] | None = None, key: str | None = None,
+              headers: dict[str, str] | None = None, max_pages: int = 100) -> Iterator[Any]:
+        """Every item of a paginated list, following Link rel="next" (an absolute URL,
+        which PyGithub checks against base_url's host)."""
+        url: str | None = path
+        query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+        for _page in range(max_pages):
+            if url is None:
+                return
+            response = self.get(url, params=query, headers=headers)
+            items = response.data.get(key, []) if key and isinstance(response.data, dict) \
+                else response.data
+            yield from items or []
+            url, query = next_link(response.headers), None
