@@ -278,8 +278,8 @@ def _headline(meta: dict[str, Any], records: list[dict[str, Any]],
     all_verified = verified[-1] if credentials and len(verified) == len(credentials) else None
     quarantine_done = None
     if artifacts and len(quarantined) == len(artifacts):
-        times = [r["ts"] for r in records if r["kind"] == "action"
-                 and r["subject"] in {a.subject for a in artifacts}]
+        subjects = {a.subject for a in artifacts}
+        times = [r["ts"] for r in records if r["kind"] == "action" and r["subject"] in subjects]
         quarantine_done = max(times) if times else None
     return {"detected": meta.get("detected_at") or meta.get("started_at"),
             "first_revocation": revoked[0] if revoked else None,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import tarfile
 from datetime import datetime
 from pathlib import Path
@@ -23,20 +22,31 @@ from flows.ledger import read_records
 from .model import Report, build_report
 
 TEMPLATES = Path(__file__).parent / "templates"
-MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
+MD_ESCAPES = {ord(ch): "\\" + ch for ch in "\\`*_{}[]<>()#+-.!|~"}
 
 
 def md(value: Any) -> str:
     """Escape text for Markdown: no markup, links, HTML or table breaks from provider data."""
-    text = "" if value is None else str(value)
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return MD_SPECIAL.sub(r"\\\1", text)
+    text = ("" if value is None else str(value)).translate(_UNPRINTABLE)
+    return text.replace("\n", " ").translate(MD_ESCAPES)
+
+
+# Control characters (C0 but tab/newline, DEL, C1) and bidi overrides become spaces: a
+# report is also read with `cat` and `less`, where they would be terminal escapes.
+_UNPRINTABLE = {c: " " for c in [*range(0, 9), *range(11, 32), *range(127, 160),
+                                 0x200E, 0x200F, *range(0x202A, 0x202F),
+                                 *range(0x2066, 0x206A), 0x2028, 0x2029]}
+
+
+def printable(value: Any) -> Any:
+    """Applied to every interpolated value (Jinja2 `finalize`)."""
+    return value.translate(_UNPRINTABLE) if isinstance(value, str) else value
 
 
 def _environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              undefined=jinja2.StrictUndefined, autoescape=autoescape,
-                             trim_blocks=True, lstrip_blocks=True)
+                             trim_blocks=True, lstrip_blocks=True, finalize=printable)
     env.filters["md"] = md
     env.filters["short"] = lambda v, n=12: "" if v is None else str(v)[:n]
     env.filters["owners"] = lambda owners: ", ".join(

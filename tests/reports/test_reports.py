@@ -1,0 +1,141 @@
+"""Reports render from the ledger alone, carry every contract key, keep hostile provider data
+inert in all three formats, and bundle into something `revoker verify` accepts."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flows.case import verify_case, write_manifest
+from flows.ledger import Ledger
+from reports.model import build_report
+from reports.render import bundle_case, render_all, render_case
+
+HOSTILE = ('<script>alert(1)</script> [x](javascript:alert(1)) | col | \x1b[31mred\x1b[0m '
+           '<img src=x onerror=alert(1)> ![](http://evil.example/p.png) ghp_' + "A" * 36)
+
+
+def seeded_case(directory: Path, name: str = "release-bot", note: str = "") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = {"case_id": "INC-1", "identity": name, "mode": "live", "playbook": "drill",
+            "window": {"since": "2026-11-20T08:00:00+00:00", "until": None},
+            "started_at": "2026-11-22T10:00:00.000Z"}
+    (directory / "case.json").write_text(json.dumps(meta))
+    ledger = Ledger(directory / "ledger.jsonl")
+    ledger.append("note", data={"type": "case_opened", "case": meta})
+    ledger.append("observation", subject=name, data={"type": "identity", "identity": {
+        "id": name, "description": note, "owners": [
+            {"name": "Dana Lee", "role": "identity_owner", "contact": None,
+             "source": "inventory"}]}})
+    credential = {"provider": "npm", "kind": "npm_token", "id": "k1", "fingerprint":
+                  "sha256:abc…wxyz", "principal": name, "created_at": "2025-01-01T00:00:00Z",
+                  "expires_at": None, "last_used_at": None, "scopes": ["publish"],
+                  "status": "active", "owners": [], "details": {"leaked": True}}
+    ledger.append("observation", provider="npm", subject="npm:npm_token:k1",
+                  data={"type": "credential", "credential": credential})
+    intent = ledger.append("intent", provider="npm", subject="npm:npm_token:k1",
+                           data={"type": "revoke", "action": "revoke"})
+    ledger.append("action", provider="npm", subject="npm:npm_token:k1", data={
+        "type": "revoke", "action": "revoke", "outcome": "done", "detail": "token deleted",
+        "requests": [], "intent": intent["hash"], "instructions": None})
+    ledger.append("verification", provider="npm", subject="npm:npm_token:k1", data={
+        "type": "verify", "action": "verify", "outcome": "done", "detail": "refused write"})
+    artifact = {"provider": "npm", "kind": "npm_version", "coordinates": f"{note}@1.0.1",
+                "digest": "sha512-xyz", "published_at": "2026-11-21T00:00:00Z",
+                "published_by": name, "signed_by": None, "owners": [], "details": {}}
+    ledger.append("observation", provider="npm", subject="npm:npm_version:a",
+                  data={"type": "artifact", "artifact": artifact})
+    ledger.append("action", provider="npm", subject="npm:npm_version:a", data={
+        "type": "quarantine", "action": "quarantine", "outcome": "manual", "detail": note,
+        "instructions": f"Open https://pypi.org/manage/project/{note}/releases/ and yank",
+        "requests": [], "intent": intent["hash"]})
+    ledger.append("error", provider="aws", data={"type": "error", "stage": "discover",
+                                                "error": "EndpointConnectionError",
+                                                "transient": True})
+    ledger.append("note", data={"type": "case_closed", "status": "partially_contained",
+                                "outstanding": [{"subject": "aws", "stage": "provider",
+                                                 "reason": "discover failed"}]})
+    return directory
+
+
+def test_report_json_carries_the_contract_keys(tmp_path: Path) -> None:
+    case = seeded_case(tmp_path / "case")
+    render_case(case)
+    report = json.loads((case / "report.json").read_text())
+    for key in ("identity", "status", "credentials", "artifacts", "timeline", "findings"):
+        assert key in report
+    cred = report["credentials"][0]
+    assert {"provider", "kind", "fingerprint", "owners", "ownership_gap", "created_at",
+            "revoked_at", "verified_at"} <= set(cred)
+    assert cred["ownership_gap"] is True and cred["revoked_at"] and cred["verified_at"]
+    art = report["artifacts"][0]
+    assert {"provider", "kind", "ref", "digest", "published_at", "action", "owners",
+            "ownership_gap"} <= set(art)
+    assert art["manual_instructions"].startswith("Open https://pypi.org/manage/project/")
+    nhi = {n for f in report["findings"] for n in f["nhi"]}
+    assert {"NHI2", "NHI7"} <= nhi
+    assert report["status"] == "partially_contained" and report["outstanding"]
+    md = (case / "report.md").read_text()
+    for section in ("## Headline times", "## Outstanding", "## Credentials", "## Artifacts",
+                    "## Findings", "## Timeline", "**ownership gap**"):
+        assert section in md
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(st.text(min_size=1, max_size=60))
+def test_hostile_strings_come_out_inert(tmp_path_factory, text: str) -> None:
+    case = seeded_case(tmp_path_factory.mktemp("c") / "case", note=HOSTILE + text)
+    records = [json.loads(x) for x in (case / "ledger.jsonl").read_text().split("\n") if x]
+    outputs = render_all(build_report(json.loads((case / "case.json").read_text()), records))
+    html, md = outputs["report.html"], outputs["report.md"]
+    assert "<script" not in html.lower() and "<img" not in html.lower()
+    assert "onerror=" not in html or "&lt;img" in html
+    assert "\x1b" not in md and "\x1b" not in html
+    assert "](javascript" not in md, [ln for ln in md.splitlines() if "](javascript" in ln]
+    assert re.search(r"(?<!\\)<(script|img)", md) is None  # only as escaped text
+    assert "ghp_" + "A" * 36 not in html + md + outputs["report.json"]
+
+
+def test_bundle_unpacks_and_verifies(tmp_path: Path) -> None:
+    case = seeded_case(tmp_path / "INC-1")
+    render_case(case)
+    write_manifest(case)
+    out = bundle_case(case, tmp_path / "INC-1.tar.gz")
+    unpacked = tmp_path / "unpacked"
+    with tarfile.open(out) as archive:
+        archive.extractall(unpacked, filter="data")
+    assert verify_case(unpacked / "INC-1").ok
+    assert "revoker verify" in (unpacked / "INC-1" / "VERIFY.txt").read_text()
+
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (.ci/setup installs it)")
+def test_html_renders_in_headless_chromium_without_scripts(tmp_path: Path) -> None:
+    case = seeded_case(tmp_path / "case", note=HOSTILE)
+    render_case(case)
+    html = (case / "report.html").read_text()
+    assert "<script" not in html.lower() and "http://" not in html.split("<body>")[0]
+    shot = screenshot(case / "report.html", tmp_path)
+    assert shot.stat().st_size > 10_000  # a real page, not a blank
+
+
+def screenshot(page: Path, workdir: Path) -> Path:
+    """Render a page in headless Chromium and return the PNG (a helper for looking at it)."""
+    out = workdir / "report.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", f"--user-data-dir={workdir / 'chr'}",
+                    f"--screenshot={out}", "--window-size=1200,1600", page.as_uri()],
+                   check=True, capture_output=True, timeout=90)
+    return out
