@@ -1,0 +1,60 @@
+"""`revoker serve`: the Prefect deployments — `respond` (run with parameters, or triggered by
+an event) and `sweep` (nightly cron). Needs a Prefect server (`prefect server start`, with
+PREFECT_API_URL pointing at it); schedules and triggers do not run on a temporary server.
+
+Triggering a response from a webhook or alert: post an event to the Prefect API, e.g. from a
+GitHub secret-scanning alert relay,
+
+    POST $PREFECT_API_URL/events
+    [{"event": "revoker.secret.leaked", "resource": {"prefect.resource.id": "identity.release-bot"},
+      "payload": {"identity": "release-bot", "since": "2026-11-20T08:00Z"}, ...}]
+
+and the `respond` deployment's trigger starts a run with `identity` and `since` taken from
+the event payload. Secrets are never parameters: the run reads them from its environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from prefect import flow, serve
+from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
+
+from .respond import ResponseRequest, finish, prepare, respond_flow
+from .sweep import sweep_cli
+
+SWEEP_CRON = os.environ.get("REVOKER_SWEEP_CRON", "0 3 * * *")
+
+
+@flow(name="respond-deployment", log_prints=True)
+def respond(identity: str, since: str | None = None, until: str | None = None,
+            playbook: str = "compromised-release-identity", dry_run: bool = False,
+            inventory: str = "inventory.yaml", case_dir: str | None = None) -> str:
+    request = ResponseRequest(identity=identity, inventory=Path(inventory), since=since,
+                              until=until, dry_run=dry_run, playbook=playbook,
+                              case_dir=Path(case_dir) if case_dir else None,
+                              orchestrator="prefect")
+    response = prepare(request)
+    status = respond_flow(response)
+    finish(response.case.directory, print)
+    return status
+
+
+@flow(name="sweep-deployment", log_prints=True)
+def sweep(inventory: str = "inventory.yaml", max_age_days: int = 90,
+          unused_days: int = 30) -> str:
+    return sweep_cli(inventory=Path(inventory), use_sandbox=False, max_age_days=max_age_days,
+                     unused_days=unused_days, revoke=False, case_dir=None, say=print)
+
+
+def serve_deployments() -> None:
+    trigger = DeploymentEventTrigger(
+        expect={"revoker.secret.leaked"},
+        parameters={"identity": "{{ event.payload.identity }}",
+                    "since": "{{ event.payload.since }}"},
+    )
+    serve(
+        respond.to_deployment(name="respond", triggers=[trigger]),
+        sweep.to_deployment(name="nightly-sweep", cron=SWEEP_CRON),
+    )
