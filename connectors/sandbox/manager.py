@@ -1,186 +1,222 @@
-"""Start, reset and stop the local sandbox: real provider servers on 127.0.0.1.
+"""Start, reset and stop the local sandbox: real provider servers on 127.0.0.1, each behind a
+recording, fault-injecting proxy (proxy.py). The URLs handed out are the proxies'.
 
-- aws: moto in server mode (bound to 127.0.0.1 explicitly; moto's default is 0.0.0.0);
-- npm: verdaccio 6 (from connectors/sandbox/node_modules, installed by .ci/setup), htpasswd
-  auth, no uplinks, so nothing leaves the machine.
-Each provider is fronted by a RecordingProxy; the URLs handed out are the proxies'.
+Two ways to run it:
+- in-process, `Sandbox` (tests, drills): providers start in parallel (~1 s, verdaccio being
+  the slowest), stop with the object, and the request logs are Python lists;
+- detached, for `revoker sandbox up|down|status`: `sandbox_up(state_dir)` starts a
+  supervisor process (`python -m connectors.sandbox.manager serve --state DIR`) in its own
+  session, which runs a `Sandbox` until SIGTERM and writes `DIR/state.json` (urls, pids with
+  start times, admin credentials — mode 0600 —, the proxies' JSONL log paths).
+  `sandbox_down` stops exactly the processes recorded there: the supervisor by pid, then any
+  recorded child still alive by its process group, each checked against its recorded start
+  time so a recycled pid is never signalled.
 
-`Sandbox` runs in-process (tests, drills). `sandbox_up` starts a detached supervisor process
-that keeps one running for `revoker sandbox up`, and `sandbox_down` stops exactly it.
+GitHub comes from `connectors.sandbox.github.GitHubFake` (another module); if it cannot be
+imported the sandbox starts without it and says so.
 """
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import json
+import logging
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+from ._ports import SandboxError, wait_until
+from .proxy import Fault, RecordingProxy, is_mutating, read_log
 
-from .proxy import Fault, RecordingProxy
+__all__ = ["PROVIDERS", "Sandbox", "SandboxError", "default_state_dir", "sandbox_down",
+           "sandbox_status", "sandbox_up"]
 
-HERE = Path(__file__).resolve().parent
-VERDACCIO = HERE / "node_modules" / ".bin" / "verdaccio"
-PROVIDERS = ("aws", "npm")
-
-
-class SandboxError(RuntimeError):
-    pass
+PROVIDERS = ("github", "aws", "npm", "pypi", "oci")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+log = logging.getLogger("revoker.sandbox")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _build(name: str, workdir: Path, aws_mode: str) -> Any:
+    """Construct one provider (raises SandboxError when its server is not installed)."""
+    if name == "aws":
+        from .aws import AwsProvider
+
+        return AwsProvider(workdir, mode=aws_mode)
+    if name == "npm":
+        from .npm import NpmProvider
+
+        return NpmProvider(workdir)
+    if name == "oci":
+        from .oci import OciProvider
+
+        return OciProvider(workdir)
+    if name == "pypi":
+        from .pypi import PypiProvider
+
+        return PypiProvider(workdir)
+    if name == "github":
+        return _GitHubAdapter(workdir)
+    raise ValueError(f"unknown sandbox provider {name!r} (known: {', '.join(PROVIDERS)})")
 
 
-def wait_until(check: Any, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (httpx.HTTPError, OSError):
-            pass
-        time.sleep(0.05)
-    raise SandboxError(f"{what} did not become healthy within {timeout:.0f} s")
+class _GitHubAdapter:
+    """Gives the GitHub fake the provider shape the manager expects, whatever optional parts
+    (healthy, pids, a workdir argument) it implements."""
 
-
-class MotoServer:
-    name = "aws"
-
-    def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(),
-                                          verbose=False)
-        self.url = ""
-
-    def start(self) -> None:
-        import logging
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.url = f"http://{host}:{port}"
-        wait_until(lambda: httpx.get(f"{self.url}/moto-api/").status_code == 200, "moto")
-
-    def reset(self) -> None:
-        httpx.post(f"{self.url}/moto-api/reset")
-
-    def stop(self) -> None:
-        self._server.stop()
-
-
-VERDACCIO_CONFIG = """\
-storage: {storage}
-auth:
-  htpasswd:
-    file: {htpasswd}
-    max_users: 1000
-    algorithm: bcrypt
-    rounds: 4
-uplinks: {{}}
-packages:
-  '**':
-    access: $all
-    publish: $authenticated
-    unpublish: $authenticated
-middlewares:
-  audit:
-    enabled: false
-log: {{type: stdout, format: pretty, level: error}}
-listen: 127.0.0.1:{port}
-"""
-
-
-class VerdaccioServer:
-    name = "npm"
+    name = "github"
 
     def __init__(self, workdir: Path) -> None:
-        if not VERDACCIO.exists():
-            raise SandboxError(
-                "verdaccio is not installed: run `bash .ci/setup` (npm ci in connectors/sandbox)")
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._process: subprocess.Popen[bytes] | None = None
+        from .github import GitHubFake  # another engineer's module: imported lazily
+
+        params = inspect.signature(GitHubFake).parameters
+        self.fake = GitHubFake(workdir=workdir) if "workdir" in params else GitHubFake()
+
+    @property
+    def url(self) -> str:
+        return str(self.fake.url)
+
+    @property
+    def admin(self) -> dict[str, Any]:
+        return dict(getattr(self.fake, "admin", {}) or {})
 
     def start(self) -> None:
-        self._write_config()
-        self._process = subprocess.Popen(
-            [str(VERDACCIO), "--config", str(self.workdir / "config.yaml")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_until(lambda: httpx.get(f"{self.url}/-/ping").status_code == 200, "verdaccio")
-
-    def _write_config(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "config.yaml").write_text(VERDACCIO_CONFIG.format(
-            storage=self.workdir / "storage", htpasswd=self.workdir / "htpasswd",
-            port=self.port))
-
-    def reset(self) -> None:
-        """Verdaccio keeps state on disk: restart it on an empty storage."""
-        self.stop()
-        shutil.rmtree(self.workdir / "storage", ignore_errors=True)
-        (self.workdir / "htpasswd").unlink(missing_ok=True)
-        self.start()
+        self.fake.start()
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGTERM)
-            self._process.wait(timeout=10)
+        self.fake.stop()
+
+    def reset(self) -> None:
+        self.fake.reset()
+
+    def healthy(self) -> bool:
+        check = getattr(self.fake, "healthy", None)
+        return bool(check()) if callable(check) else bool(self.url)
+
+    def pids(self) -> list[int]:
+        pids = getattr(self.fake, "pids", None)
+        return list(pids()) if callable(pids) else []
+
+    def load_seed(self, seed: dict[str, Any]) -> Any:
+        return self.fake.load_seed(seed)
 
 
 class Sandbox:
-    """All providers, each behind a recording proxy. Use as a context manager."""
+    """The chosen providers (default: all), each behind a RecordingProxy. A context manager:
+    `with Sandbox(["aws", "npm"]) as sandbox: sandbox.urls()["npm"]`."""
 
-    def __init__(self, providers: tuple[str, ...] = PROVIDERS, workdir: Path | None = None):
-        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="revoker-sandbox-"))
-        self.servers: dict[str, Any] = {}
-        for name in providers:
-            self.servers[name] = MotoServer() if name == "aws" else \
-                VerdaccioServer(self.workdir / name)
+    def __init__(self, providers: Iterable[str] | None = None, workdir: Path | None = None,
+                 *, aws_mode: str = "process", proxy_seed: int = 7) -> None:
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="revoker-sandbox-"))
+        self.requested = tuple(providers) if providers is not None else PROVIDERS
+        self.aws_mode = aws_mode
+        self.proxy_seed = proxy_seed
+        self.providers: dict[str, Any] = {}
         self.proxies: dict[str, RecordingProxy] = {}
+        self.skipped: dict[str, str] = {}
+        self.startup_seconds: dict[str, float] = {}
+
+    # --- lifecycle ----------------------------------------------------------------------
 
     def __enter__(self) -> Sandbox:
-        return self.start()
+        return self.up()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.down()
 
-    def start(self) -> Sandbox:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(len(self.servers)) as pool:
-            list(pool.map(lambda server: server.start(), self.servers.values()))
-        for name, server in self.servers.items():
-            self.proxies[name] = RecordingProxy(server.url, name).start()
+    def up(self) -> Sandbox:
+        started = time.monotonic()
+        for name in self.requested:
+            try:
+                self.providers[name] = _build(name, self.workdir / name, self.aws_mode)
+            except ImportError as error:  # only the GitHub fake is optional
+                if name != "github":
+                    raise
+                self.skipped[name] = f"connectors.sandbox.github not importable: {error}"
+                warnings.warn(f"sandbox: starting without GitHub ({self.skipped[name]})",
+                              stacklevel=2)
+        try:
+            self._parallel(self._start_one, self.providers)
+        except BaseException:
+            self.down()
+            raise
+        self.startup_seconds["total"] = round(time.monotonic() - started, 3)
         return self
 
-    def stop(self) -> None:
+    start = up  # the name earlier callers use
+
+    def _start_one(self, name: str) -> None:
+        began = time.monotonic()
+        provider = self.providers[name]
+        provider.start()
+        self.proxies[name] = RecordingProxy(
+            provider.url, name, seed=self.proxy_seed,
+            log_path=self.workdir / "logs" / f"{name}.jsonl").start()
+        self.startup_seconds[name] = round(time.monotonic() - began, 3)
+
+    def down(self) -> None:
         for proxy in self.proxies.values():
             proxy.stop()
-        for server in self.servers.values():
-            server.stop()
+        self.proxies.clear()
+        self._parallel(lambda name: self.providers[name].stop(), self.providers,
+                       swallow=True)
 
-    def reset(self) -> None:
-        for server in self.servers.values():
-            server.reset()
-        for proxy in self.proxies.values():
-            proxy.log.clear()
-            proxy.set_faults([])
+    stop = down
+
+    def reset(self, providers: Iterable[str] | None = None) -> None:
+        """Empty the providers' state (in parallel) and the proxies' logs and faults."""
+        names = [n for n in (providers or self.providers) if n in self.providers]
+        self._parallel(lambda name: self.providers[name].reset(), names)
+        for name in names:
+            proxy = self.proxies[name]
+            proxy.upstream = self.providers[name].url  # a restart may move a port
+            proxy.clear_log()
+            proxy.clear_faults()
+
+    @staticmethod
+    def _parallel(work: Callable[[str], None], names: Iterable[str], *,
+                  swallow: bool = False) -> None:
+        names = list(names)
+        if not names:
+            return
+        with ThreadPoolExecutor(len(names)) as pool:
+            futures = [pool.submit(work, name) for name in names]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors and not swallow:
+            raise errors[0]  # type: ignore[misc]
+
+    # --- what callers read --------------------------------------------------------------
 
     def urls(self) -> dict[str, str]:
         return {name: proxy.url for name, proxy in self.proxies.items()}
+
+    def provider(self, name: str) -> Any:
+        return self.providers[name]
+
+    def admin(self) -> dict[str, dict[str, Any]]:
+        """Admin credentials per provider (secrets: never print them)."""
+        return {name: dict(p.admin) for name, p in self.providers.items()
+                if getattr(p, "admin", None)}
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        return {name: {"url": self.proxies[name].url if name in self.proxies else None,
+                       "upstream": provider.url,
+                       "healthy": bool(provider.healthy()) and name in self.proxies
+                       and self.proxies[name].healthy(),
+                       "pids": provider.pids()}
+                for name, provider in self.providers.items()}
+
+    def pids(self) -> list[int]:
+        return [pid for provider in self.providers.values() for pid in provider.pids()]
 
     def environment(self) -> dict[str, str]:
         """What a response needs to reach this sandbox: endpoints and AWS test credentials."""
@@ -191,63 +227,135 @@ class Sandbox:
                         "AWS_DEFAULT_REGION": "us-east-1"})
         return env
 
+    # --- request logs and faults --------------------------------------------------------
+
+    def request_log(self, provider: str, since: int = 0) -> list[dict[str, Any]]:
+        return self.proxies[provider].entries(since)
+
     def log_marks(self) -> dict[str, int]:
-        return {name: len(proxy.log) for name, proxy in self.proxies.items()}
+        return {name: proxy.mark() for name, proxy in self.proxies.items()}
 
-    def mutating_requests(self, since: dict[str, int] | None = None
-                          ) -> dict[str, list[dict[str, Any]]]:
-        since = since or {}
-        return {name: proxy.mutating(since.get(name, 0)) for name, proxy in self.proxies.items()}
+    def mutating_requests(self, provider: str | dict[str, int] | None = None,
+                          since: dict[str, int] | int | None = None
+                          ) -> dict[str, list[dict[str, Any]]] | list[dict[str, Any]]:
+        """Requests that change state. With a provider name: that provider's list; else a
+        dict per provider. `since` is a mark from `log_marks()` (a dict, or an int for one
+        provider); a dict passed first is taken as `since`, as earlier callers do."""
+        if isinstance(provider, dict):
+            provider, since = None, provider
+        if provider is not None:
+            start = since if isinstance(since, int) else (since or {}).get(provider, 0)
+            return self.proxies[provider].mutating(start)
+        marks = since if isinstance(since, dict) else {}
+        return {name: proxy.mutating(marks.get(name, 0)) for name, proxy in self.proxies.items()}
 
-    def set_faults(self, provider: str, faults: list[Fault]) -> None:
+    def set_faults(self, provider: str, faults: Iterable[Fault | dict[str, Any]]) -> None:
         self.proxies[provider].set_faults(faults)
+
+    def clear_faults(self) -> None:
+        for proxy in self.proxies.values():
+            proxy.clear_faults()
 
 
 # --- the detached sandbox behind `revoker sandbox up` ------------------------------------
 
 
+def default_state_dir() -> Path:
+    return Path(os.environ.get("REVOKER_SANDBOX_DIR") or ".revoker/sandbox")
+
+
 def _state_file(state_dir: Path) -> Path:
-    return state_dir / "state.json"
+    return Path(state_dir) / "state.json"
 
 
-def sandbox_status(state_dir: Path) -> dict[str, Any]:
-    state_file = _state_file(state_dir)
-    if not state_file.exists():
-        return {"running": False, "urls": {}}
-    state = json.loads(state_file.read_text())
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat): with
+    the pid it identifies a process, so a recycled pid is never mistaken for ours."""
     try:
-        os.kill(state["pid"], 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return {"running": False, "urls": {}}
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] == "Z":  # a zombie has exited already
+        return None
+    return fields[19]
+
+
+def _same_process(record: dict[str, Any]) -> bool:
+    return record.get("pid") is not None and _start_time(record["pid"]) == record.get("start")
+
+
+def _read_state(state_dir: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(_state_file(state_dir).read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def sandbox_status(state_dir: Path | None = None) -> dict[str, Any]:
+    """{"running": bool, "urls": {...}} plus, when running, the rest of state.json."""
+    state_dir = Path(state_dir or default_state_dir())
+    state = _read_state(state_dir)
+    if not state or not _same_process(state["supervisor"]):
+        return {"running": False, "urls": {}, "state_dir": str(state_dir)}
     return {"running": True, **state}
 
 
-def sandbox_up(state_dir: Path, timeout: float = 30.0) -> dict[str, Any]:
+def sandbox_up(state_dir: Path | None = None, timeout: float = 30.0,
+               seed: Path | None = None) -> dict[str, Any]:
+    """Start the detached supervisor (unless one runs already) and return its status."""
+    state_dir = Path(state_dir or default_state_dir()).absolute()
     current = sandbox_status(state_dir)
     if current["running"]:
         return current
     state_dir.mkdir(parents=True, exist_ok=True)
     _state_file(state_dir).unlink(missing_ok=True)
-    log = open(state_dir / "supervisor.log", "ab")
-    subprocess.Popen([sys.executable, "-m", "connectors.sandbox.manager", str(state_dir)],
-                     stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                     start_new_session=True)
-    wait_until(lambda: _state_file(state_dir).exists(), "the sandbox supervisor", timeout)
+    argv = [sys.executable, "-m", "connectors.sandbox.manager", "serve", "--state",
+            str(state_dir)] + (["--seed", str(Path(seed).absolute())] if seed else [])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+    with (state_dir / "supervisor.log").open("ab") as out:
+        supervisor = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, env=env, cwd=REPO_ROOT,
+                                      start_new_session=True)
+    wait_until(lambda: _read_state(state_dir) is not None, "the sandbox supervisor",
+               timeout, alive=lambda: supervisor.poll() is None)
     return sandbox_status(state_dir)
 
 
-def sandbox_down(state_dir: Path) -> None:
-    state = sandbox_status(state_dir)
-    if state["running"]:
-        os.killpg(state["pid"], signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and sandbox_status(state_dir)["running"]:
-            time.sleep(0.05)
+def sandbox_down(state_dir: Path | None = None, timeout: float = 10.0) -> dict[str, Any]:
+    """Stop exactly the processes state.json records; returns what was signalled."""
+    state_dir = Path(state_dir or default_state_dir())
+    state = _read_state(state_dir)
+    stopped: list[int] = []
+    if state:
+        supervisor = state["supervisor"]
+        if _same_process(supervisor):
+            os.kill(supervisor["pid"], signal.SIGTERM)  # it stops its own children
+            stopped.append(supervisor["pid"])
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and _same_process(supervisor):
+                time.sleep(0.05)
+        for record in [supervisor, *state.get("processes", [])]:
+            if _same_process(record):  # left behind: the supervisor died or hung
+                _kill_group(record["pid"])
+                stopped.append(record["pid"])
     _state_file(state_dir).unlink(missing_ok=True)
+    return {"running": False, "stopped": sorted(set(stopped))}
 
 
-def _supervise(state_dir: Path) -> None:
-    sandbox = Sandbox(workdir=state_dir / "data").start()
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)  # children run as their own group leaders
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _serve(state_dir: Path, seed_path: Path | None) -> None:
+    """The supervisor: run a Sandbox until SIGTERM/SIGINT; publish state.json when ready."""
     stopping = False
 
     def stop(*_: object) -> None:
@@ -256,14 +364,78 @@ def _supervise(state_dir: Path) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    state = {"pid": os.getpid(), "urls": sandbox.urls(), "environment": sandbox.environment()}
-    tmp = _state_file(state_dir).with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2))
-    tmp.replace(_state_file(state_dir))
-    while not stopping:
-        time.sleep(0.2)
-    sandbox.stop()
+    sandbox = Sandbox(workdir=state_dir / "data").up()
+    try:
+        state = {
+            "supervisor": {"pid": os.getpid(), "start": _start_time(os.getpid())},
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "urls": sandbox.urls(),
+            "upstreams": {n: p.url for n, p in sandbox.providers.items()},
+            "processes": [{"name": n, "pid": pid, "start": _start_time(pid)}
+                          for n, p in sandbox.providers.items() for pid in p.pids()],
+            "logs": {n: str(p.log_path) for n, p in sandbox.proxies.items()},
+            "environment": sandbox.environment(), "admin": sandbox.admin(),
+            "skipped": sandbox.skipped, "startup_seconds": sandbox.startup_seconds,
+        }
+        if seed_path is not None:
+            from .seed import apply_seed, load_seed
+
+            result = apply_seed(sandbox, load_seed(seed_path))
+            state["seed"] = {"window_start": result.window_start.isoformat(),
+                             "secrets_file": str(_write_secrets(state_dir, result.secrets))}
+        _write_private(_state_file(state_dir), json.dumps(state, indent=2))
+        while not stopping:
+            time.sleep(0.2)
+    finally:
+        sandbox.down()
+
+
+def _write_secrets(state_dir: Path, secrets: dict[str, str]) -> Path:
+    path = state_dir / "seed-secrets.json"
+    _write_private(path, json.dumps(secrets, indent=2))
+    return path
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Atomically write a file only its owner can read (it holds credentials)."""
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    tmp.replace(path)
+
+
+def request_log_from_state(state: dict[str, Any], provider: str,
+                           since: int = 0) -> list[dict[str, Any]]:
+    """A detached sandbox's request log for one provider (read from its JSONL file)."""
+    return read_log(Path(state["logs"][provider]), since)
+
+
+def mutating_from_state(state: dict[str, Any], provider: str | None = None
+                        ) -> dict[str, list[dict[str, Any]]]:
+    names = [provider] if provider else list(state.get("logs", {}))
+    return {n: [e for e in request_log_from_state(state, n) if is_mutating(e)] for n in names}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m connectors.sandbox.manager")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the supervisor in the foreground")
+    serve.add_argument("--state", type=Path, default=None)
+    serve.add_argument("--seed", type=Path, default=None, help="a seed YAML to apply")
+    for name in ("up", "down", "status"):
+        sub.add_parser(name).add_argument("--state", type=Path, default=None)
+    args = parser.parse_args(argv)
+    state_dir = Path(args.state or default_state_dir()).absolute()
+    if args.command == "serve":
+        state_dir.mkdir(parents=True, exist_ok=True)
+        _serve(state_dir, args.seed)
+        return
+    action = {"up": sandbox_up, "down": sandbox_down, "status": sandbox_status}[args.command]
+    result = action(state_dir)
+    print(json.dumps({k: result.get(k) for k in ("running", "urls", "stopped") if k in result},
+                     indent=2))  # never the admin credentials
 
 
 if __name__ == "__main__":
-    _supervise(Path(sys.argv[1]))
+    main()

@@ -1,0 +1,100 @@
+"""Loopback ports, readiness polling and child processes shared by the sandbox providers.
+
+Ports are picked by binding port 0 on 127.0.0.1 and releasing it: a small race with other
+processes remains, so providers that can bind port 0 themselves (moto, the proxies) do that
+instead, and only child processes that need a port on their command line use `free_port`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+LOOPBACK = "127.0.0.1"
+
+
+class SandboxError(RuntimeError):
+    """A provider could not be installed, started or reached."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 20.0,
+               alive: Callable[[], bool] | None = None) -> None:
+    """Poll `check` until it is true; fail fast when `alive` says the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if alive is not None and not alive():
+            raise SandboxError(f"{what} exited during start-up")
+        try:
+            if check():
+                return
+        except (httpx.HTTPError, OSError):
+            pass
+        time.sleep(0.03)
+    raise SandboxError(f"{what} did not become healthy within {timeout:.0f} s")
+
+
+_PROBE = httpx.Client(timeout=2.0)  # one client: building one per probe costs ~50 ms of CPU
+
+
+def http_ok(url: str, *, timeout: float = 2.0, accept: tuple[int, ...] = (200,)) -> bool:
+    """True when GET url answers with one of `accept`; False on any transport error."""
+    try:
+        return _PROBE.get(url, timeout=timeout).status_code in accept
+    except httpx.HTTPError:
+        return False
+
+
+class ChildProcess:
+    """A provider server run as a child process in its own session (process group), so it
+    can be stopped — with anything it forked — by its group id, and never by name."""
+
+    def __init__(self, name: str, argv: list[str], *, log_path: Path, cwd: Path | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.argv = argv
+        self.log_path = log_path
+        self.cwd = cwd
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=self.cwd, env=self.env, start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if not self.alive():
+            return
+        assert self.process is not None
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.process.wait(timeout=timeout)
+                return
+            except subprocess.TimeoutExpired:
+                continue

@@ -1,0 +1,83 @@
+"""AWS in the sandbox: moto 5 in server mode on 127.0.0.1.
+
+Default mode runs `python -m moto.server` as a child process rather than moto's
+ThreadedMotoServer: a test that uses moto's in-process `mock_aws` patches botocore for the
+whole process and would otherwise swallow or reset the sandbox's state, and a child process
+can be stopped by pid by `sandbox down`. `mode="thread"` is kept for callers that want no
+extra process (~0.3 s faster start). Either way moto is bound to 127.0.0.1 explicitly:
+its default is 0.0.0.0.
+
+moto accepts any credentials (auth enforcement is off unless /moto-api/reset-auth turns it
+on); `CREDENTIALS` are the conventional fake ones clients are handed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ._ports import LOOPBACK, ChildProcess, free_port, http_ok, wait_until
+
+CREDENTIALS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox",
+               "region": "us-east-1"}
+
+
+class AwsProvider:
+    name = "aws"
+
+    def __init__(self, workdir: Path, *, mode: str = "process") -> None:
+        if mode not in ("process", "thread"):
+            raise ValueError("mode must be 'process' or 'thread'")
+        self.workdir = workdir
+        self.mode = mode
+        self.url = ""
+        self._child: ChildProcess | None = None
+        self._thread_server: Any = None
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return dict(CREDENTIALS)
+
+    def start(self) -> None:
+        if self.mode == "thread":
+            self._start_thread()
+        else:
+            port = free_port()
+            self.url = f"http://{LOOPBACK}:{port}"
+            self._child = ChildProcess(
+                "moto", [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
+                log_path=self.workdir / "moto.log")
+            self._child.start()
+        wait_until(self.healthy, "moto", alive=self._alive)
+
+    def _start_thread(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
+        self._thread_server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
+        self._thread_server.start()
+        host, port = self._thread_server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+
+    def _alive(self) -> bool:
+        return self._child.alive() if self._child else True
+
+    def healthy(self) -> bool:
+        return bool(self.url) and http_ok(f"{self.url}/moto-api/")
+
+    def reset(self) -> None:
+        httpx.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
+
+    def stop(self) -> None:
+        if self._child:
+            self._child.stop()
+        if self._thread_server is not None:
+            self._thread_server.stop()
+            self._thread_server = None
+
+    def pids(self) -> list[int]:
+        return [self._child.pid] if self._child and self._child.pid else []
