@@ -124,7 +124,8 @@ class ArtifactSteps:
                         ) -> list[Artifact]:
         known = self.config.known_tag_targets
         current = {ref["ref"].removeprefix("refs/tags/"): ref["object"]
-                   for ref in self.api.pages(f"/repos/{repo}/git/matching-refs/tags")}
+                   for ref in self.api.pages(f"/repos/{repo}/git/matching-refs/tags",
+                                                page_size=None)}
         found = []
         for tag in sorted(set(current) | set(recorded_tags(repo, known))):
             obj = current.get(tag) or {}

@@ -128,11 +128,14 @@ class GitHubApi:
         return self.call("GET", path, params=params, headers=headers, accept=accept)
 
     def pages(self, path: str, *, params: dict[str, Any] | None = None, key: str | None = None,
-              headers: dict[str, str] | None = None, max_pages: int = 100) -> Iterator[Any]:
+              headers: dict[str, str] | None = None, max_pages: int = 100,
+              page_size: int | None = 100) -> Iterator[Any]:
         """Every item of a paginated list, following Link rel="next" (an absolute URL,
-        which PyGithub checks against base_url's host)."""
+        which PyGithub checks against base_url's host). `page_size` None: the operation
+        takes no per_page (git/matching-refs)."""
         url: str | None = path
-        query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+        query: dict[str, Any] | None = {**({"per_page": page_size} if page_size else {}),
+                                        **(params or {})}
         for _page in range(max_pages):
             if url is None:
                 return

@@ -37,6 +37,8 @@ Policy keys (playbook `providers.github.options`):
 - `delete_release_assets` (bool, default false): destructive; only with approval.
 - `delete_package_versions` (bool, default false): destructive; only with approval
   (GitHub keeps deleted versions restorable for 30 days; `restore` does that).
+- `seconds_between_requests` (default 0.25), `seconds_between_writes` (default 1): PyGithub's
+  pacing, which GitHub's secondary rate limits ask for.
 - `max_retry_wait` (seconds, default 60), `secondary_rate_wait` (default 60),
   `verify_attempts` (default 3), `verify_delay` (seconds, default 2): rate-limit patience
   and how long verification waits for an asynchronous revocation.
@@ -133,12 +135,16 @@ class GitHubConnector(ArtifactSteps, Connector):
         self.web_url = web_url(self.base_url)
         patience = {"max_wait": float(self.policy.get("max_retry_wait", 60)),
                     "secondary_wait": float(self.policy.get("secondary_rate_wait", 60))}
+        # PyGithub spaces requests (0.25 s) and writes (1 s), as GitHub's secondary-limit
+        # guidance asks; the sandbox turns that off.
+        pacing = {"per_page": 100,
+                  "seconds_between_requests": self.policy.get("seconds_between_requests", 0.25),
+                  "seconds_between_writes": self.policy.get("seconds_between_writes", 1.0)}
         token = context.secrets.get(self.config.operator_token_env)
-        self.api = GitHubApi(context.clients.github(self.base_url, token, per_page=100),
-                             **patience)
+        self.api = GitHubApi(context.clients.github(self.base_url, token, **pacing), **patience)
         # Calls that must not carry the operator's credential: /credentials/revoke (an
         # authenticated call is refused) and calls made *as* a leaked token or the App.
-        self.anon = GitHubApi(context.clients.github(self.base_url, None, per_page=100),
+        self.anon = GitHubApi(context.clients.github(self.base_url, None, **pacing),
                               **patience)
         self._leaked: dict[str, str] = {}
         for env in self.config.leaked_token_envs:

@@ -114,3 +114,323 @@ def test_signature_key_ids() -> None:
 def test_web_urls_for_github_com_and_ghes() -> None:
     assert web_url("https://api.github.com") == "https://github.com"
     assert web_url("https://ghe.example.com/api/v3") == "https://ghe.example.com"
+
+
+# --- flows against a GitHub server ---------------------------------------------------------
+
+from collections.abc import Iterator  # noqa: E402
+from typing import Any  # noqa: E402
+
+from connectors._clients import Clients  # noqa: E402
+from connectors._guard import DryRunBlocked, Guard  # noqa: E402
+from connectors.base import (  # noqa: E402
+    ConnectorError,
+    Identity,
+    Outcome,
+    ProviderContext,
+    SecretSource,
+    Window,
+)
+from connectors.github import GitHubConfig, GitHubConnector  # noqa: E402
+from connectors.sandbox.proxy import Fault, RecordingProxy  # noqa: E402
+
+from . import github_fixtures as fx  # noqa: E402
+
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+WINDOW = Window(since=datetime(2026, 11, 20, 8, tzinfo=UTC))
+
+
+class World:
+    def __init__(self, server: Any, proxy: RecordingProxy) -> None:
+        self.server, self.proxy, self.url = server, proxy, proxy.url
+        self.observed: list[tuple[str, dict[str, Any]]] = []
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.server.state
+
+    def mutations(self) -> list[str]:
+        return [f"{e['method']} {e['path']}" for e in self.server.request_log
+                if e["method"] in MUTATING]
+
+    def connector(self, *, dry_run: bool = False, policy: dict[str, Any] | None = None,
+                  operator: str = fx.OPERATOR, endpoint: str | None = None,
+                  **overrides: Any) -> GitHubConnector:
+        environ = {"GITHUB_TOKEN": operator, "LEAKED_1": fx.LEAKED_CLASSIC,
+                   "LEAKED_2": fx.LEAKED_FINE, "LEAKED_3": fx.INSTALLATION_TOKEN,
+                   "APP_JWT": fx.APP_JWT}
+        config = GitHubConfig.model_validate({
+            "login": fx.LOGIN, "orgs": ["acme", "beta"], "repos": ["acme/widget"],
+            "leaked_token_envs": ["LEAKED_1", "LEAKED_2", "LEAKED_3"],
+            "app_installations": [4242], "app_jwt_env": "APP_JWT",
+            "secret_names": ["RELEASE_BOT_TOKEN"], "known_tag_targets": fx.KNOWN_TAGS,
+            "packages": [{"org": "acme", "type": "container", "name": "widget"}],
+            **overrides})
+        return GitHubConnector(ProviderContext(
+            clients=Clients(Guard(dry_run=dry_run), retry_total=3),
+            identity=Identity(id=fx.LOGIN), config=config, endpoint=endpoint or self.url,
+            secrets=SecretSource(environ),
+            policy={"verify_delay": 0, "secondary_rate_wait": 0.2,
+                    "seconds_between_requests": 0, "seconds_between_writes": 0,
+                    **(policy or {})},
+            observe=lambda subject, data: self.observed.append((subject, data))))
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    server = fx.StandInGitHub(fx.seed())
+    proxy = RecordingProxy(server.url, "github").start()
+    try:
+        yield World(server, proxy)
+    finally:
+        assert fx.openapi_problems(server.request_log) == []
+        proxy.stop()
+        server.stop()
+
+
+def by_kind(items: list[Any]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for item in items:
+        out.setdefault(item.kind, []).append(item)
+    return out
+
+
+def test_discover_and_snapshot_find_every_credential_across_pages(world: World) -> None:
+    github = world.connector()
+    found = by_kind(github.discover())
+    assert sorted(c.id for c in found["fine_grained_pat_grant"]) == \
+        ["acme/500", "acme/501", "beta/700"]  # 501 sits on the second page
+    tokens = {c.details["prefix"]: c for c in found["token"]}
+    assert set(tokens) == {"ghp_", "github_pat_", "ghs_"}
+    assert tokens["ghp_"].status == "active" and tokens["ghp_"].details["login"] == fx.LOGIN
+    assert [c.id for c in found["deploy_key"]] == ["acme/widget/31"]  # not alice's
+    assert [c.details["key_id"] for c in found["gpg_key"]] == [fx.GPG_KEY_ID]
+    assert [c.id for c in found["ssh_signing_key"]] == ["21"]
+    assert sorted(c.id for c in found["actions_secret"]) == \
+        ["acme/RELEASE_BOT_TOKEN", "acme/widget/RELEASE_BOT_TOKEN"]
+    assert found["app_installation"][0].details["app_slug"] == "release-app"
+    assert "unreached_scope" not in found
+    evidence = github.snapshot([c for cs in found.values() for c in cs])
+    assert [g["id"] for g in evidence["pat_grants"]["acme"]] == [500, 501]
+    assert evidence["pat_requests"]["acme"][0]["reason"] == "release automation"
+    assert "unavailable" in evidence["audit_log"]["acme"]  # api.github.com: no audit log
+    assert evidence["plan"]["credentials_revoke_calls"] == 1
+    text = repr(evidence)
+    assert fx.LEAKED_CLASSIC not in text and fx.LEAKED_FINE not in text
+
+
+def test_revoke_and_verify_every_credential_then_again_idempotently(world: World) -> None:
+    github = world.connector()
+    credentials = github.discover()
+    results = {c.subject: github.revoke(c) for c in credentials}
+    outcomes = {c.subject: results[c.subject].outcome for c in credentials}
+    posts = [m for m in world.mutations() if m == "POST /credentials/revoke"]
+    assert len(posts) == 1  # both PAT values went in one batch
+    revoked = [v for v, t in world.state["tokens"].items() if t.get("revoked")]
+    assert sorted(revoked) == sorted([fx.LEAKED_CLASSIC, fx.LEAKED_FINE,
+                                      fx.INSTALLATION_TOKEN])
+    manual = sorted(s for s, o in outcomes.items() if o is Outcome.MANUAL)
+    assert manual == ["github:actions_secret:acme/RELEASE_BOT_TOKEN",
+                      "github:actions_secret:acme/widget/RELEASE_BOT_TOKEN",
+                      "github:gpg_key:11", "github:ssh_signing_key:21"]  # operator ≠ bot
+    assert "settings/keys" in results["github:gpg_key:11"].instructions
+    assert all(o is Outcome.DONE for s, o in outcomes.items() if s not in manual)
+    assert world.state["orgs"]["beta"]["pat_grants"] == []
+    assert world.state["installations"]["4242"]["suspended_at"]
+    for credential in credentials:
+        if outcomes[credential.subject] is Outcome.DONE:
+            proof = github.verify(credential)
+            assert proof.outcome is Outcome.DONE, (credential.subject, proof.detail)
+    sent = len(world.mutations())
+    for credential in credentials:  # a re-run of the case
+        if credential.kind in ("fine_grained_pat_grant", "token"):
+            assert github.revoke(credential).outcome is Outcome.DONE
+    assert len(world.mutations()) == sent + 1  # only the self-revoking ghs_ DELETE again
+
+
+def test_signing_keys_are_deleted_when_the_operator_is_the_identity(world: World) -> None:
+    github = world.connector(operator=fx.BOT_SESSION)
+    keys = [c for c in github.discover() if c.kind == "gpg_key"]
+    assert github.revoke(keys[0]).outcome is Outcome.DONE
+    assert world.state["users"][fx.LOGIN]["gpg_keys"] == []
+    assert github.verify(keys[0]).outcome is Outcome.DONE
+    assert github.revoke(keys[0]).outcome is Outcome.DONE  # 404: already deleted
+
+
+def test_enumerate_finds_releases_assets_moved_tags_signed_commits_packages(world: World
+                                                                             ) -> None:
+    found = world.connector().enumerate(WINDOW)
+    coordinates = {a.kind: sorted(x.coordinates for x in found if x.kind == a.kind)
+                   for a in found}
+    assert coordinates == {
+        "github_release": ["acme/widget@v1.1.0"],
+        "release_asset": ["acme/widget@v1.0.1/evil.sh", "acme/widget@v1.1.0/widget.tgz"],
+        "git_tag": ["acme/widget:v0.9", "acme/widget:v1.0.1", "acme/widget:v1.1.0"],
+        "signed_commit": [f"acme/widget@{fx.CX}", f"acme/widget@{fx.C2}"],
+        "package_version": ["acme/container/widget@sha256:" + "2" * 64],
+    }
+    tags = {a.coordinates: a.details for a in found if a.kind == "git_tag"}
+    assert tags["acme/widget:v1.0.1"]["moved"] and \
+        tags["acme/widget:v1.0.1"]["recorded_sha"] == fx.C1
+    assert tags["acme/widget:v1.0.1"]["signed_by"] == f"gpg:{fx.GPG_KEY_ID}"
+    assert tags["acme/widget:v1.1.0"]["new"] and tags["acme/widget:v0.9"]["deleted"]
+    asset = next(a for a in found if a.coordinates.endswith("widget.tgz"))
+    assert asset.digest == "sha256:" + "a" * 64 and len(asset.details["attestations"]) == 1
+    signers = {a.coordinates.split("@")[1]: a.signed_by for a in found
+               if a.kind == "signed_commit"}
+    assert signers[fx.CX].startswith("gpg:") and signers[fx.C2].startswith("ssh:")
+    assert world.mutations() == []
+
+
+def test_quarantine_is_reversible_and_restore_puts_everything_back(world: World) -> None:
+    github = world.connector()
+    artifacts = {a.coordinates: a for a in github.enumerate(WINDOW)}
+    repo = world.state["repos"]["acme/widget"]
+    refs_before = json_copy(repo["refs"])
+    evidence = {}
+    for coordinates, artifact in artifacts.items():
+        result = github.quarantine(artifact)
+        evidence[coordinates] = result.evidence
+        expected = Outcome.MANUAL if artifact.kind == "signed_commit" else Outcome.DONE
+        assert result.outcome is expected, (coordinates, result.detail)
+    release = next(r for r in repo["releases"] if r["tag_name"] == "v1.1.0")
+    assert release["draft"] is True and release["prerelease"] is True  # prerelease kept
+    assert release["body"] == "Release v1.1.0"
+    evil = repo["releases"][1]["assets"][0]
+    assert evil["name"] == "quarantined-evil.sh"
+    assert repo["refs"]["v1.0.1"]["sha"] == fx.C1  # back on its recorded target
+    assert repo["refs"]["v0.9"]["sha"] == fx.C9  # recreated
+    assert "v1.1.0" not in repo["refs"]  # new tag deleted
+    observed = {subject for subject, _ in world.observed}
+    assert "github:release_asset:acme/widget@v1.1.0/widget.tgz" in observed
+    # a second quarantine changes nothing
+    sent = len(world.mutations())
+    for artifact in artifacts.values():
+        github.quarantine(artifact)
+    assert len(world.mutations()) == sent
+    for coordinates, artifact in artifacts.items():
+        assert github.restore(artifact, evidence[coordinates]).outcome is Outcome.DONE
+    assert release["draft"] is False and release["prerelease"] is True
+    assert evil["name"] == "evil.sh"
+    assert {t: o["sha"] for t, o in repo["refs"].items()} == \
+        {t: o["sha"] for t, o in refs_before.items()}
+
+
+def json_copy(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value))
+
+
+def test_prerelease_policy_and_destructive_steps_need_the_policy(world: World) -> None:
+    github = world.connector(policy={"draft_releases": False})
+    artifacts = {a.kind: a for a in github.enumerate(WINDOW)}
+    repo = world.state["repos"]["acme/widget"]
+    release = artifacts["github_release"]
+    repo["releases"][2]["prerelease"] = False
+    assert github.quarantine(release).detail == "marked prerelease"
+    assert repo["releases"][2]["draft"] is False and repo["releases"][2]["prerelease"] is True
+    package = artifacts["package_version"]
+    assert github.quarantine(package).outcome is Outcome.DONE  # recorded only
+    assert github.quarantine(package, destructive=True).outcome is Outcome.SKIPPED
+    allowed = world.connector(policy={"delete_package_versions": True,
+                                      "delete_release_assets": True})
+    deleted = allowed.quarantine(package, destructive=True)
+    assert deleted.outcome is Outcome.DONE
+    assert world.state["packages"]["acme/container/widget"][1]["deleted_at"]
+    allowed.restore(package, deleted.evidence)
+    assert world.state["packages"]["acme/container/widget"][1]["deleted_at"] is None
+    asset = next(a for a in allowed.enumerate(WINDOW) if a.kind == "release_asset")
+    assert allowed.quarantine(asset, destructive=True).outcome is Outcome.DONE
+    assert any(subject == asset.subject and "deleting_asset" in data
+               for subject, data in world.observed)  # digest recorded before deletion
+
+
+def test_dry_run_plans_every_mutation_and_sends_none(world: World) -> None:
+    guard_github = world.connector(dry_run=True)
+    credentials = guard_github.discover()
+    guard_github.snapshot(credentials)
+    artifacts = guard_github.enumerate(WINDOW)
+    planned = 0
+    for call in [*(lambda c=c: guard_github.revoke(c) for c in credentials),
+                 *(lambda a=a: guard_github.quarantine(a) for a in artifacts),
+                 *(lambda a=a: guard_github.quarantine(a, destructive=True)
+                   for a in artifacts)]:
+        try:
+            call()
+        except DryRunBlocked:
+            planned += 1
+    assert planned >= 10
+    assert world.mutations() == []
+    assert [e for e in world.proxy.log if e["method"] in MUTATING] == []
+
+
+def test_rate_limits_and_5xx_are_retried_including_patch(world: World) -> None:
+    world.proxy.set_faults([
+        Fault(match=r"^PATCH /repos/acme/widget/releases/3", status=502, first=1),
+        Fault(match=r"^PATCH /repos/acme/widget/releases/3", kind="rate_limit", status=429,
+              retry_after=1, first=2),
+        Fault(match=r"^GET /repos/acme/widget/releases\?", kind="rate_limit", status=403,
+              retry_after=1, first=1),
+        Fault(match=r"^GET /orgs/acme/personal-access-tokens", status=429, first=1),
+        Fault(match=r"^POST /credentials/revoke", status=503, first=1),
+    ])
+    github = world.connector()
+    credentials = github.discover()  # 429 without Retry-After: retried after a pause
+    token = next(c for c in credentials if c.kind == "token" and c.details["prefix"] == "ghp_")
+    assert github.revoke(token).outcome is Outcome.DONE  # 503 on the POST: retried
+    release = next(a for a in github.enumerate(WINDOW) if a.kind == "github_release")
+    assert github.quarantine(release).outcome is Outcome.DONE  # PATCH: 502, then 429
+    patches = [e for e in world.proxy.log if e["method"] == "PATCH"]
+    statuses = [e["status"] for e in patches]
+    assert statuses[0] == 502 and 429 in statuses and statuses[-1] == 200
+    assert world.state["repos"]["acme/widget"]["releases"][2]["draft"] is True
+
+
+def test_a_long_rate_limit_fails_transient_instead_of_blocking(world: World) -> None:
+    world.proxy.set_faults([Fault(match=r"^PATCH ", kind="rate_limit", status=429,
+                                  retry_after=3600)])
+    github = world.connector(policy={"max_retry_wait": 5})
+    release = next(a for a in github.enumerate(WINDOW) if a.kind == "github_release")
+    with pytest.raises(ConnectorError) as raised:
+        github.quarantine(release)
+    assert raised.value.transient and "3600" in str(raised.value)
+
+
+def test_one_org_down_leaves_an_unreached_scope_that_a_rerun_finishes(world: World) -> None:
+    world.proxy.set_faults([Fault(match=r" /orgs/beta/", status=503)])
+    github = world.connector()
+    credentials = github.discover()
+    gaps = [c for c in credentials if c.kind == "unreached_scope"]
+    assert [g.id for g in gaps] == ["orgs/beta"]
+    assert {c.id for c in credentials if c.kind == "fine_grained_pat_grant"} == \
+        {"acme/500", "acme/501"}  # the other org is handled
+    with pytest.raises(ConnectorError) as raised:
+        github.revoke(gaps[0])
+    assert raised.value.transient
+    world.proxy.set_faults([])  # the org is back
+    result = github.revoke(gaps[0])
+    assert result.outcome is Outcome.DONE and "beta/700" in result.detail
+    assert world.state["orgs"]["beta"]["pat_grants"] == []
+    assert github.verify(gaps[0]).outcome is Outcome.DONE
+
+
+def test_ghes_has_no_credentials_revoke_so_tokens_become_a_manual_step(world: World) -> None:
+    world.state["ghes"] = True
+    github = world.connector(endpoint=world.url + "/api/v3", orgs=["acme"],
+                             leaked_token_envs=["LEAKED_1"])
+    token = next(c for c in github.discover() if c.kind == "token")
+    result = github.revoke(token)
+    assert result.outcome is Outcome.MANUAL and "/stafftools/users/release-bot" in \
+        result.instructions and result.instructions.startswith("A site administrator")
+
+
+def test_plan_reports_batches_and_eta_when_over_budget(world: World) -> None:
+    from connectors.base import Credential
+
+    github = world.connector()
+    many = [Credential(provider="github", kind="token", id=f"sha256:{i:012d}…xxxx",
+                       details={"revocation": "credentials_revoke"}) for i in range(61_000)]
+    plan = github.plan(many)
+    assert plan["credentials_revoke_calls"] == 61 and plan["eta_seconds"] == 3600
+    assert plan["over_budget"] is True
