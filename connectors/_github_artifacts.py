@@ -10,7 +10,7 @@ publisher, so every version in the window of a listed package is suspect.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from ._github_logic import (
@@ -31,13 +31,16 @@ QUARANTINE_PREFIX = "quarantined-"
 
 
 class ArtifactSteps:
-    provider: str
+    """Needs from its host class: provider, api, config, policy, context, signing_keys()."""
+
+    provider: ClassVar[str]
     api: GitHubApi
     config: Any
     policy: dict[str, Any]
     context: Any
 
-    def signing_keys(self) -> dict[str, set[str]]: ...
+    def signing_keys(self) -> dict[str, set[str]]:
+        raise NotImplementedError
 
     # --- enumerate -----------------------------------------------------------------------
 
@@ -277,11 +280,19 @@ class ArtifactSteps:
         facts = {k: artifact.details.get(k) for k in ("asset_id", "name", "digest", "size",
                                                       "uploader", "download_url")}
         self.context.observe(artifact.subject, {"asset": facts})
-        if artifact.details.get("release_suspect") or not self.policy.get("rename_assets", True):
-            return self._outcome(artifact, Outcome.DONE,
-                                 "digest recorded; hidden with its drafted release"
-                                 if artifact.details.get("release_suspect") else
-                                 "digest recorded (rename_assets is off)", evidence=facts)
+        if artifact.details.get("release_suspect"):
+            # Hidden when its release is a draft: make sure of that (same idempotent PATCH as
+            # the release's own quarantine, so in dry-run it is planned, not claimed done).
+            hidden = self._quarantine_release(artifact)
+            return self._outcome(artifact, hidden.outcome,
+                                 f"digest recorded; release {hidden.detail}",
+                                 instructions=hidden.instructions, evidence=facts,
+                                 requests=hidden.requests)
+        if not self.policy.get("rename_assets", True):
+            return self._outcome(artifact, Outcome.MANUAL, "rename_assets is off",
+                                 instructions=f"A maintainer of {artifact.details['repo']} "
+                                              f"deletes or replaces asset {facts['name']} "
+                                              f"(digest {facts['digest']}).", evidence=facts)
         path = self._asset_path(artifact)
         response = self.api.get(path, accept=(404,))
         if response.status == 404:
@@ -364,6 +375,16 @@ class ArtifactSteps:
 
     def _record_package(self, artifact: Artifact) -> ActionResult:
         self.context.observe(artifact.subject, {"package_version": artifact.details})
+        if not self.policy.get("delete_package_versions", False):
+            return self._outcome(
+                artifact, Outcome.MANUAL, "GitHub Packages has no reversible quarantine",
+                instructions=f"An owner of {artifact.details['org']} reviews "
+                             f"{artifact.details.get('html_url') or artifact.coordinates} and "
+                             "deletes the version if it is malicious (restorable for 30 days), "
+                             "or sets the playbook's delete_package_versions for an approved "
+                             "deletion.", evidence={"version": artifact.details})
+        # DONE without a request: the evidence is the step; the engine runs the approved
+        # deletion only after a DONE reversible step.
         return self._outcome(artifact, Outcome.DONE,
                              "recorded; GitHub Packages has no reversible quarantine "
                              "(deletion, restorable for 30 days, follows an approval)",

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import requests
+import requests  # noqa: TID251 - only its exception types; the client is PyGithub's
 from github import GithubException
 
 from ._github_logic import budget_wait, next_link, retry_delay

@@ -304,7 +304,8 @@ def pgp_issuer_key_id(armored: str) -> str | None:
                 found = found or data.hex().upper()
             elif kind == 33 and len(data) >= 9:
                 fingerprint = data[1:]
-                found = found or (fingerprint[-8:] if data[0] == 4 else fingerprint[:8]).hex().upper()
+                key_id = fingerprint[-8:] if data[0] == 4 else fingerprint[:8]  # v4 / v5
+                found = found or key_id.hex().upper()
         return found
     except (ValueError, IndexError, struct.error, binascii.Error):
         return None

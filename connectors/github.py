@@ -133,8 +133,9 @@ class GitHubConnector(ArtifactSteps, Connector):
         self.policy = context.policy
         self.base_url = (context.endpoint or DEFAULT_API).rstrip("/")
         self.web_url = web_url(self.base_url)
-        patience = {"max_wait": float(self.policy.get("max_retry_wait", 60)),
-                    "secondary_wait": float(self.policy.get("secondary_rate_wait", 60))}
+        patience: dict[str, Any] = {
+            "max_wait": float(self.policy.get("max_retry_wait", 60)),
+            "secondary_wait": float(self.policy.get("secondary_rate_wait", 60))}
         # PyGithub spaces requests (0.25 s) and writes (1 s), as GitHub's secondary-limit
         # guidance asks; the sandbox turns that off.
         pacing = {"per_page": 100,

@@ -291,7 +291,8 @@ def test_quarantine_is_reversible_and_restore_puts_everything_back(world: World)
     for coordinates, artifact in artifacts.items():
         result = github.quarantine(artifact)
         evidence[coordinates] = result.evidence
-        expected = Outcome.MANUAL if artifact.kind == "signed_commit" else Outcome.DONE
+        expected = Outcome.MANUAL if artifact.kind in ("signed_commit", "package_version") \
+            else Outcome.DONE
         assert result.outcome is expected, (coordinates, result.detail)
     release = next(r for r in repo["releases"] if r["tag_name"] == "v1.1.0")
     assert release["draft"] is True and release["prerelease"] is True  # prerelease kept
@@ -331,10 +332,11 @@ def test_prerelease_policy_and_destructive_steps_need_the_policy(world: World) -
     assert github.quarantine(release).detail == "marked prerelease"
     assert repo["releases"][2]["draft"] is False and repo["releases"][2]["prerelease"] is True
     package = artifacts["package_version"]
-    assert github.quarantine(package).outcome is Outcome.DONE  # recorded only
+    assert github.quarantine(package).outcome is Outcome.MANUAL  # nothing reversible
     assert github.quarantine(package, destructive=True).outcome is Outcome.SKIPPED
     allowed = world.connector(policy={"delete_package_versions": True,
                                       "delete_release_assets": True})
+    assert allowed.quarantine(package).outcome is Outcome.DONE  # recorded; deletion next
     deleted = allowed.quarantine(package, destructive=True)
     assert deleted.outcome is Outcome.DONE
     assert world.state["packages"]["acme/container/widget"][1]["deleted_at"]
@@ -434,3 +436,50 @@ def test_plan_reports_batches_and_eta_when_over_budget(world: World) -> None:
     plan = github.plan(many)
     assert plan["credentials_revoke_calls"] == 61 and plan["eta_seconds"] == 3600
     assert plan["over_budget"] is True
+
+
+def test_engine_dry_run_records_only_planned_actions(world: World, tmp_path) -> None:
+    """The whole respond flow over the connector in dry-run: every revoke and quarantine is
+    `planned` in the ledger, and the server saw no mutating request."""
+    import json
+
+    import yaml
+
+    from flows.engine import run_response
+    from flows.respond import ResponseRequest, prepare
+
+    playbook = tmp_path / "github-only.yaml"
+    playbook.write_text(yaml.safe_dump({
+        "name": "github-only", "stages": ["snapshot", "revoke", "verify", "enumerate",
+                                          "approve", "quarantine", "report"],
+        "approval": "auto", "destructive": True,
+        "providers": {"github": {"calls_per_hour": 60, "batch_size": 1000, "options": {
+            "seconds_between_requests": 0, "seconds_between_writes": 0,
+            "verify_delay": 0}}}}))
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(yaml.safe_dump({"identities": [{
+        "id": fx.LOGIN, "owners": [{"name": "Alice Example", "role": "identity_owner"}],
+        "providers": {"github": {
+            "login": fx.LOGIN, "orgs": ["acme"], "repos": ["acme/widget"],
+            "leaked_token_envs": ["LEAKED_1", "LEAKED_2"],
+            "known_tag_targets": fx.KNOWN_TAGS,
+            "packages": [{"org": "acme", "type": "container", "name": "widget"}]}}}]}))
+    environ = {"GITHUB_TOKEN": fx.OPERATOR, "LEAKED_1": fx.LEAKED_CLASSIC,
+               "LEAKED_2": fx.LEAKED_FINE, "REVOKER_GITHUB_URL": world.url,
+               "REVOKER_HTTP_RETRIES": "1"}
+    case = tmp_path / "case"
+    request = ResponseRequest(identity=fx.LOGIN, inventory=inventory, since=SINCE_TEXT,
+                              dry_run=True, case_dir=case, playbook=str(playbook),
+                              approve="auto", orchestrator="local")
+    run_response(prepare(request, environ=environ))
+    records = [json.loads(line) for line in (case / "ledger.jsonl").read_text().splitlines()]
+    outcomes = {r["data"]["outcome"] for r in records if r["kind"] == "action"}
+    assert outcomes <= {"planned", "manual", "skipped"} and "planned" in outcomes
+    assert any(r["kind"] == "planned" and "/credentials/revoke" in r["data"]["target"]
+               for r in records)
+    assert world.mutations() == []
+    text = (case / "ledger.jsonl").read_text()
+    assert fx.LEAKED_CLASSIC not in text and fx.LEAKED_FINE not in text
+
+
+SINCE_TEXT = "2026-11-20T08:00Z"
