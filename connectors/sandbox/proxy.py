@@ -145,6 +145,14 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # parallel connectors open many connections at once
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients hanging up (and our own dropped connections) are not errors worth a
+        traceback on stderr; anything else still gets one."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
 
 class RecordingProxy:
     """A reverse proxy to `upstream` on a free 127.0.0.1 port; see the module docstring."""
@@ -237,6 +245,11 @@ class RecordingProxy:
             self.log.append(entry)
 
     def _finish(self, entry: dict[str, Any], started: float) -> None:
+        """Complete an entry once its status is decided, before the client sees the
+        response, so a client that got its answer can read the entry from the file.
+        `duration_ms` is therefore the time to the response headers."""
+        if "duration_ms" in entry:
+            return
         entry["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
         if self.log_path is not None:
             line = json.dumps(entry, separators=(",", ":")) + "\n"
@@ -335,12 +348,13 @@ def _make_handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
                 "ts": time.time(), "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             }
             proxy._record(entry)
+            self._done = lambda: proxy._finish(entry, started)
             try:
                 fault = proxy._fault_for(f"{self.command} {self.path} {operation}")
                 if fault is None or not self._inject(fault, entry):
                     self._forward(body, entry)
             finally:
-                proxy._finish(entry, started)
+                self._done()
 
         def _forward(self, body: bytes, entry: dict[str, Any]) -> None:
             headers = {k: v for k, v in self.headers.items()
@@ -354,9 +368,11 @@ def _make_handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
                 except OSError as error:
                     entry["status"] = 502
                     entry["error"] = type(error).__name__
+                    self._done()
                     return self._json(502, {"message": f"sandbox proxy: {proxy.name} "
                                                        "upstream unreachable"})
                 entry["status"] = response.status
+                self._done()
                 self._relay(response)
             finally:
                 upstream.close()
@@ -396,14 +412,17 @@ def _make_handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
                 proxy._stopping.wait((fault.latency_ms or 1000) / 1000)
                 return False
             if fault.kind == "drop":
+                self._done()
                 self._drop()
                 return True
             if fault.kind == "timeout":
                 proxy._stopping.wait((fault.latency_ms or 30_000) / 1000)
+                self._done()
                 self._drop()
                 return True
             status = fault.status or (429 if fault.kind == "rate_limit" else 503)
             entry["status"] = status
+            self._done()
             self._error_reply(status, fault, bool(entry["operation"]))
             return True
 
