@@ -185,7 +185,9 @@ class Response:
     ) -> ActionResult:
         """intent → call → action record. Skips work the ledger already shows as done."""
         if self._is_done(subject, action):
-            return ActionResult(subject=subject, action=action, outcome=Outcome.DONE,
+            # In a dry-run case "done" means planned: nothing that depends on it may run.
+            outcome = Outcome.PLANNED if self.case.dry_run else Outcome.DONE
+            return ActionResult(subject=subject, action=action, outcome=outcome,
                                 detail="already done in an earlier run of this case")
         intent = self.ledger.append("intent", provider=provider, subject=subject,
                                     data={"type": action, "action": action,
@@ -464,7 +466,9 @@ class Response:
                 latest[(record["subject"], data.get("action", ""))] = data
         items: list[Outstanding] = []
         finished = {"done", "planned"} if self.case.dry_run else {"done"}
-        wanted = [("revoke", Stage.REVOKE), ("verify", Stage.VERIFY)]
+        wanted = [("revoke", Stage.REVOKE)]
+        if not self.case.dry_run:  # a planned revocation has nothing to verify yet
+            wanted.append(("verify", Stage.VERIFY))
         for state in self.providers.values():
             for stage_error in state.errors:
                 items.append(Outstanding(state.name, "provider", stage_error))

@@ -44,3 +44,13 @@ def test_live_sandbox_drill_really_contains(tmp_path: Path) -> None:
                .splitlines()]
     verified = [r for r in records if r["kind"] == "verification"]
     assert verified and all(r["data"]["outcome"] == "done" for r in verified)
+
+
+def test_inject_rerun_in_dry_run_plans_only_and_verifies_nothing(tmp_path: Path) -> None:
+    drill_cli("shai-hulud", case_dir=tmp_path / "case", live_sandbox=False, dry_run=False,
+              say=lambda _: None)
+    records = [json.loads(x) for x in (tmp_path / "case" / "ledger.jsonl").read_text()
+               .splitlines()]
+    assert not [r for r in records if r["kind"] == "verification"]  # nothing was revoked
+    report = json.loads((tmp_path / "case" / "report.json").read_text())
+    assert report["status"] == "planned" and report["outstanding"] == []
