@@ -23,6 +23,7 @@ import inspect
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -136,6 +137,7 @@ class Sandbox:
     def up(self) -> Sandbox:
         started = time.monotonic()
         for name in self.requested:
+            shutil.rmtree(self.workdir / name, ignore_errors=True)  # a new sandbox is empty
             try:
                 self.providers[name] = _build(name, self.workdir / name, self.aws_mode)
             except ImportError as error:  # only the GitHub fake is optional

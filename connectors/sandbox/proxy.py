@@ -176,7 +176,7 @@ class RecordingProxy:
                                         daemon=True, name=f"proxy-{name}")  # fast stop
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
-            log_path.touch()
+            log_path.write_text("")  # a new proxy, a new log
 
     # --- lifecycle ----------------------------------------------------------------------
 
