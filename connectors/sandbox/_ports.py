@@ -46,13 +46,13 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = 20.0,
     raise SandboxError(f"{what} did not become healthy within {timeout:.0f} s")
 
 
-_PROBE = httpx.Client(timeout=2.0)  # one client: building one per probe costs ~50 ms of CPU
+HTTP = httpx.Client(timeout=10.0)  # one shared client: building one per call costs ~50 ms
 
 
 def http_ok(url: str, *, timeout: float = 2.0, accept: tuple[int, ...] = (200,)) -> bool:
     """True when GET url answers with one of `accept`; False on any transport error."""
     try:
-        return _PROBE.get(url, timeout=timeout).status_code in accept
+        return HTTP.get(url, timeout=timeout).status_code in accept
     except httpx.HTTPError:
         return False
 

@@ -18,9 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from ._ports import LOOPBACK, ChildProcess, free_port, http_ok, wait_until
+from ._ports import HTTP, LOOPBACK, ChildProcess, free_port, http_ok, wait_until
 
 CREDENTIALS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox",
                "region": "us-east-1"}
@@ -70,7 +68,7 @@ class AwsProvider:
         return bool(self.url) and http_ok(f"{self.url}/moto-api/")
 
     def reset(self) -> None:
-        httpx.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
+        HTTP.post(f"{self.url}/moto-api/reset").raise_for_status()
 
     def stop(self) -> None:
         if self._child:

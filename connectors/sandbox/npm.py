@@ -19,9 +19,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-import httpx
-
-from ._ports import LOOPBACK, ChildProcess, SandboxError, free_port, http_ok, wait_until
+from ._ports import HTTP, LOOPBACK, ChildProcess, SandboxError, free_port, http_ok, wait_until
 
 HERE = Path(__file__).resolve().parent
 VERDACCIO = HERE / "node_modules" / ".bin" / "verdaccio"
@@ -82,8 +80,8 @@ class NpmProvider:
         self._add_admin()
 
     def _add_admin(self) -> None:
-        response = httpx.put(f"{self.url}/-/user/org.couchdb.user:{ADMIN_USER}", timeout=10,
-                             json={"name": ADMIN_USER, "password": self.admin["password"]})
+        response = HTTP.put(f"{self.url}/-/user/org.couchdb.user:{ADMIN_USER}",
+                            json={"name": ADMIN_USER, "password": self.admin["password"]})
         if response.status_code >= 400:
             raise SandboxError(f"verdaccio refused the admin user: {response.status_code}")
 

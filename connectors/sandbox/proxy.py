@@ -40,9 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from ._ports import LOOPBACK
+from ._ports import HTTP, LOOPBACK
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer",
@@ -137,7 +135,7 @@ def read_log(path: Path, since: int = 0) -> list[dict[str, Any]]:
 def set_remote_faults(proxy_url: str, faults: Iterable[Fault | dict[str, Any]]) -> None:
     """Set the faults of a proxy running in another process."""
     body = [f.to_dict() if isinstance(f, Fault) else f for f in faults]
-    httpx.post(f"{proxy_url}{CONTROL}/faults", json=body, timeout=5).raise_for_status()
+    HTTP.post(f"{proxy_url}{CONTROL}/faults", json=body).raise_for_status()
 
 
 class _Server(ThreadingHTTPServer):
@@ -281,7 +279,7 @@ def _make_handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
             return self.rfile.read(length) if length else b""
 
         def _read_chunked(self) -> bytes:
-            parts = []
+            parts: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
                 if size == 0:

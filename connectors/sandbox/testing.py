@@ -50,7 +50,7 @@ def sandbox_fixture(providers: Iterable[str] | None = None, *, scope: str = "ses
 
     chosen = tuple(providers) if providers is not None else None
 
-    @pytest.fixture(scope=scope)  # type: ignore[misc]
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload,misc]
     def _fixture(tmp_path_factory: Any) -> Iterator[Sandbox]:
         with running_sandbox(chosen, tmp_path_factory.mktemp("sandbox"), **options) as sb:
             yield sb

@@ -178,3 +178,11 @@ def test_unknown_fault_fields_and_kinds_are_refused() -> None:
         Fault.from_dict({"kind": "status", "colour": "red"})
     assert json.loads(json.dumps(Fault(kind="drop").to_dict())) == {
         "match": ".*", "kind": "drop", "rate": 1.0, "skip": 0}
+
+
+def test_unreachable_upstream_is_a_logged_502(tmp_path: Path) -> None:
+    from connectors.sandbox._ports import free_port
+
+    with running_proxy(f"http://127.0.0.1:{free_port()}", "gone") as proxy:
+        assert http.get(f"{proxy.url}/x").status_code == 502
+        assert proxy.log[0]["status"] == 502 and proxy.log[0]["error"]

@@ -50,7 +50,8 @@ WORLD = {
     "oci": {
         "users": [{"name": "release-bot", "password": "pw-oci-1"}],
         "repositories": [{"name": "acme/api", "tags": [
-            {"tag": "v0", "in_window": False}, {"tag": "v1", "signed_by": "release-bot@acme.example"}]}]},
+            {"tag": "v0", "in_window": False},
+            {"tag": "v1", "signed_by": "release-bot@acme.example"}]}]},
 }
 
 
@@ -128,7 +129,8 @@ def test_planted_lists_the_identity_holdings_and_in_window_publications(world) -
     assert planted == {
         *{("aws", "access_key", key) for key in keys},
         ("aws", "console_password", "release-bot"),
-        ("aws", "ecr_image", "acme/api:1.4.2"), ("aws", "s3_object", "acme-releases/releases/x.tgz"),
+        ("aws", "ecr_image", "acme/api:1.4.2"),
+        ("aws", "s3_object", "acme-releases/releases/x.tgz"),
         ("npm", "npm_token", seeded.ids["npm/release-bot/token/0/key"]),
         ("npm", "npm_version", "@acme/widget@1.0.1"),
         ("pypi", "pypi_token", seeded.ids["pypi/release-bot/token/0/id"]),

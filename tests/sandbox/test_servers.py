@@ -217,3 +217,12 @@ def test_sandbox_up_outlives_the_cli_and_down_stops_exactly_its_processes(
         from connectors.sandbox.manager import sandbox_down
 
         sandbox_down(state_dir)
+
+
+def test_aws_in_thread_mode(tmp_path: Path) -> None:
+    with Sandbox(["aws"], tmp_path, aws_mode="thread") as sandbox:
+        assert sandbox.pids() == []  # no child process: moto runs in this one
+        iam(sandbox).create_user(UserName="t")
+        assert [u["UserName"] for u in iam(sandbox).list_users()["Users"]] == ["t"]
+        sandbox.reset()
+        assert iam(sandbox).list_users()["Users"] == []
