@@ -222,6 +222,7 @@ def test_sandbox_up_outlives_the_cli_and_down_stops_exactly_its_processes(
 def test_aws_in_thread_mode(tmp_path: Path) -> None:
     with Sandbox(["aws"], tmp_path, aws_mode="thread") as sandbox:
         assert sandbox.pids() == []  # no child process: moto runs in this one
+        sandbox.reset()  # in-process moto servers share one backend with earlier tests
         iam(sandbox).create_user(UserName="t")
         assert [u["UserName"] for u in iam(sandbox).list_users()["Users"]] == ["t"]
         sandbox.reset()
