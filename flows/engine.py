@@ -112,6 +112,11 @@ class Outstanding:
     reason: str
 
 
+def _failed(subject: str, action: str, error: BaseException) -> ActionResult:
+    return ActionResult(subject=subject, action=action, outcome=Outcome.FAILED,
+                        detail=f"{type(error).__name__}: {error}")
+
+
 def endpoint_for(provider: str, inventory: Inventory, environ: dict[str, str]) -> str | None:
     return environ.get(f"REVOKER_{provider.upper()}_URL") or inventory.endpoints.get(provider)
 
@@ -192,27 +197,35 @@ class Response:
         intent = self.ledger.append("intent", provider=provider, subject=subject,
                                     data={"type": action, "action": action,
                                           "destructive": destructive})
-        token = _current_subject.set(subject)
         try:
-            result = call()
-        except DryRunBlocked as blocked:
-            result = ActionResult(subject=subject, action=action, outcome=Outcome.PLANNED,
-                                  detail="dry-run: mutating request refused by the guard",
-                                  requests=(blocked.planned.describe(),))
-        except Exception as error:  # a provider failure must not stop the other providers
-            self._record_action(provider, subject, action, intent, ActionResult(
-                subject=subject, action=action, outcome=Outcome.FAILED,
-                detail=f"{type(error).__name__}: {error}"))
-            if is_transient(error):
-                raise  # the runner retries transient failures
-            return ActionResult(subject=subject, action=action, outcome=Outcome.FAILED,
-                                detail=f"{type(error).__name__}: {error}")
-        finally:
-            _current_subject.reset(token)
+            result = self._attempt(subject, action, call)
+        except Exception as error:  # transient: recorded, then the runner retries it
+            self._record_action(provider, subject, action, intent, _failed(subject, action,
+                                                                            error))
+            raise
         self._record_action(provider, subject, action, intent, result)
         if result.outcome is Outcome.DONE:
             self.done.add((redact(subject), action))
         return result
+
+    def _attempt(self, subject: str, action: str, call: Callable[[], ActionResult]
+                 ) -> ActionResult:
+        """Run one connector call with the subject in context (for `planned` records). The
+        guard's refusal becomes PLANNED; a provider failure becomes FAILED, so it cannot stop
+        the other providers — except a transient one, raised for the runner to retry."""
+        token = _current_subject.set(subject)
+        try:
+            return call()
+        except DryRunBlocked as blocked:
+            return ActionResult(subject=subject, action=action, outcome=Outcome.PLANNED,
+                                detail="dry-run: mutating request refused by the guard",
+                                requests=(blocked.planned.describe(),))
+        except Exception as error:
+            if is_transient(error):
+                raise
+            return _failed(subject, action, error)
+        finally:
+            _current_subject.reset(token)
 
     def _is_done(self, subject: str, action: str) -> bool:
         # The ledger stores subjects redacted (an AWS key id is fingerprinted), so compare so.
@@ -367,17 +380,11 @@ class Response:
     def verify_one(self, name: str, connector: Connector, credential: Credential) -> None:
         if self._is_done(credential.subject, "verify"):
             return
-        token = _current_subject.set(credential.subject)
         try:
-            result = connector.verify(credential)
-        except DryRunBlocked as blocked:
-            result = ActionResult(subject=credential.subject, action="verify",
-                                  outcome=Outcome.PLANNED, detail=str(blocked))
-        except Exception as error:
-            result = ActionResult(subject=credential.subject, action="verify",
-                                  outcome=Outcome.FAILED, detail=f"{type(error).__name__}: {error}")
-        finally:
-            _current_subject.reset(token)
+            result = self._attempt(credential.subject, "verify",
+                                   lambda: connector.verify(credential))
+        except Exception as error:  # a transient failure leaves it for the next run
+            result = _failed(credential.subject, "verify", error)
         self.ledger.append("verification", provider=name, subject=credential.subject,
                            data={"type": "verify", "action": "verify",
                                  "outcome": result.outcome.value, "detail": result.detail},
