@@ -52,7 +52,7 @@ def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) 
     from connectors.sandbox.seed import apply_seed
 
     with Sandbox() as sandbox:
-        seeded = apply_seed(sandbox.urls(), scenario.seed)
+        seeded = apply_seed(sandbox, scenario.seed)
         environ = {**os.environ, **sandbox.environment(),
                    **{env: seeded.secrets[name] for env, name in scenario.env.items()}}
         case_dir.mkdir(parents=True, exist_ok=True)

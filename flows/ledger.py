@@ -166,7 +166,8 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        where = f"ledger.jsonl line {self.line}" + (f" (seq {self.seq})" if self.seq is not None else "")
+        seq = f" (seq {self.seq})" if self.seq is not None else ""
+        where = f"ledger.jsonl line {self.line}{seq}"
         return f"{where}: {self.reason}" if self.line else self.reason
 
 

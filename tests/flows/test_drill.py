@@ -40,6 +40,23 @@ def test_live_sandbox_drill_really_contains(tmp_path: Path) -> None:
     status = drill_cli("nx-s1ngularity", case_dir=tmp_path / "case", live_sandbox=True,
                        dry_run=False, say=lambda _: None)
     assert status == "contained"
+    _all_verified(tmp_path)
+
+
+def test_live_pypi_drill_yanks_and_leaves_token_revocation_as_a_named_manual_step(
+        tmp_path: Path) -> None:
+    status = drill_cli("ultralytics", case_dir=tmp_path / "case", live_sandbox=True,
+                       dry_run=False, say=lambda _: None)
+    assert status == "partially_contained"  # pypi.org has no token API: a human must act
+    report = json.loads((tmp_path / "case" / "report.json").read_text())
+    assert {a["outcome"] for a in report["artifacts"]} == {"done"}  # yanked via the API
+    token = next(c for c in report["credentials"] if c["kind"] == "pypi_token")
+    assert token["revoke_outcome"] == "manual"
+    manual = [o["reason"] for o in report["outstanding"]]
+    assert any("manual" in reason for reason in manual)
+
+
+def _all_verified(tmp_path: Path) -> None:
     records = [json.loads(x) for x in (tmp_path / "case" / "ledger.jsonl").read_text()
                .splitlines()]
     verified = [r for r in records if r["kind"] == "verification"]

@@ -1,0 +1,241 @@
+"""PyPI: find the releases uploaded in the window, yank them where the server allows it, and
+turn what pypi.org has no API for into exact, named manual steps.
+
+pypi.org has no API to revoke a token, remove a trusted publisher or yank a release
+(warehouse#12708). So:
+- a leaked API token becomes a MANUAL step (the account's token page, the token's last
+  characters, who must do it); verification probes an upload with the token and an empty
+  form: a live token gets 400 (bad form), a revoked one 403 — nothing is uploaded either way;
+- a trusted publisher becomes a MANUAL step (the project's publishing settings page);
+- a release in the window is yanked through the server's yank API when it has one (the
+  sandbox, or Warehouse's proposed API), else a MANUAL step with the release's manage URL.
+  A re-run checks the JSON API's `yanked` flag: once the maintainer has yanked it, it is DONE.
+The JSON API names no uploader, so every release of the identity's projects uploaded in the
+window is suspect; PEP 740 provenance, where present, says which publisher built it — valid
+provenance says who built a file, not that the build was clean (Ultralytics, Dec 2024).
+
+Policy keys: `yank_reason` (str).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from ._redact import fingerprint
+from .base import (
+    ActionResult,
+    Artifact,
+    Connector,
+    ConnectorError,
+    Credential,
+    Outcome,
+    ProviderContext,
+    Window,
+)
+
+DEFAULT_INDEX = "https://pypi.org"
+
+
+class TrustedPublisher(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    project: str
+    repository: str
+    workflow: str
+    environment: str | None = None
+
+
+class PypiConfig(BaseModel):
+    """The identity's PyPI section in the inventory.
+
+        pypi:
+          user: release-bot
+          projects: [acme-tool]
+          leaked_token_envs: [LEAKED_PYPI_TOKEN]
+          yank_token_env: PYPI_MAINTAINER_TOKEN   # only where the server has a yank API
+          trusted_publishers:
+            - {project: acme-tool, repository: acme/tool, workflow: release.yml}
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    user: str
+    projects: tuple[str, ...]
+    leaked_token_envs: tuple[str, ...] = ()
+    yank_token_env: str | None = None
+    trusted_publishers: tuple[TrustedPublisher, ...] = ()
+
+
+def parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+class PypiConnector(Connector):
+    provider = "pypi"
+    Config = PypiConfig
+
+    def __init__(self, context: ProviderContext) -> None:
+        super().__init__(context)
+        self.config: PypiConfig = context.config
+        self.index = (context.endpoint or DEFAULT_INDEX).rstrip("/")
+        self.http = context.clients.http("pypi", self.index)
+        self._leaked = {fingerprint(v): v for v in
+                        (context.secrets.get(e) for e in self.config.leaked_token_envs) if v}
+
+    def _json(self, path: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
+        try:
+            response = self.http.get(path)
+        except httpx.TransportError as error:
+            raise ConnectorError(f"GET {path}: {type(error).__name__}", provider="pypi",
+                                 transient=True) from error
+        if response.status_code == 404 and missing_ok:
+            return None
+        if response.status_code != 200:
+            raise ConnectorError(f"GET {path}: HTTP {response.status_code}", provider="pypi",
+                                 transient=response.status_code >= 500)
+        return response.json()  # type: ignore[no-any-return]
+
+    def _project(self, name: str) -> dict[str, Any]:
+        return self._json(f"/pypi/{quote(name)}/json") or {}
+
+    def _owners(self) -> list[str]:
+        users = set()
+        for name in self.config.projects:
+            roles = (self._project(name).get("ownership") or {}).get("roles", [])
+            users |= {r["user"] for r in roles if r.get("role") == "Owner"}
+        return sorted(users)
+
+    # --- credentials ---------------------------------------------------------------------
+
+    def discover(self) -> list[Credential]:
+        credentials = [
+            Credential(provider="pypi", kind="pypi_token", id=fp, fingerprint=fp,
+                       principal=self.config.user, details={"leaked": True})
+            for fp in self._leaked
+        ]
+        credentials += [
+            Credential(provider="pypi", kind="trusted_publisher", id=tp.project,
+                       principal=f"{tp.repository}:{tp.workflow}",
+                       details=tp.model_dump())
+            for tp in self.config.trusted_publishers
+        ]
+        return credentials
+
+    def snapshot(self, credentials: Any) -> dict[str, Any]:
+        return {"projects": {name: self._project(name) for name in self.config.projects}}
+
+    def revoke(self, credential: Credential) -> ActionResult:
+        owners = ", ".join(self._owners()) or "the project owners"
+        if credential.kind == "pypi_token":
+            value = self._leaked.get(credential.id, "")
+            return ActionResult(
+                subject=credential.subject, action="revoke", outcome=Outcome.MANUAL,
+                detail="pypi.org has no API to revoke a token",
+                instructions=(f"{owners}: sign in as {self.config.user} at "
+                              f"{DEFAULT_INDEX}/manage/account/#api-tokens and remove the "
+                              f"API token ending in …{value[-4:]} ({credential.id}); then "
+                              "re-run this case to verify it is refused."))
+        project = credential.details["project"]
+        return ActionResult(
+            subject=credential.subject, action="revoke", outcome=Outcome.MANUAL,
+            detail="trusted publishers are managed in the web UI only",
+            instructions=(f"{owners}: open {DEFAULT_INDEX}/manage/project/{project}/settings/"
+                          f"publishing/ and remove the publisher {credential.principal} until "
+                          "the workflow is fixed."))
+
+    def verify(self, credential: Credential) -> ActionResult:
+        if credential.kind != "pypi_token":
+            return ActionResult(subject=credential.subject, action="verify",
+                                outcome=Outcome.MANUAL, detail="confirm in the web UI")
+        token = self._leaked.get(credential.id)
+        if token is None:
+            return ActionResult(subject=credential.subject, action="verify",
+                                outcome=Outcome.MANUAL, detail="token value not supplied")
+        # An upload with an empty form: nothing can be stored, but auth is checked first.
+        response = self.http.post("/legacy/", data={":action": "file_upload"},
+                                  auth=("__token__", token))
+        refused = response.status_code in (401, 403)
+        return ActionResult(subject=credential.subject, action="verify",
+                            outcome=Outcome.DONE if refused else Outcome.FAILED,
+                            detail="the token is refused" if refused else
+                            f"the token still authenticates (HTTP {response.status_code})")
+
+    # --- artifacts -----------------------------------------------------------------------
+
+    def enumerate(self, window: Window) -> list[Artifact]:
+        artifacts = []
+        for name in self.config.projects:
+            project = self._project(name)
+            for version, files in (project.get("releases") or {}).items():
+                uploaded = [parse_time(f.get("upload_time_iso_8601")) for f in files]
+                first = min((t for t in uploaded if t), default=None)
+                if not files or not window.contains(first):
+                    continue
+                publisher = self._publisher(name, version, files[0]["filename"])
+                artifacts.append(Artifact(
+                    provider="pypi", kind="pypi_release", coordinates=f"{name}=={version}",
+                    digest=files[0].get("digests", {}).get("sha256"), published_at=first,
+                    published_by=None, signed_by=publisher,
+                    details={"project": name, "version": version,
+                             "files": [{"filename": f["filename"],
+                                        "sha256": f.get("digests", {}).get("sha256")}
+                                       for f in files],
+                             "yanked": all(f.get("yanked") for f in files),
+                             "provenance": publisher is not None}))
+        return artifacts
+
+    def _publisher(self, name: str, version: str, filename: str) -> str | None:
+        path = f"/integrity/{quote(name)}/{quote(version)}/{quote(filename)}/provenance"
+        body = self._json(path, missing_ok=True)
+        for bundle in (body or {}).get("attestation_bundles", []):
+            publisher = bundle.get("publisher") or {}
+            return f"{publisher.get('repository')}:{publisher.get('workflow')}"
+        return None
+
+    def _yanked(self, name: str, version: str) -> bool:
+        files = (self._project(name).get("releases") or {}).get(version, [])
+        return bool(files) and all(f.get("yanked") for f in files)
+
+    def quarantine(self, artifact: Artifact, *, destructive: bool = False) -> ActionResult:
+        name, version = artifact.details["project"], artifact.details["version"]
+        if destructive:
+            return ActionResult(subject=artifact.subject, action="quarantine_destructive",
+                                outcome=Outcome.SKIPPED,
+                                detail="PyPI releases are yanked, never deleted by Revoker")
+        if self._yanked(name, version):
+            return ActionResult(subject=artifact.subject, action="quarantine",
+                                outcome=Outcome.DONE, detail="yanked (confirmed by the JSON API)")
+        return self._set_yanked(artifact, True)
+
+    def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        return self._set_yanked(artifact, False)
+
+    def _set_yanked(self, artifact: Artifact, yanked: bool) -> ActionResult:
+        name, version = artifact.details["project"], artifact.details["version"]
+        action = "quarantine" if yanked else "restore"
+        reason = self.context.policy.get("yank_reason", "Published by a compromised identity")
+        token = self.context.secrets.get(self.config.yank_token_env)
+        if token:
+            path = f"/api/projects/{quote(name)}/releases/{quote(version)}/yank"
+            response = self.http.post(path, json={"yanked": yanked, "reason": reason},
+                                      headers={"Authorization": f"Bearer {token}"})
+            if response.status_code == 200:
+                return ActionResult(subject=artifact.subject, action=action,
+                                    outcome=Outcome.DONE, requests=(f"POST {path}",),
+                                    detail="yanked" if yanked else "un-yanked")
+            if response.status_code not in (404, 405):
+                raise ConnectorError(f"POST {path}: HTTP {response.status_code}",
+                                     provider="pypi", transient=response.status_code >= 500)
+        verb = "Yank" if yanked else "Un-yank"
+        return ActionResult(
+            subject=artifact.subject, action=action, outcome=Outcome.MANUAL,
+            detail="no yank API on this index",
+            instructions=(f"{', '.join(self._owners()) or 'the project owners'}: open "
+                          f"{DEFAULT_INDEX}/manage/project/{name}/release/{version}/ → Options → "
+                          f"{verb}, reason \"{reason}\"; re-run this case to confirm."))
+
+    def close(self) -> None:
+        self.http.close()
