@@ -162,8 +162,7 @@ def report(
         bundle_case(case_dir, bundle)
         _say(f"bundle: {bundle}")
     if format_:
-        text = (case_dir / f"report.{format_}").read_text()
-        typer.echo(text if format_ != "md" else text)
+        _say((case_dir / f"report.{format_}").read_text())
     elif not bundle:
         _say(f"reports written: {case_dir}/report.md, report.html, report.json")
 
