@@ -308,8 +308,11 @@ def apply_seed(target: Any, seed_data: dict[str, Any] | Seed) -> SeedResult:
         result.github = _seed_github(sandbox, seed.github)
     for seeder in seeders:
         seeder.publish(in_window=False)
+    # ECR push times, S3 modification times and signing certificates have one-second
+    # resolution: put the window start on a second boundary so nothing straddles it.
     result.window_start = _window_start(whole_second=bool(
-        any(r.images for r in seed.aws.ecr) or any(b.objects for b in seed.aws.s3)))
+        any(r.images for r in seed.aws.ecr) or any(b.objects for b in seed.aws.s3)
+        or any(t.signed_by for r in seed.oci.repositories for t in r.tags)))
     for seeder in seeders:
         seeder.publish(in_window=True)
     for seeder in seeders:
