@@ -19,4 +19,4 @@ def test_every_shipped_playbook_and_scenario_loads() -> None:
 
 def test_published_json_schemas_are_current() -> None:
     for filename, text in schemas().items():
-        assert (SCHEMA_DIR / filename).read_text() == text, f"run python -m playbooks.schema"
+        assert (SCHEMA_DIR / filename).read_text() == text, "run python -m playbooks.schema"

@@ -91,7 +91,8 @@ import os, sys
 from pathlib import Path
 from flows.ledger import Ledger
 ledger = Ledger(Path(sys.argv[1]) / "ledger.jsonl")
-ledger.append("intent", provider="demo", subject="token-1", data={"type": "revoke", "action": "revoke"})
+ledger.append("intent", provider="demo", subject="token-1",
+              data={"type": "revoke", "action": "revoke"})
 os._exit(9)  # dies between the intent and the action, as a kill -9 would
 """
 

@@ -120,7 +120,8 @@ def test_bundle_unpacks_and_verifies(tmp_path: Path) -> None:
 CHROMIUM = shutil.which("chromium")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (.ci/setup installs it)")
+@pytest.mark.skipif(CHROMIUM is None,
+                    reason="Debian chromium not installed (.ci/setup installs it)")
 def test_html_renders_in_headless_chromium_without_scripts(tmp_path: Path) -> None:
     case = seeded_case(tmp_path / "case", note=HOSTILE)
     render_case(case)
