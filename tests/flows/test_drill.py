@@ -36,8 +36,9 @@ def test_shipped_scenario_scores_everything_and_mutates_nothing(scenario: str,
     assert verify_case(tmp_path / "case").ok
 
 
-def test_live_sandbox_drill_really_contains(tmp_path: Path) -> None:
-    status = drill_cli("nx-s1ngularity", case_dir=tmp_path / "case", live_sandbox=True,
+@pytest.mark.parametrize("scenario", ["nx-s1ngularity", "shai-hulud"])
+def test_live_sandbox_drill_really_contains(scenario: str, tmp_path: Path) -> None:
+    status = drill_cli(scenario, case_dir=tmp_path / "case", live_sandbox=True,
                        dry_run=False, say=lambda _: None)
     assert status == "contained"
     _all_verified(tmp_path)
