@@ -223,3 +223,27 @@ class ProviderContext:
     # Writes an observation to the ledger at once (fsync'd). A connector calls it with what it
     # is about to destroy (a manifest, an asset's digest) *before* the destructive request.
     observe: Callable[[str, dict[str, Any]], None] = lambda subject, data: None
+
+
+def parse_rfc3339(value: str | None) -> datetime | None:
+    """Provider timestamps ('…Z' included); None stays None."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def checked_request(client: Any, provider: str, method: str, path: str, *,
+                    ok: tuple[int, ...] = (200,), **kwargs: Any) -> Any:
+    """One HTTP call through a guarded client, its failures turned into ConnectorErrors:
+    connection problems, 429 and 5xx are transient (the flow retries them), the rest are not.
+    (The client's transport has already retried what the server said to retry.)"""
+    import httpx
+
+    try:
+        response = client.request(method, path, **kwargs)
+    except httpx.TransportError as error:
+        raise ConnectorError(f"{method} {path}: {type(error).__name__}", provider=provider,
+                             transient=True) from error
+    if response.status_code not in ok:
+        transient = response.status_code == 429 or response.status_code >= 500
+        raise ConnectorError(f"{method} {path}: HTTP {response.status_code}",
+                             provider=provider, transient=transient)
+    return response

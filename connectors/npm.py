@@ -23,7 +23,6 @@ Facts that shape the code:
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -35,11 +34,12 @@ from .base import (
     ActionResult,
     Artifact,
     Connector,
-    ConnectorError,
     Credential,
     Outcome,
     ProviderContext,
     Window,
+    checked_request,
+    parse_rfc3339,
 )
 
 DEFAULT_REGISTRY = "https://registry.npmjs.org"
@@ -72,15 +72,11 @@ def mask_matches(masked: str, secret: str) -> bool:
     return secret.startswith(head) and secret.endswith(tail) and len(secret) > len(masked) - 3
 
 
-def parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
 def known_good(packument: dict[str, Any], window: Window) -> str | None:
     """The newest version published before the window and not deprecated."""
     times = packument.get("time", {})
     candidates = [
-        (parse_time(times.get(version)), version)
+        (parse_rfc3339(times.get(version)), version)
         for version, manifest in packument.get("versions", {}).items()
         if times.get(version) and not manifest.get("deprecated")
     ]
@@ -123,16 +119,8 @@ class NpmConnector(Connector):
 
     def _call(self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201),
               **kwargs: Any) -> httpx.Response:
-        try:
-            response = self.http.request(method, path, **kwargs)
-        except httpx.TransportError as error:
-            raise ConnectorError(f"{method} {path}: {type(error).__name__}", provider="npm",
-                                 transient=True) from error
-        if response.status_code not in ok:
-            transient = response.status_code == 429 or response.status_code >= 500
-            raise ConnectorError(f"{method} {path}: HTTP {response.status_code}",
-                                 provider="npm", transient=transient)
-        return response
+        return checked_request(self.http, "npm", method, path, ok=ok,  # type: ignore[no-any-return]
+                               **kwargs)
 
     def _packument(self, name: str, *, write: bool = False) -> dict[str, Any]:
         path = "/" + quote(name, safe="@") + ("?write=true" if write else "")
@@ -149,7 +137,7 @@ class NpmConnector(Connector):
                 provider="npm", kind="npm_token", id=token["key"],
                 fingerprint=fingerprint(leaked[0]) if leaked else None,
                 principal=token.get("user", self.config.user),
-                created_at=parse_time(token.get("created")),
+                created_at=parse_rfc3339(token.get("created")),
                 scopes=("read-only",) if token.get("readonly") else ("publish",),
                 details={"masked": token.get("token"), "cidr": token.get("cidr", []),
                          "leaked": bool(leaked)},
@@ -206,7 +194,7 @@ class NpmConnector(Connector):
             good = known_good(packument, window)
             tags = packument.get("dist-tags", {})
             for version, manifest in packument.get("versions", {}).items():
-                published = parse_time(packument.get("time", {}).get(version))
+                published = parse_rfc3339(packument.get("time", {}).get(version))
                 publisher = (manifest.get("_npmUser") or {}).get("name")
                 if not window.contains(published) or publisher != self.config.user:
                     continue

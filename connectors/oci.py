@@ -39,6 +39,7 @@ from .base import (
     Outcome,
     ProviderContext,
     Window,
+    checked_request,
 )
 
 ACCEPT = ", ".join([
@@ -102,15 +103,8 @@ class OciConnector(Connector):
 
     def _request(self, method: str, path: str, *, ok: tuple[int, ...] = (200,),
                  **kwargs: Any) -> httpx.Response:
-        try:
-            response = self.http.request(method, path, **kwargs)
-        except httpx.TransportError as error:
-            raise ConnectorError(f"{method} {path}: {type(error).__name__}", provider="oci",
-                                 transient=True) from error
-        if response.status_code not in ok:
-            raise ConnectorError(f"{method} {path}: HTTP {response.status_code}",
-                                 provider="oci", transient=response.status_code >= 500)
-        return response
+        return checked_request(self.http, "oci", method, path, ok=ok,  # type: ignore[no-any-return]
+                               **kwargs)
 
     def _manifest(self, repo: str, reference: str) -> tuple[bytes, str, str] | None:
         response = self._request("GET", f"/v2/{repo}/manifests/{reference}", ok=(200, 404),

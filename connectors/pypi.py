@@ -19,11 +19,9 @@ Policy keys: `yank_reason` (str).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 from pydantic import BaseModel, ConfigDict
 
 from ._redact import fingerprint
@@ -36,6 +34,8 @@ from .base import (
     Outcome,
     ProviderContext,
     Window,
+    checked_request,
+    parse_rfc3339,
 )
 
 DEFAULT_INDEX = "https://pypi.org"
@@ -69,10 +69,6 @@ class PypiConfig(BaseModel):
     trusted_publishers: tuple[TrustedPublisher, ...] = ()
 
 
-def parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
 class PypiConnector(Connector):
     provider = "pypi"
     Config = PypiConfig
@@ -86,17 +82,9 @@ class PypiConnector(Connector):
                         (context.secrets.get(e) for e in self.config.leaked_token_envs) if v}
 
     def _json(self, path: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
-        try:
-            response = self.http.get(path)
-        except httpx.TransportError as error:
-            raise ConnectorError(f"GET {path}: {type(error).__name__}", provider="pypi",
-                                 transient=True) from error
-        if response.status_code == 404 and missing_ok:
-            return None
-        if response.status_code != 200:
-            raise ConnectorError(f"GET {path}: HTTP {response.status_code}", provider="pypi",
-                                 transient=response.status_code >= 500)
-        return response.json()  # type: ignore[no-any-return]
+        response = checked_request(self.http, "pypi", "GET", path,
+                                   ok=(200, 404) if missing_ok else (200,))
+        return None if response.status_code == 404 else response.json()
 
     def _project(self, name: str) -> dict[str, Any]:
         return self._json(f"/pypi/{quote(name)}/json") or {}
@@ -170,7 +158,7 @@ class PypiConnector(Connector):
         for name in self.config.projects:
             project = self._project(name)
             for version, files in (project.get("releases") or {}).items():
-                uploaded = [parse_time(f.get("upload_time_iso_8601")) for f in files]
+                uploaded = [parse_rfc3339(f.get("upload_time_iso_8601")) for f in files]
                 first = min((t for t in uploaded if t), default=None)
                 if not files or not window.contains(first):
                     continue
