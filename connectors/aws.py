@@ -1,22 +1,58 @@
-"""AWS: contain an IAM user's credentials in AWS's own order, with issuance evidence first.
+"""AWS: contain a release identity's IAM users and roles in AWS's own order, with issuance
+evidence first; find and quarantine what it pushed (ECR, S3) or signed (KMS).
 
-For each IAM user of the identity:
-- access keys are **deactivated, not deleted** (the key id stays queryable in CloudTrail);
-  deletion only when the playbook says `delete_access_keys: true`;
-- an inline deny-all policy is attached (`deny_all_inline_policy`, default true), which also
-  stops what the user's existing sessions can do;
-- the console login profile is deleted (it holds a password, nothing to keep).
+Identity. The inventory names IAM users and roles; a leaked access key id alone also works:
+`sts:GetAccessKeyInfo` says which account owns it, `iam:GetAccessKeyLastUsed` which user.
+A key of another account is reported as a MANUAL step for that account's owner.
 
-Snapshot evidence: key metadata (CreateDate, status, last used), the user's tags, attached
-and inline policy names, and the account's credential-report rows for the user.
+Credentials (`Credential.kind`, id) and what `revoke` does, in AWS's documented order for a
+compromised identity (deactivate, don't delete; cut existing sessions; then the rest):
+- `access_key` (key id): deactivated — **not deleted**, so the key id stays queryable in
+  CloudTrail; deleted only when the playbook says `delete_access_keys: true`, after the key
+  metadata went to the ledger.
+- `user_permissions` (user): an inline deny-all policy (`revoker-deny-all`), which also stops
+  sessions already minted from the user's keys (GetSessionToken lives up to 36 h).
+- `console_password` (user): the login profile is deleted (it only holds a password).
+- `ssh_public_key` (key id), `signing_certificate` (certificate id): set Inactive.
+- `role_sessions` (role): the inline policy `AWSRevokeOlderSessions` — deny everything to
+  sessions whose `aws:TokenIssueTime` is before now, exactly what the IAM console's "Revoke
+  active sessions" writes. A trust-policy change alone does not end issued sessions.
+- `oidc_trust` (role): when the role trusts GitHub's OIDC provider, a Deny statement for
+  `sts:AssumeRoleWithWebIdentity` is added to its trust policy (the previous document goes
+  to the ledger first), so the compromised workflow cannot mint new sessions.
+- `kms_signing_key` (key id): disabled, or scheduled for deletion, by playbook.
+- `kms_grant` (grant id): the grant to the identity is revoked.
+- `stored_secret` (secret name): a Secrets Manager secret holding the identity's tokens for
+  other providers; those providers' connectors revoke the token, so here it is a MANUAL step
+  to put the replacement in (values are never read).
 
-Moto, which the sandbox uses, does not enforce an Inactive key or a deny policy (an inactive
-key still authenticates there), so `verify` asserts on the state Revoker set — key status
-Inactive or absent, policy present — which is also what AWS's own guidance checks. On AWS the
-same state is enforced by IAM.
+`verify` asserts on the state Revoker set: key/credential status Inactive or gone, policy
+documents in place, KMS key state Disabled/PendingDeletion, grant gone. On AWS, IAM and KMS
+enforce that state. Moto (the sandbox) does *not*: an inactive key still authenticates, the
+TokenIssueTime condition is not evaluated, a disabled key still signs — so in the sandbox the
+verification proves the state, not the enforcement.
 
-Policy keys: `delete_access_keys` (bool, default false), `deny_all_inline_policy` (bool,
-default true).
+Evidence (`snapshot`): key metadata (CreateDate, status, last used), login profile, SSH keys,
+signing certificates, attached and inline policies (with documents), tags, role trust
+policies (GitHub OIDC `sub` conditions pulled out), KMS key policies and grants, secret
+metadata, the credential report's rows, and CloudTrail issuance events (CreateAccessKey,
+CreateLoginProfile, Attach*/Put*Policy, AssumeRole…) from a pluggable source (LookupEvents,
+trail log files in S3, or local files; see `_aws_cloudtrail`). Reads that fail (AccessDenied
+on one call, an unimplemented operation) are listed under `errors` and do not stop the rest.
+
+Artifacts (`enumerate` / `quarantine` / `restore`, see `_aws_artifacts`): `ecr_image`
+(`repo:tag`), `s3_object` (`s3://bucket/key`), `kms_signature` (evidence; quarantine is a
+MANUAL step). Quarantine is reversible; there is no destructive step (SKIPPED).
+
+Write-once evidence export: `export_case` / `verify_export` (see `_aws_export`).
+
+Playbook policy keys (`providers.aws.options`):
+- `delete_access_keys` (bool, default false): delete instead of deactivate;
+- `deny_all_inline_policy` (bool, default true): attach the user deny-all;
+- `revoke_role_sessions` (bool, default true): the TokenIssueTime deny on roles;
+- `deny_oidc_trust` (bool, default true): the trust-policy Deny for GitHub OIDC;
+- `kms_action` (`disable` | `schedule_deletion` | `none`, default `disable`);
+- `kms_pending_window_days` (int 7–30, default 30) for `schedule_deletion`.
 """
 
 from __future__ import annotations
@@ -25,11 +61,25 @@ import csv
 import io
 import json
 import time
-from typing import Any
+import urllib.parse
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
+from . import _aws_artifacts as artifacts
+from ._aws_cloudtrail import (
+    EventSource,
+    FileSource,
+    LookupSource,
+    Principals,
+    S3Source,
+    issuance,
+    lookup_attributes,
+)
+from ._aws_common import PROVIDER, Aws, AwsError, jsonable
+from ._aws_export import export_case, verify_export
 from .base import (
     ActionResult,
     Artifact,
@@ -43,24 +93,103 @@ from .base import (
     Window,
 )
 
+__all__ = ["AwsConfig", "AwsConnector", "export_case", "verify_export"]
+
 DENY_ALL_POLICY = "revoker-deny-all"
 DENY_ALL = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Sid": "RevokerContainment", "Effect": "Deny", "Action": "*", "Resource": "*"}]})
+REVOKE_SESSIONS_POLICY = "AWSRevokeOlderSessions"  # the name the IAM console uses
+OIDC_DENY_SID = "RevokerDenyWebIdentity"
+GITHUB_OIDC = "token.actions.githubusercontent.com"
 OWNER_TAGS = ("owner", "Owner", "team", "Team", "contact")
-THROTTLING = ("Throttling", "ThrottlingException", "RequestLimitExceeded", "SlowDown")
+KMS_STOPPED = ("Disabled", "PendingDeletion", "PendingReplicaDeletion")
 
 
-class AwsConfig(BaseModel):
-    """The identity's AWS section in the inventory.
-
-        aws:
-          users: [release-bot]
-          region: us-east-1
-    """
-
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    users: tuple[str, ...]
+
+
+class CloudTrailConfig(_Strict):
+    # auto: LookupEvents on AWS itself; none when an endpoint override points elsewhere
+    # (moto and the sandbox have no LookupEvents: every call would be a retried HTTP 500)
+    source: Literal["auto", "lookup", "s3", "files", "none"] = "auto"
+    bucket: str | None = None  # s3: the trail's bucket
+    prefix: str = ""  # s3: e.g. AWSLogs/123456789012/CloudTrail/
+    path: str | None = None  # files: a folder of .json/.json.gz log files
+    lookback_days: int = 90  # how far back the snapshot reads issuance events
+
+    @model_validator(mode="after")
+    def _needs(self) -> CloudTrailConfig:
+        if self.source == "s3" and not self.bucket:
+            raise ValueError("cloudtrail.source s3 needs bucket")
+        if self.source == "files" and not self.path:
+            raise ValueError("cloudtrail.source files needs path")
+        return self
+
+
+class S3Prefix(_Strict):
+    bucket: str
+    prefix: str = ""
+
+
+class SecretsConfig(_Strict):
+    names: tuple[str, ...] = ()
+    tags: dict[str, str] = {}
+
+
+class QuarantineConfig(_Strict):
+    ecr_repository: str | None = "revoker-quarantine"  # None: retag in the image's own repo
+    s3_prefix: str = "quarantine/"
+
+
+class AwsConfig(_Strict):
+    """The identity's AWS section in the inventory (YAML example in the report/README)."""
+
+    users: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    access_key_ids: tuple[str, ...] = ()
     region: str = "us-east-1"
+    ecr_repositories: tuple[str, ...] = ()
+    s3_release_prefixes: tuple[S3Prefix, ...] = ()
+    kms_key_ids: tuple[str, ...] = ()
+    secrets: SecretsConfig = SecretsConfig()
+    cloudtrail: CloudTrailConfig = CloudTrailConfig()
+    quarantine: QuarantineConfig = QuarantineConfig()
+
+    @model_validator(mode="after")
+    def _someone(self) -> AwsConfig:
+        if not (self.users or self.roles or self.access_key_ids):
+            raise ValueError("name at least one of users, roles, access_key_ids")
+        return self
+
+
+def _policy_doc(value: Any) -> dict[str, Any]:
+    """IAM returns policy documents URL-encoded in some shapes; boto3 decodes most."""
+    if isinstance(value, dict):
+        return value
+    return json.loads(urllib.parse.unquote(str(value))) if value else {}
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def github_oidc(trust: dict[str, Any]) -> dict[str, list[str]]:
+    """The GitHub OIDC providers a trust policy allows, and the `sub` patterns it requires."""
+    providers: list[str] = []
+    subjects: list[str] = []
+    for statement in _statements(trust):
+        federated = (statement.get("Principal") or {}).get("Federated", [])
+        federated = [federated] if isinstance(federated, str) else federated
+        ours = [f for f in federated if GITHUB_OIDC in f]
+        if not ours or statement.get("Effect") != "Allow":
+            continue
+        providers += ours
+        for condition in (statement.get("Condition") or {}).values():
+            value = condition.get(f"{GITHUB_OIDC}:sub")
+            subjects += [value] if isinstance(value, str) else list(value or [])
+    return {"providers": sorted(set(providers)), "subjects": sorted(set(subjects))}
 
 
 class AwsConnector(Connector):
@@ -70,157 +199,562 @@ class AwsConnector(Connector):
     def __init__(self, context: ProviderContext) -> None:
         super().__init__(context)
         self.config: AwsConfig = context.config
-        kwargs: dict[str, Any] = {"region_name": self.config.region}
-        if context.endpoint:
-            kwargs["endpoint_url"] = context.endpoint
-        self.iam = context.clients.boto("iam", **kwargs)
+        self.aws = Aws(context.clients, region=self.config.region, endpoint=context.endpoint)
+        self._resolved: dict[str, dict[str, Any]] | None = None  # key id → user/account
+        self._arns: dict[str, str] = {}  # user/role name → ARN
+        self._account: str | None = None
 
-    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
-        """One IAM call, its failures turned into ConnectorErrors (transient if throttled)."""
-        try:
-            return getattr(self.iam, operation)(**params)  # type: ignore[no-any-return]
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            raise ConnectorError(f"iam {operation}: {code}", provider="aws",
-                                 transient=code in THROTTLING) from error
-        except BotoCoreError as error:  # incl. ResponseParserError for unimplemented calls
-            raise ConnectorError(f"iam {operation}: {type(error).__name__}", provider="aws",
-                                 transient=True) from error
+    def _endpoint(self) -> str | None:
+        """The endpoint override, from the context or boto3's own AWS_ENDPOINT_URL."""
+        import os
 
-    def _exists(self, operation: str, **params: Any) -> dict[str, Any] | None:
-        try:
-            return self._call(operation, **params)
-        except ConnectorError as error:
-            if "NoSuchEntity" in str(error):
-                return None
-            raise
+        environ = self.context.clients.environ
+        return self.context.endpoint or (environ if environ is not None else os.environ).get(
+            "AWS_ENDPOINT_URL")
 
-    # --- credentials ---------------------------------------------------------------------
+    @property
+    def policy(self) -> dict[str, Any]:
+        return self.context.policy
+
+    # --- who the identity is -------------------------------------------------------------
+
+    def account(self) -> str:
+        if self._account is None:
+            self._account = str(self.aws.call("sts", "get_caller_identity")["Account"])
+        return self._account
+
+    def resolved_keys(self) -> dict[str, dict[str, Any]]:
+        """Key ids from the inventory → their account and (in this account) user."""
+        if self._resolved is None:
+            self._resolved = {}
+            for key_id in self.config.access_key_ids:
+                info = self.aws.soft({}, "sts", "get_access_key_info", subject=key_id,
+                                     AccessKeyId=key_id)
+                account = info.get("Account")
+                user = None
+                if account is None or account == self.account():
+                    used = self.aws.soft({}, "iam", "get_access_key_last_used", subject=key_id,
+                                         AccessKeyId=key_id)
+                    user = used.get("UserName")
+                self._resolved[key_id] = {"account": account, "user": user}
+        return self._resolved
+
+    def users(self) -> list[str]:
+        found = list(self.config.users)
+        for entry in self.resolved_keys().values():
+            if entry["user"] and entry["user"] not in found:
+                found.append(entry["user"])
+        return found
+
+    def principals(self, key_ids: Sequence[str] = ()) -> Principals:
+        return Principals(users=frozenset(self.users()), roles=frozenset(self.config.roles),
+                          key_ids=frozenset([*self.config.access_key_ids, *key_ids]))
+
+    def _arn(self, kind: str, name: str) -> str:
+        if name not in self._arns:
+            self._arns[name] = f"arn:aws:iam::{self.account()}:{kind}/{name}"
+        return self._arns[name]
+
+    # --- discover ------------------------------------------------------------------------
 
     def discover(self) -> list[Credential]:
-        credentials = []
-        for user in self.config.users:
-            owners = self._tag_owners(user)
-            for key in self._call("list_access_keys", UserName=user)["AccessKeyMetadata"]:
-                used = self._call("get_access_key_last_used", AccessKeyId=key["AccessKeyId"])
-                credentials.append(Credential(
-                    provider="aws", kind="access_key", id=key["AccessKeyId"],
-                    principal=user, created_at=key["CreateDate"], status=key["Status"].lower(),
-                    last_used_at=used.get("AccessKeyLastUsed", {}).get("LastUsedDate"),
-                    owners=owners, details={"user": user}))
-            profile = self._exists("get_login_profile", UserName=user)
-            if profile:
-                credentials.append(Credential(
-                    provider="aws", kind="console_password", id=user, principal=user,
-                    created_at=profile["LoginProfile"]["CreateDate"], owners=owners,
-                    details={"user": user}))
-            credentials.append(Credential(
-                provider="aws", kind="user_permissions", id=user, principal=user,
-                owners=owners, details={"user": user},
-                scopes=tuple(p["PolicyName"] for p in self._call(
-                    "list_attached_user_policies", UserName=user)["AttachedPolicies"])))
+        credentials: list[Credential] = []
+        for user in self.users():
+            credentials += self._user_credentials(user)
+        for role in self.config.roles:
+            credentials += self._role_credentials(role)
+        credentials += self._foreign_keys()
+        credentials += self._kms_credentials()
+        credentials += self._secret_credentials()
         return credentials
 
-    def _tag_owners(self, user: str) -> tuple[Owner, ...]:
-        tags = self._call("list_user_tags", UserName=user)["Tags"]
+    def _exists(self, operation: str, subject: str, **params: Any) -> bool:
+        """False only when IAM says the user/role is not there; a refused read (recorded)
+        does not hide the rest of what can be listed."""
+        try:
+            return self.aws.maybe("iam", operation, **params) is not None
+        except AwsError as error:
+            self.aws.gaps.append({"operation": error.operation, "code": error.code,
+                                  "subject": subject})
+            return True
+
+    def _owners(self, tags: list[dict[str, str]]) -> tuple[Owner, ...]:
         return tuple(Owner(name=t["Value"], role=OwnerRole.IDENTITY_OWNER, source="aws-tag")
                      for t in tags if t["Key"] in OWNER_TAGS)
 
-    def snapshot(self, credentials: Any) -> dict[str, Any]:
-        evidence: dict[str, Any] = {"users": {}, "credential_report": []}
-        for user in self.config.users:
-            evidence["users"][user] = {
-                "user": self._call("get_user", UserName=user)["User"],
-                "tags": self._call("list_user_tags", UserName=user)["Tags"],
-                "access_keys": self._call("list_access_keys",
-                                          UserName=user)["AccessKeyMetadata"],
-                "attached_policies": self._call("list_attached_user_policies",
-                                                UserName=user)["AttachedPolicies"],
-                "inline_policies": self._call("list_user_policies",
-                                              UserName=user)["PolicyNames"],
-            }
-        evidence["credential_report"] = self._credential_report()
-        return json.loads(json.dumps(evidence, default=str))
+    def _user_credentials(self, user: str) -> list[Credential]:
+        aws = self.aws
+        if not self._exists("get_user", user, UserName=user):
+            return []
+        owners = self._owners(aws.soft([], "iam", "list_user_tags", key="Tags", subject=user,
+                                       UserName=user))
+        made: list[Credential] = []
+
+        def add(kind: str, id: str, **fields: Any) -> None:
+            made.append(Credential(provider=PROVIDER, kind=kind, id=id, principal=user,
+                                   owners=owners, **fields))
+
+        for key in aws.soft([], "iam", "list_access_keys", key="AccessKeyMetadata", subject=user,
+                            UserName=user):
+            used = aws.soft({}, "iam", "get_access_key_last_used", subject=key["AccessKeyId"],
+                            AccessKeyId=key["AccessKeyId"]).get("AccessKeyLastUsed", {})
+            add("access_key", key["AccessKeyId"], created_at=key["CreateDate"],
+                status=key["Status"].lower(), last_used_at=used.get("LastUsedDate"),
+                details={"user": user, "last_used_service": used.get("ServiceName"),
+                         "last_used_region": used.get("Region")})
+        profile = aws.soft(None, "iam", "get_login_profile", subject=user, UserName=user)
+        if profile:
+            add("console_password", user, created_at=profile["LoginProfile"]["CreateDate"],
+                details={"user": user})
+        for key in aws.soft([], "iam", "list_ssh_public_keys", key="SSHPublicKeys",
+                            subject=user, UserName=user):
+            add("ssh_public_key", key["SSHPublicKeyId"], created_at=key.get("UploadDate"),
+                status=key["Status"].lower(), details={"user": user})
+        for cert in aws.soft([], "iam", "list_signing_certificates", key="Certificates",
+                             subject=user, UserName=user):
+            add("signing_certificate", cert["CertificateId"], created_at=cert.get("UploadDate"),
+                status=cert["Status"].lower(), details={"user": user})
+        attached = aws.soft([], "iam", "list_attached_user_policies", key="AttachedPolicies",
+                            subject=user, UserName=user)
+        inline = aws.soft([], "iam", "list_user_policies", key="PolicyNames", subject=user,
+                          UserName=user)
+        add("user_permissions", user, details={"user": user, "inline": inline},
+            scopes=tuple(p["PolicyName"] for p in attached) + tuple(inline))
+        return made
+
+    def _role_credentials(self, role: str) -> list[Credential]:
+        if not self._exists("get_role", role, RoleName=role):
+            return []
+        found = self.aws.soft(None, "iam", "get_role", subject=role, RoleName=role)
+        if found is None:
+            return []
+        data = found["Role"]
+        self._arns[role] = data["Arn"]
+        owners = self._owners(self.aws.soft([], "iam", "list_role_tags", key="Tags",
+                                            subject=role, RoleName=role))
+        trust = _policy_doc(data.get("AssumeRolePolicyDocument"))
+        oidc = github_oidc(trust)
+        principals = sorted({json.dumps(s.get("Principal"), sort_keys=True)
+                             for s in _statements(trust) if s.get("Effect") == "Allow"})
+        made = [Credential(provider=PROVIDER, kind="role_sessions", id=role, principal=role,
+                           created_at=data.get("CreateDate"), owners=owners,
+                           details={"role": role, "arn": data["Arn"],
+                                    "trusted": principals, "github_oidc": oidc,
+                                    "max_session_seconds": data.get("MaxSessionDuration")})]
+        if oidc["providers"]:
+            made.append(Credential(provider=PROVIDER, kind="oidc_trust", id=role, principal=role,
+                                   owners=owners, scopes=tuple(oidc["subjects"]),
+                                   details={"role": role, "github_oidc": oidc}))
+        return made
+
+    def _foreign_keys(self) -> list[Credential]:
+        return [Credential(provider=PROVIDER, kind="access_key", id=key_id,
+                           details={"user": None, "account": entry["account"]})
+                for key_id, entry in self.resolved_keys().items()
+                if entry["account"] and entry["account"] != self.account()]
+
+    def _kms_keys(self) -> dict[str, dict[str, Any]]:
+        keys: dict[str, dict[str, Any]] = {}
+        for key_id in self.config.kms_key_ids:
+            found = self.aws.soft(None, "kms", "describe_key", subject=key_id, KeyId=key_id)
+            if found:
+                keys[key_id] = found["KeyMetadata"]
+        return keys
+
+    def _identity_arns(self) -> set[str]:
+        return ({self._arn("user", u) for u in self.users()}
+                | {self._arn("role", r) for r in self.config.roles})
+
+    def _kms_credentials(self) -> list[Credential]:
+        arns = self._identity_arns()
+        made = []
+        for meta in self._kms_keys().values():
+            key_id = meta["KeyId"]
+            policy = self.aws.soft({}, "kms", "get_key_policy", subject=key_id, KeyId=key_id,
+                                   PolicyName="default").get("Policy", "")
+            grants = [g for g in self.aws.soft([], "kms", "list_grants", key="Grants",
+                                               subject=key_id, KeyId=key_id)
+                      if g.get("GranteePrincipal") in arns]
+            made.append(Credential(
+                provider=PROVIDER, kind="kms_signing_key", id=key_id, created_at=meta.get(
+                    "CreationDate"), status=str(meta.get("KeyState", "")).lower(),
+                details={"key_id": key_id, "arn": meta.get("Arn"), "usage": meta.get("KeyUsage"),
+                         "named_in_key_policy": any(a in policy for a in arns),
+                         "grants": [g["GrantId"] for g in grants]}))
+            made += [Credential(provider=PROVIDER, kind="kms_grant", id=g["GrantId"],
+                                principal=g["GranteePrincipal"], created_at=g.get("CreationDate"),
+                                scopes=tuple(g.get("Operations", [])),
+                                details={"key_id": key_id, "grantee": g["GranteePrincipal"]})
+                     for g in grants]
+        return made
+
+    def _secrets(self) -> list[dict[str, Any]]:
+        wanted = self.config.secrets
+        found: dict[str, dict[str, Any]] = {}
+        filters = [[{"Key": "name", "Values": [name]}] for name in wanted.names]
+        filters += [[{"Key": "tag-key", "Values": [k]}, {"Key": "tag-value", "Values": [v]}]
+                    for k, v in wanted.tags.items()]
+        for chosen in filters:
+            for secret in self.aws.soft([], "secretsmanager", "list_secrets", key="SecretList",
+                                        subject="secrets", Filters=chosen):
+                tags = {t["Key"]: t["Value"] for t in secret.get("Tags", [])}
+                if secret["Name"] in wanted.names or any(
+                        tags.get(k) == v for k, v in wanted.tags.items()):
+                    found[secret["ARN"]] = secret
+        return list(found.values())
+
+    def _secret_credentials(self) -> list[Credential]:
+        return [Credential(provider=PROVIDER, kind="stored_secret", id=s["Name"],
+                           created_at=s.get("CreatedDate"),
+                           last_used_at=s.get("LastAccessedDate"),
+                           details={"arn": s["ARN"], "last_changed": jsonable(
+                               s.get("LastChangedDate")),
+                               "tags": {t["Key"]: t["Value"] for t in s.get("Tags", [])}})
+                for s in self._secrets()]
+
+    # --- snapshot ------------------------------------------------------------------------
+
+    def snapshot(self, credentials: Sequence[Credential]) -> dict[str, Any]:
+        aws = self.aws
+        evidence: dict[str, Any] = {
+            "account": self.account(),
+            "access_key_info": self.resolved_keys(),
+            "users": {u: self._user_evidence(u) for u in self.users()},
+            "roles": {r: self._role_evidence(r) for r in self.config.roles},
+            "kms_keys": {},
+            "secrets": [{k: v for k, v in s.items() if k != "SecretVersionsToStages"}
+                        for s in self._secrets()],
+            "credential_report": self._credential_report(),
+        }
+        for key_id, meta in self._kms_keys().items():
+            evidence["kms_keys"][key_id] = {
+                "metadata": meta,
+                "policy": aws.soft({}, "kms", "get_key_policy", subject=key_id, KeyId=key_id,
+                                   PolicyName="default").get("Policy"),
+                "grants": aws.soft([], "kms", "list_grants", key="Grants", subject=key_id,
+                                   KeyId=key_id)}
+        since = datetime.now(UTC) - timedelta(days=self.config.cloudtrail.lookback_days)
+        key_ids = [c.id for c in credentials if c.kind == "access_key"]
+        events = self.events(since, None, key_ids)
+        evidence["cloudtrail"] = {"source": self.config.cloudtrail.source,
+                                  "since": since.isoformat(),
+                                  "events": issuance(events, self.principals(key_ids))}
+        evidence["errors"] = list(aws.gaps)  # what could not be read, and why
+        return jsonable(evidence)  # type: ignore[no-any-return]
+
+    def _user_evidence(self, user: str) -> dict[str, Any]:
+        aws, s = self.aws, {"subject": user, "UserName": user}
+        inline = aws.soft([], "iam", "list_user_policies", key="PolicyNames", **s)
+        keys = aws.soft([], "iam", "list_access_keys", key="AccessKeyMetadata", **s)
+        return {
+            "user": aws.soft({}, "iam", "get_user", **s).get("User"),
+            "tags": aws.soft([], "iam", "list_user_tags", key="Tags", **s),
+            "access_keys": [{**k, "last_used": aws.soft(
+                {}, "iam", "get_access_key_last_used", subject=k["AccessKeyId"],
+                AccessKeyId=k["AccessKeyId"]).get("AccessKeyLastUsed")} for k in keys],
+            "login_profile": aws.soft({}, "iam", "get_login_profile", **s).get("LoginProfile"),
+            "ssh_public_keys": aws.soft([], "iam", "list_ssh_public_keys", key="SSHPublicKeys",
+                                        **s),
+            "signing_certificates": [
+                {k: v for k, v in c.items() if k != "CertificateBody"} for c in aws.soft(
+                    [], "iam", "list_signing_certificates", key="Certificates", **s)],
+            "groups": aws.soft([], "iam", "list_groups_for_user", key="Groups", **s),
+            "attached_policies": aws.soft([], "iam", "list_attached_user_policies",
+                                          key="AttachedPolicies", **s),
+            "inline_policies": {name: aws.soft({}, "iam", "get_user_policy", PolicyName=name,
+                                               **s).get("PolicyDocument") for name in inline},
+        }
+
+    def _role_evidence(self, role: str) -> dict[str, Any]:
+        aws, s = self.aws, {"subject": role, "RoleName": role}
+        data = aws.soft({}, "iam", "get_role", **s).get("Role") or {}
+        inline = aws.soft([], "iam", "list_role_policies", key="PolicyNames", **s)
+        return {
+            "role": data,
+            "github_oidc": github_oidc(_policy_doc(data.get("AssumeRolePolicyDocument"))),
+            "tags": aws.soft([], "iam", "list_role_tags", key="Tags", **s),
+            "attached_policies": aws.soft([], "iam", "list_attached_role_policies",
+                                          key="AttachedPolicies", **s),
+            "inline_policies": {name: aws.soft({}, "iam", "get_role_policy", PolicyName=name,
+                                               **s).get("PolicyDocument") for name in inline},
+        }
 
     def _credential_report(self) -> list[dict[str, str]]:
+        for _ in range(20):
+            state = self.aws.soft({}, "iam", "generate_credential_report", subject="account")
+            if state.get("State", "COMPLETE") == "COMPLETE":
+                break
+            time.sleep(0.2)
+        report = self.aws.soft(None, "iam", "get_credential_report", subject="account")
+        if report is None:
+            return []
+        rows = csv.DictReader(io.StringIO(report["Content"].decode()))
+        users = set(self.users())
+        return [row for row in rows if row.get("user") in users]
+
+    # --- events --------------------------------------------------------------------------
+
+    def event_source(self, key_ids: Sequence[str] = ()) -> EventSource | None:
+        trail = self.config.cloudtrail
+        if trail.source == "files":
+            return FileSource(str(trail.path))
+        if trail.source == "s3":
+            return S3Source(self.aws, str(trail.bucket), trail.prefix)
+        if trail.source == "lookup" or (trail.source == "auto" and not self._endpoint()):
+            return LookupSource(self.aws, lookup_attributes(self.principals(key_ids)))
+        return None
+
+    def events(self, since: datetime, until: datetime | None, key_ids: Sequence[str] = ()
+               ) -> list[dict[str, Any]]:
+        source = self.event_source(key_ids)
+        if source is None:
+            return []
         try:
-            for _ in range(20):
-                if self._call("generate_credential_report")["State"] == "COMPLETE":
-                    break
-                time.sleep(0.2)
-            content = self._call("get_credential_report")["Content"].decode()
-        except ConnectorError as error:  # partial permissions must not stop the snapshot
-            return [{"error": str(error)}]
-        rows = csv.DictReader(io.StringIO(content))
-        return [row for row in rows if row.get("user") in self.config.users]
+            return source.events(since, until)
+        except (OSError, ValueError) as error:  # unreadable/garbled log files: evidence gap
+            self.aws.gaps.append({"operation": "cloudtrail:read", "code": type(error).__name__,
+                                  "subject": str(error)[:200]})
+            return []
+
+    # --- revoke --------------------------------------------------------------------------
 
     def revoke(self, credential: Credential) -> ActionResult:
-        user = credential.details["user"]
-        if credential.kind == "access_key":
-            return self._revoke_key(credential, user)
-        if credential.kind == "console_password":
-            if self._exists("get_login_profile", UserName=user) is None:
-                return self._done(credential, "login profile already gone")
-            self._call("delete_login_profile", UserName=user)
-            return self._done(credential, "console password deleted",
-                              ("iam:DeleteLoginProfile",))
-        if credential.kind == "user_permissions":
-            if not self.context.policy.get("deny_all_inline_policy", True):
-                return ActionResult(subject=credential.subject, action="revoke",
-                                    outcome=Outcome.SKIPPED, detail="deny-all off by playbook")
-            self._call("put_user_policy", UserName=user, PolicyName=DENY_ALL_POLICY,
-                       PolicyDocument=DENY_ALL)
-            return self._done(credential, "inline deny-all attached", ("iam:PutUserPolicy",))
-        raise ConnectorError(f"unknown credential kind {credential.kind}", provider="aws")
+        handlers: dict[str, Callable[[Credential], ActionResult]] = {
+            "access_key": self._revoke_key, "console_password": self._revoke_password,
+            "user_permissions": self._revoke_permissions, "ssh_public_key": self._revoke_ssh,
+            "signing_certificate": self._revoke_certificate,
+            "role_sessions": self._revoke_sessions, "oidc_trust": self._revoke_oidc,
+            "kms_signing_key": self._revoke_kms_key, "kms_grant": self._revoke_grant,
+            "stored_secret": self._revoke_stored,
+        }
+        if credential.kind not in handlers:
+            raise ConnectorError(f"unknown credential kind {credential.kind}", provider=PROVIDER)
+        return handlers[credential.kind](credential)
 
-    def _revoke_key(self, credential: Credential, user: str) -> ActionResult:
-        keys = {k["AccessKeyId"]: k for k in
-                self._call("list_access_keys", UserName=user)["AccessKeyMetadata"]}
+    @staticmethod
+    def _result(credential: Credential, detail: str, requests: tuple[str, ...] = (),
+                outcome: Outcome = Outcome.DONE, action: str = "revoke", **extra: Any
+                ) -> ActionResult:
+        return ActionResult(subject=credential.subject, action=action, outcome=outcome,
+                            detail=detail, requests=requests, **extra)
+
+    def _revoke_key(self, credential: Credential) -> ActionResult:
+        user = credential.details.get("user")
+        if not user:
+            account = credential.details.get("account")
+            return self._result(
+                credential, f"key belongs to account {account}", outcome=Outcome.MANUAL,
+                instructions=f"The owner of AWS account {account}: deactivate access key "
+                f"{credential.id} (IAM console → Users → Security credentials, or `aws iam "
+                f"update-access-key --access-key-id {credential.id} --status Inactive`).")
+        keys = {k["AccessKeyId"]: k for k in self.aws.pages(
+            "iam", "list_access_keys", "AccessKeyMetadata", UserName=user)}
         key = keys.get(credential.id)
         if key is None:
-            return self._done(credential, "key already deleted")
-        if self.context.policy.get("delete_access_keys", False):
-            self._call("delete_access_key", UserName=user, AccessKeyId=credential.id)
-            return self._done(credential, "key deleted", ("iam:DeleteAccessKey",))
+            return self._result(credential, "key already deleted")
+        if self.policy.get("delete_access_keys", False):
+            self.context.observe(credential.subject, {"deleting": jsonable(key)})
+            self.aws.call("iam", "delete_access_key", UserName=user, AccessKeyId=credential.id)
+            return self._result(credential, "key deleted", ("iam:DeleteAccessKey",))
         if key["Status"] == "Inactive":
-            return self._done(credential, "key already inactive")
-        self._call("update_access_key", UserName=user, AccessKeyId=credential.id,
-                   Status="Inactive")
-        return self._done(credential, "key deactivated (kept for CloudTrail)",
-                          ("iam:UpdateAccessKey",))
+            return self._result(credential, "key already inactive")
+        self.aws.call("iam", "update_access_key", UserName=user, AccessKeyId=credential.id,
+                      Status="Inactive")
+        return self._result(credential, "key deactivated (kept for CloudTrail)",
+                            ("iam:UpdateAccessKey",))
 
-    def _done(self, credential: Credential, detail: str, requests: tuple[str, ...] = ()
-              ) -> ActionResult:
-        return ActionResult(subject=credential.subject, action="revoke", outcome=Outcome.DONE,
-                            detail=detail, requests=requests)
+    def _revoke_password(self, credential: Credential) -> ActionResult:
+        user = credential.details["user"]
+        if self.aws.maybe("iam", "get_login_profile", UserName=user) is None:
+            return self._result(credential, "login profile already gone")
+        try:
+            self.aws.call("iam", "delete_login_profile", UserName=user)
+        except AwsError as error:
+            if not error.not_found:
+                raise
+        return self._result(credential, "console password deleted", ("iam:DeleteLoginProfile",))
+
+    def _revoke_permissions(self, credential: Credential) -> ActionResult:
+        if not self.policy.get("deny_all_inline_policy", True):
+            return self._result(credential, "deny-all off by playbook", outcome=Outcome.SKIPPED)
+        self.aws.call("iam", "put_user_policy", UserName=credential.details["user"],
+                      PolicyName=DENY_ALL_POLICY, PolicyDocument=DENY_ALL)
+        return self._result(credential, "inline deny-all attached", ("iam:PutUserPolicy",))
+
+    def _set_inactive(self, credential: Credential, operation: str, id_param: str
+                      ) -> ActionResult:
+        try:
+            self.aws.call("iam", operation, UserName=credential.details["user"],
+                          Status="Inactive", **{id_param: credential.id})
+        except AwsError as error:
+            if error.not_found:
+                return self._result(credential, "already deleted")
+            raise
+        name = "".join(part.title() for part in operation.split("_"))
+        return self._result(credential, "set Inactive", (f"iam:{name}",))
+
+    def _revoke_ssh(self, credential: Credential) -> ActionResult:
+        return self._set_inactive(credential, "update_ssh_public_key", "SSHPublicKeyId")
+
+    def _revoke_certificate(self, credential: Credential) -> ActionResult:
+        return self._set_inactive(credential, "update_signing_certificate", "CertificateId")
+
+    def _revoke_sessions(self, credential: Credential) -> ActionResult:
+        if not self.policy.get("revoke_role_sessions", True):
+            return self._result(credential, "off by playbook", outcome=Outcome.SKIPPED)
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        document = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
+            "Condition": {"DateLessThan": {"aws:TokenIssueTime": now}}}]}
+        self.aws.call("iam", "put_role_policy", RoleName=credential.id,
+                      PolicyName=REVOKE_SESSIONS_POLICY, PolicyDocument=json.dumps(document))
+        return self._result(credential, f"sessions issued before {now} denied",
+                            ("iam:PutRolePolicy",), evidence={"token_issue_time_before": now})
+
+    def _revoke_oidc(self, credential: Credential) -> ActionResult:
+        if not self.policy.get("deny_oidc_trust", True):
+            return self._result(credential, "off by playbook", outcome=Outcome.SKIPPED)
+        role = self.aws.call("iam", "get_role", RoleName=credential.id)["Role"]
+        trust = _policy_doc(role["AssumeRolePolicyDocument"])
+        statements = _statements(trust)
+        if any(s.get("Sid") == OIDC_DENY_SID for s in statements):
+            return self._result(credential, "trust policy already denies web identity")
+        self.context.observe(credential.subject, {"trust_policy_before": trust})
+        providers = credential.details["github_oidc"]["providers"]
+        trust["Statement"] = [*statements, {
+            "Sid": OIDC_DENY_SID, "Effect": "Deny", "Principal": {"Federated": providers},
+            "Action": "sts:AssumeRoleWithWebIdentity"}]
+        self.aws.call("iam", "update_assume_role_policy", RoleName=credential.id,
+                      PolicyDocument=json.dumps(trust))
+        return self._result(credential, "GitHub OIDC web identity denied in the trust policy",
+                            ("iam:UpdateAssumeRolePolicy",),
+                            evidence={"trust_policy_before": trust | {"Statement": statements}})
+
+    def _revoke_kms_key(self, credential: Credential) -> ActionResult:
+        action = self.policy.get("kms_action", "disable")
+        if action == "none":
+            return self._result(credential, "kms_action none by playbook", outcome=Outcome.SKIPPED)
+        state = self.aws.call("kms", "describe_key", KeyId=credential.id)["KeyMetadata"]
+        if state["KeyState"] in KMS_STOPPED:
+            return self._result(credential, f"key already {state['KeyState']}")
+        if action == "schedule_deletion":
+            days = int(self.policy.get("kms_pending_window_days", 30))
+            self.aws.call("kms", "schedule_key_deletion", KeyId=credential.id,
+                          PendingWindowInDays=days)
+            return self._result(credential, f"deletion scheduled in {days} days (cancellable)",
+                                ("kms:ScheduleKeyDeletion",))
+        if action != "disable":
+            raise ConnectorError(f"unknown kms_action {action!r}", provider=PROVIDER)
+        self.aws.call("kms", "disable_key", KeyId=credential.id)
+        return self._result(credential, "key disabled", ("kms:DisableKey",))
+
+    def _revoke_grant(self, credential: Credential) -> ActionResult:
+        try:
+            self.aws.call("kms", "revoke_grant", KeyId=credential.details["key_id"],
+                          GrantId=credential.id)
+        except AwsError as error:
+            if error.not_found:
+                return self._result(credential, "grant already gone")
+            raise
+        return self._result(credential, "grant revoked", ("kms:RevokeGrant",))
+
+    def _revoke_stored(self, credential: Credential) -> ActionResult:
+        return self._result(
+            credential, "holds a token of another provider; that connector revokes it",
+            outcome=Outcome.MANUAL,
+            instructions=f"The identity owner: once the token in Secrets Manager secret "
+            f"{credential.details['arn']} is replaced at its provider, store the new one with "
+            f"`aws secretsmanager put-secret-value --secret-id {credential.id}`, and check "
+            "the secret's resource policy for readers that should not be there.")
+
+    # --- verify --------------------------------------------------------------------------
 
     def verify(self, credential: Credential) -> ActionResult:
-        user = credential.details["user"]
-        if credential.kind == "access_key":
-            keys = {k["AccessKeyId"]: k["Status"] for k in
-                    self._call("list_access_keys", UserName=user)["AccessKeyMetadata"]}
-            ok = keys.get(credential.id, "Inactive") == "Inactive"
-            detail = f"key status {keys.get(credential.id, 'deleted')}"
-        elif credential.kind == "console_password":
-            ok = self._exists("get_login_profile", UserName=user) is None
-            detail = "no login profile" if ok else "login profile still present"
-        else:
-            names = self._call("list_user_policies", UserName=user)["PolicyNames"]
-            ok = DENY_ALL_POLICY in names
-            detail = "deny-all policy in place" if ok else "deny-all policy missing"
-        return ActionResult(subject=credential.subject, action="verify",
-                            outcome=Outcome.DONE if ok else Outcome.FAILED, detail=detail)
+        ok, detail = self._check(credential)
+        return self._result(credential, detail, action="verify",
+                            outcome=Outcome.DONE if ok else Outcome.FAILED)
 
-    # --- artifacts: ECR/S3 enumeration is not built yet; say so rather than find nothing ---
+    def _check(self, credential: Credential) -> tuple[bool, str]:
+        """The state Revoker set (moto does not enforce it: see the module docstring)."""
+        aws, kind, details = self.aws, credential.kind, credential.details
+        if kind in ("access_key", "ssh_public_key", "signing_certificate"):
+            listing = {"access_key": ("list_access_keys", "AccessKeyMetadata", "AccessKeyId"),
+                       "ssh_public_key": ("list_ssh_public_keys", "SSHPublicKeys",
+                                          "SSHPublicKeyId"),
+                       "signing_certificate": ("list_signing_certificates", "Certificates",
+                                               "CertificateId")}[kind]
+            items = {i[listing[2]]: i["Status"] for i in aws.pages(
+                "iam", listing[0], listing[1], UserName=details["user"])}
+            status = items.get(credential.id, "deleted")
+            return status in ("Inactive", "deleted"), f"status {status}"
+        if kind == "console_password":
+            gone = aws.maybe("iam", "get_login_profile", UserName=details["user"]) is None
+            return gone, "no login profile" if gone else "login profile still present"
+        if kind == "user_permissions":
+            doc = aws.maybe("iam", "get_user_policy", UserName=details["user"],
+                            PolicyName=DENY_ALL_POLICY)
+            ok = doc is not None and _policy_doc(doc["PolicyDocument"]) == json.loads(DENY_ALL)
+            return ok, "deny-all policy in place" if ok else "deny-all policy missing"
+        if kind == "role_sessions":
+            doc = aws.maybe("iam", "get_role_policy", RoleName=credential.id,
+                            PolicyName=REVOKE_SESSIONS_POLICY)
+            ok = doc is not None and "aws:TokenIssueTime" in json.dumps(
+                _policy_doc(doc["PolicyDocument"]))
+            return ok, "TokenIssueTime deny in place" if ok else "session deny missing"
+        if kind == "oidc_trust":
+            trust = _policy_doc(aws.call("iam", "get_role", RoleName=credential.id)["Role"][
+                "AssumeRolePolicyDocument"])
+            ok = any(s.get("Sid") == OIDC_DENY_SID for s in _statements(trust))
+            return ok, "trust policy denies web identity" if ok else "trust deny missing"
+        if kind == "kms_signing_key":
+            state = aws.call("kms", "describe_key", KeyId=credential.id)["KeyMetadata"]["KeyState"]
+            return state in KMS_STOPPED, f"key state {state}"
+        if kind == "kms_grant":
+            grants = aws.pages("kms", "list_grants", "Grants", KeyId=details["key_id"])
+            gone = all(g["GrantId"] != credential.id for g in grants)
+            return gone, "grant gone" if gone else "grant still listed"
+        return False, f"no verification for {kind}"
+
+    # --- artifacts -----------------------------------------------------------------------
+
+    def _scope(self, events: list[dict[str, Any]]) -> artifacts.Scope:
+        return artifacts.Scope(aws=self.aws, who=self.principals(), events=events,
+                               identity=self.context.identity.id, observe=self.context.observe)
 
     def enumerate(self, window: Window) -> list[Artifact]:
-        return []
+        scope = self._scope(self.events(window.since, window.until))
+        keys: dict[str, str] = {}
+        for name, meta in self._kms_keys().items():
+            keys.update({name: meta["KeyId"], meta["KeyId"]: meta["KeyId"],
+                         meta["Arn"]: meta["KeyId"]})
+        prefixes = [(p.bucket, p.prefix) for p in self.config.s3_release_prefixes]
+        return (artifacts.ecr_images(scope, self.config.ecr_repositories, window)
+                + artifacts.s3_objects(scope, prefixes, self.config.quarantine.s3_prefix,
+                                       window)
+                + artifacts.kms_signatures(scope, keys, window))
 
     def quarantine(self, artifact: Artifact, *, destructive: bool = False) -> ActionResult:
-        return ActionResult(subject=artifact.subject, action="quarantine",
-                            outcome=Outcome.MANUAL, detail="AWS artifact quarantine not built",
-                            instructions="Retag the image into a quarantine repository by hand.")
+        if destructive:  # the reversible move already took it out of circulation
+            return ActionResult(subject=artifact.subject, action="quarantine_destructive",
+                                outcome=Outcome.SKIPPED, detail="no destructive step for AWS "
+                                "artifacts: the quarantined copy is the evidence")
+        scope = self._scope([])
+        if artifact.kind == "ecr_image":
+            return artifacts.quarantine_ecr(scope, artifact,
+                                            self.config.quarantine.ecr_repository)
+        if artifact.kind == "s3_object":
+            return artifacts.quarantine_s3(scope, artifact, self.config.quarantine.s3_prefix)
+        if artifact.kind == "kms_signature":
+            key_id = artifact.details["key_id"]
+            return artifacts.manual_signature(artifact, f"arn:aws:kms:{self.config.region}:"
+                                                        f"{self.account()}:key/{key_id}")
+        raise ConnectorError(f"unknown artifact kind {artifact.kind}", provider=PROVIDER)
 
     def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
-        return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.MANUAL,
-                            detail="AWS artifact restore not built")
+        scope = self._scope([])
+        if artifact.kind == "ecr_image" and evidence.get("quarantine_tag"):
+            return artifacts.restore_ecr(scope, artifact, evidence)
+        if artifact.kind == "s3_object" and evidence.get("quarantine_key"):
+            return artifacts.restore_s3(scope, artifact, evidence)
+        return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.SKIPPED,
+                            detail="nothing was moved, nothing to restore")

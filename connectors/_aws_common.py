@@ -1,0 +1,148 @@
+"""AWS plumbing shared by the AWS connector's parts: one guarded client per service, and one
+mapping of botocore failures onto ConnectorErrors.
+
+Why a mapping of its own: botocore raises `ClientError` for AWS error responses, but a
+response it cannot parse (moto's HTML 500 for an unimplemented IAM call, a proxy's error
+page) surfaces as `ResponseParserError`, which is *not* a `BotoCoreError`; connection
+failures are `BotoCoreError`s. All three become an `AwsError` carrying the AWS error code,
+so callers decide by code: not found, access denied (partial permissions), throttled.
+
+`DryRunBlocked` is deliberately not caught anywhere here: the flow maps it to PLANNED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
+
+from .base import ConnectorError
+
+PROVIDER = "aws"
+THROTTLING = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded",
+                        "SlowDown", "TooManyRequestsException", "RequestThrottled",
+                        "RequestThrottledException", "ProvisionedThroughputExceededException"})
+DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                    "AuthorizationError", "UnrecognizedClientException"})
+NOT_FOUND = frozenset({"NoSuchEntity", "NoSuchKey", "NoSuchBucket", "NoSuchBucketPolicy",
+                       "NotFoundException", "NotFound", "404", "RepositoryNotFoundException",
+                       "ImageNotFoundException", "ResourceNotFoundException",
+                       "NoSuchTagSet", "NoSuchVersion"})
+
+
+class AwsError(ConnectorError):
+    """A failed AWS call: `code` is the AWS error code ("" when there was no parseable one)."""
+
+    def __init__(self, operation: str, code: str, *, transient: bool) -> None:
+        super().__init__(f"{operation}: {code or 'error'}", provider=PROVIDER,
+                         transient=transient)
+        self.operation = operation
+        self.code = code
+
+    @property
+    def not_found(self) -> bool:
+        return self.code in NOT_FOUND
+
+    @property
+    def denied(self) -> bool:
+        return self.code in DENIED
+
+
+@contextmanager
+def mapped(operation: str) -> Iterator[None]:
+    """Turn botocore failures inside the block into AwsErrors (after botocore's retries)."""
+    try:
+        yield
+    except ClientError as error:
+        info = error.response.get("Error", {})
+        code = str(info.get("Code", ""))
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        raise AwsError(operation, code, transient=code in THROTTLING or status >= 500
+                       ) from error
+    except ResponseParserError as error:  # an unparseable answer: HTML 500s, proxies
+        raise AwsError(operation, "ResponseParserError", transient=True) from error
+    except BotoCoreError as error:  # connection errors, timeouts
+        raise AwsError(operation, type(error).__name__, transient=True) from error
+
+
+class Aws:
+    """Guarded boto3 clients for one region/endpoint, built lazily, and calls through them.
+
+    `gaps` collects what could not be read (AccessDenied on one call, an operation the
+    endpoint does not implement): reading goes on, and the snapshot reports the gaps."""
+
+    def __init__(self, clients: Any, *, region: str, endpoint: str | None = None) -> None:
+        self._clients = clients
+        self._kwargs: dict[str, Any] = {"region_name": region}
+        if endpoint:
+            self._kwargs["endpoint_url"] = endpoint
+        self._cache: dict[str, Any] = {}
+        self.gaps: list[dict[str, str]] = []
+
+    def client(self, service: str) -> Any:
+        if service not in self._cache:
+            self._cache[service] = self._clients.boto(service, **self._kwargs)
+        return self._cache[service]
+
+    def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        """One call; failures raise AwsError. `operation` is the snake_case boto3 name."""
+        with mapped(f"{service}:{operation}"):
+            return getattr(self.client(service), operation)(**params)  # type: ignore[no-any-return]
+
+    def pages(self, service: str, operation: str, key: str, **params: Any) -> list[Any]:
+        """Every item under `key` across all pages."""
+        items: list[Any] = []
+        with mapped(f"{service}:{operation}"):
+            paginator = self.client(service).get_paginator(operation)
+            for page in paginator.paginate(**params):
+                items.extend(page.get(key, []))
+        return items
+
+    def maybe(self, service: str, operation: str, **params: Any) -> dict[str, Any] | None:
+        """A call whose "not found" answer is None rather than an error."""
+        try:
+            return self.call(service, operation, **params)
+        except AwsError as error:
+            if error.not_found:
+                return None
+            raise
+
+    def soft(self, default: Any, service: str, operation: str, *, key: str | None = None,
+             subject: str = "", **params: Any) -> Any:
+        """A read that must not stop the others: not found gives `default`; any other
+        failure (AccessDenied, an unimplemented call, retries exhausted) is recorded in
+        `gaps` and gives `default`. With `key`, paginates and returns the items."""
+        try:
+            if key is not None:
+                return self.pages(service, operation, key, **params)
+            return self.call(service, operation, **params)
+        except AwsError as error:
+            if not error.not_found:
+                self.gaps.append({"operation": error.operation, "code": error.code,
+                                  "subject": subject})
+            return default
+
+
+def iam_principal_arn(caller_arn: str) -> str:
+    """`aws:PrincipalArn` for a caller: an assumed-role session ARN becomes its role ARN."""
+    if ":assumed-role/" in caller_arn:
+        head, _, rest = caller_arn.partition(":assumed-role/")
+        account = head.split(":")[4]
+        return f"arn:aws:iam::{account}:role/{rest.split('/')[0]}"
+    return caller_arn
+
+
+def jsonable(value: Any) -> Any:
+    """Provider data for the ledger: datetimes as ISO strings, bytes dropped, metadata gone."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return f"<{len(value)} bytes>"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
