@@ -287,11 +287,11 @@ def _deny_statement(bucket: str, prefix: str, responder_arn: str) -> dict[str, A
 def _ensure_deny_policy(aws: Aws, bucket: str, prefix: str) -> list[str]:
     """Merge the deny statement into the bucket policy (other statements are kept)."""
     current = aws.maybe("s3", "get_bucket_policy", Bucket=bucket)
-    policy = json.loads(current["Policy"]) if current else {"Version": "2012-10-17",
-                                                             "Statement": []}
-    statements = policy.setdefault("Statement", [])
-    if isinstance(statements, dict):
-        policy["Statement"] = statements = [statements]
+    policy: dict[str, Any] = json.loads(current["Policy"]) if current else {
+        "Version": "2012-10-17"}
+    found = policy.get("Statement", [])
+    statements: list[dict[str, Any]] = [found] if isinstance(found, dict) else list(found)
+    policy["Statement"] = statements
     if any(s.get("Sid") == DENY_SID for s in statements):
         return []
     caller = iam_principal_arn(aws.call("sts", "get_caller_identity")["Arn"])

@@ -61,8 +61,7 @@ import csv
 import io
 import json
 import time
-import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -79,6 +78,16 @@ from ._aws_cloudtrail import (
     lookup_attributes,
 )
 from ._aws_common import PROVIDER, Aws, AwsError, jsonable
+from ._aws_contain import (  # the policy names are part of this module's interface
+    DENY_ALL,
+    DENY_ALL_POLICY,
+    OIDC_DENY_SID,
+    REVOKE_SESSIONS_POLICY,
+    Containment,
+    github_oidc,
+    policy_doc,
+    statements_of,
+)
 from ._aws_export import export_case, verify_export
 from .base import (
     ActionResult,
@@ -93,16 +102,10 @@ from .base import (
     Window,
 )
 
-__all__ = ["AwsConfig", "AwsConnector", "export_case", "verify_export"]
+__all__ = ["DENY_ALL", "DENY_ALL_POLICY", "OIDC_DENY_SID", "REVOKE_SESSIONS_POLICY", "AwsConfig",
+           "AwsConnector", "export_case", "verify_export"]
 
-DENY_ALL_POLICY = "revoker-deny-all"
-DENY_ALL = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Sid": "RevokerContainment", "Effect": "Deny", "Action": "*", "Resource": "*"}]})
-REVOKE_SESSIONS_POLICY = "AWSRevokeOlderSessions"  # the name the IAM console uses
-OIDC_DENY_SID = "RevokerDenyWebIdentity"
-GITHUB_OIDC = "token.actions.githubusercontent.com"
 OWNER_TAGS = ("owner", "Owner", "team", "Team", "contact")
-KMS_STOPPED = ("Disabled", "PendingDeletion", "PendingReplicaDeletion")
 
 
 class _Strict(BaseModel):
@@ -161,35 +164,6 @@ class AwsConfig(_Strict):
         if not (self.users or self.roles or self.access_key_ids):
             raise ValueError("name at least one of users, roles, access_key_ids")
         return self
-
-
-def _policy_doc(value: Any) -> dict[str, Any]:
-    """IAM returns policy documents URL-encoded in some shapes; boto3 decodes most."""
-    if isinstance(value, dict):
-        return value
-    return json.loads(urllib.parse.unquote(str(value))) if value else {}
-
-
-def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
-    statements = document.get("Statement", [])
-    return [statements] if isinstance(statements, dict) else list(statements)
-
-
-def github_oidc(trust: dict[str, Any]) -> dict[str, list[str]]:
-    """The GitHub OIDC providers a trust policy allows, and the `sub` patterns it requires."""
-    providers: list[str] = []
-    subjects: list[str] = []
-    for statement in _statements(trust):
-        federated = (statement.get("Principal") or {}).get("Federated", [])
-        federated = [federated] if isinstance(federated, str) else federated
-        ours = [f for f in federated if GITHUB_OIDC in f]
-        if not ours or statement.get("Effect") != "Allow":
-            continue
-        providers += ours
-        for condition in (statement.get("Condition") or {}).values():
-            value = condition.get(f"{GITHUB_OIDC}:sub")
-            subjects += [value] if isinstance(value, str) else list(value or [])
-    return {"providers": sorted(set(providers)), "subjects": sorted(set(subjects))}
 
 
 class AwsConnector(Connector):
@@ -332,10 +306,10 @@ class AwsConnector(Connector):
         self._arns[role] = data["Arn"]
         owners = self._owners(self.aws.soft([], "iam", "list_role_tags", key="Tags",
                                             subject=role, RoleName=role))
-        trust = _policy_doc(data.get("AssumeRolePolicyDocument"))
+        trust = policy_doc(data.get("AssumeRolePolicyDocument"))
         oidc = github_oidc(trust)
         principals = sorted({json.dumps(s.get("Principal"), sort_keys=True)
-                             for s in _statements(trust) if s.get("Effect") == "Allow"})
+                             for s in statements_of(trust) if s.get("Effect") == "Allow"})
         made = [Credential(provider=PROVIDER, kind="role_sessions", id=role, principal=role,
                            created_at=data.get("CreateDate"), owners=owners,
                            details={"role": role, "arn": data["Arn"],
@@ -436,10 +410,13 @@ class AwsConnector(Connector):
         since = datetime.now(UTC) - timedelta(days=self.config.cloudtrail.lookback_days)
         key_ids = [c.id for c in credentials if c.kind == "access_key"]
         events = self.events(since, None, key_ids)
-        evidence["cloudtrail"] = {"source": self.config.cloudtrail.source,
+        source = self.event_source(key_ids)
+        evidence["cloudtrail"] = {"source": type(source).__name__ if source else "none",
                                   "since": since.isoformat(),
                                   "events": issuance(events, self.principals(key_ids))}
-        evidence["errors"] = list(aws.gaps)  # what could not be read, and why
+        # what could not be read, and why (once each, though discover met it too)
+        evidence["errors"] = [dict(g) for g in dict.fromkeys(
+            tuple(sorted(gap.items())) for gap in aws.gaps)]
         return jsonable(evidence)  # type: ignore[no-any-return]
 
     def _user_evidence(self, user: str) -> dict[str, Any]:
@@ -471,7 +448,7 @@ class AwsConnector(Connector):
         inline = aws.soft([], "iam", "list_role_policies", key="PolicyNames", **s)
         return {
             "role": data,
-            "github_oidc": github_oidc(_policy_doc(data.get("AssumeRolePolicyDocument"))),
+            "github_oidc": github_oidc(policy_doc(data.get("AssumeRolePolicyDocument"))),
             "tags": aws.soft([], "iam", "list_role_tags", key="Tags", **s),
             "attached_policies": aws.soft([], "iam", "list_attached_role_policies",
                                           key="AttachedPolicies", **s),
@@ -516,204 +493,16 @@ class AwsConnector(Connector):
                                   "subject": str(error)[:200]})
             return []
 
-    # --- revoke --------------------------------------------------------------------------
+    # --- revoke / verify (see _aws_contain) ----------------------------------------------
+
+    def _containment(self) -> Containment:
+        return Containment(self.aws, self.context.policy, self.context.observe)
 
     def revoke(self, credential: Credential) -> ActionResult:
-        handlers: dict[str, Callable[[Credential], ActionResult]] = {
-            "access_key": self._revoke_key, "console_password": self._revoke_password,
-            "user_permissions": self._revoke_permissions, "ssh_public_key": self._revoke_ssh,
-            "signing_certificate": self._revoke_certificate,
-            "role_sessions": self._revoke_sessions, "oidc_trust": self._revoke_oidc,
-            "kms_signing_key": self._revoke_kms_key, "kms_grant": self._revoke_grant,
-            "stored_secret": self._revoke_stored,
-        }
-        if credential.kind not in handlers:
-            raise ConnectorError(f"unknown credential kind {credential.kind}", provider=PROVIDER)
-        return handlers[credential.kind](credential)
-
-    @staticmethod
-    def _result(credential: Credential, detail: str, requests: tuple[str, ...] = (),
-                outcome: Outcome = Outcome.DONE, action: str = "revoke", **extra: Any
-                ) -> ActionResult:
-        return ActionResult(subject=credential.subject, action=action, outcome=outcome,
-                            detail=detail, requests=requests, **extra)
-
-    def _revoke_key(self, credential: Credential) -> ActionResult:
-        user = credential.details.get("user")
-        if not user:
-            account = credential.details.get("account")
-            return self._result(
-                credential, f"key belongs to account {account}", outcome=Outcome.MANUAL,
-                instructions=f"The owner of AWS account {account}: deactivate access key "
-                f"{credential.id} (IAM console → Users → Security credentials, or `aws iam "
-                f"update-access-key --access-key-id {credential.id} --status Inactive`).")
-        keys = {k["AccessKeyId"]: k for k in self.aws.pages(
-            "iam", "list_access_keys", "AccessKeyMetadata", UserName=user)}
-        key = keys.get(credential.id)
-        if key is None:
-            return self._result(credential, "key already deleted")
-        if self.policy.get("delete_access_keys", False):
-            self.context.observe(credential.subject, {"deleting": jsonable(key)})
-            self.aws.call("iam", "delete_access_key", UserName=user, AccessKeyId=credential.id)
-            return self._result(credential, "key deleted", ("iam:DeleteAccessKey",))
-        if key["Status"] == "Inactive":
-            return self._result(credential, "key already inactive")
-        self.aws.call("iam", "update_access_key", UserName=user, AccessKeyId=credential.id,
-                      Status="Inactive")
-        return self._result(credential, "key deactivated (kept for CloudTrail)",
-                            ("iam:UpdateAccessKey",))
-
-    def _revoke_password(self, credential: Credential) -> ActionResult:
-        user = credential.details["user"]
-        if self.aws.maybe("iam", "get_login_profile", UserName=user) is None:
-            return self._result(credential, "login profile already gone")
-        try:
-            self.aws.call("iam", "delete_login_profile", UserName=user)
-        except AwsError as error:
-            if not error.not_found:
-                raise
-        return self._result(credential, "console password deleted", ("iam:DeleteLoginProfile",))
-
-    def _revoke_permissions(self, credential: Credential) -> ActionResult:
-        if not self.policy.get("deny_all_inline_policy", True):
-            return self._result(credential, "deny-all off by playbook", outcome=Outcome.SKIPPED)
-        self.aws.call("iam", "put_user_policy", UserName=credential.details["user"],
-                      PolicyName=DENY_ALL_POLICY, PolicyDocument=DENY_ALL)
-        return self._result(credential, "inline deny-all attached", ("iam:PutUserPolicy",))
-
-    def _set_inactive(self, credential: Credential, operation: str, id_param: str
-                      ) -> ActionResult:
-        try:
-            self.aws.call("iam", operation, UserName=credential.details["user"],
-                          Status="Inactive", **{id_param: credential.id})
-        except AwsError as error:
-            if error.not_found:
-                return self._result(credential, "already deleted")
-            raise
-        name = "".join(part.title() for part in operation.split("_"))
-        return self._result(credential, "set Inactive", (f"iam:{name}",))
-
-    def _revoke_ssh(self, credential: Credential) -> ActionResult:
-        return self._set_inactive(credential, "update_ssh_public_key", "SSHPublicKeyId")
-
-    def _revoke_certificate(self, credential: Credential) -> ActionResult:
-        return self._set_inactive(credential, "update_signing_certificate", "CertificateId")
-
-    def _revoke_sessions(self, credential: Credential) -> ActionResult:
-        if not self.policy.get("revoke_role_sessions", True):
-            return self._result(credential, "off by playbook", outcome=Outcome.SKIPPED)
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        document = {"Version": "2012-10-17", "Statement": [{
-            "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
-            "Condition": {"DateLessThan": {"aws:TokenIssueTime": now}}}]}
-        self.aws.call("iam", "put_role_policy", RoleName=credential.id,
-                      PolicyName=REVOKE_SESSIONS_POLICY, PolicyDocument=json.dumps(document))
-        return self._result(credential, f"sessions issued before {now} denied",
-                            ("iam:PutRolePolicy",), evidence={"token_issue_time_before": now})
-
-    def _revoke_oidc(self, credential: Credential) -> ActionResult:
-        if not self.policy.get("deny_oidc_trust", True):
-            return self._result(credential, "off by playbook", outcome=Outcome.SKIPPED)
-        role = self.aws.call("iam", "get_role", RoleName=credential.id)["Role"]
-        trust = _policy_doc(role["AssumeRolePolicyDocument"])
-        statements = _statements(trust)
-        if any(s.get("Sid") == OIDC_DENY_SID for s in statements):
-            return self._result(credential, "trust policy already denies web identity")
-        self.context.observe(credential.subject, {"trust_policy_before": trust})
-        providers = credential.details["github_oidc"]["providers"]
-        trust["Statement"] = [*statements, {
-            "Sid": OIDC_DENY_SID, "Effect": "Deny", "Principal": {"Federated": providers},
-            "Action": "sts:AssumeRoleWithWebIdentity"}]
-        self.aws.call("iam", "update_assume_role_policy", RoleName=credential.id,
-                      PolicyDocument=json.dumps(trust))
-        return self._result(credential, "GitHub OIDC web identity denied in the trust policy",
-                            ("iam:UpdateAssumeRolePolicy",),
-                            evidence={"trust_policy_before": trust | {"Statement": statements}})
-
-    def _revoke_kms_key(self, credential: Credential) -> ActionResult:
-        action = self.policy.get("kms_action", "disable")
-        if action == "none":
-            return self._result(credential, "kms_action none by playbook", outcome=Outcome.SKIPPED)
-        state = self.aws.call("kms", "describe_key", KeyId=credential.id)["KeyMetadata"]
-        if state["KeyState"] in KMS_STOPPED:
-            return self._result(credential, f"key already {state['KeyState']}")
-        if action == "schedule_deletion":
-            days = int(self.policy.get("kms_pending_window_days", 30))
-            self.aws.call("kms", "schedule_key_deletion", KeyId=credential.id,
-                          PendingWindowInDays=days)
-            return self._result(credential, f"deletion scheduled in {days} days (cancellable)",
-                                ("kms:ScheduleKeyDeletion",))
-        if action != "disable":
-            raise ConnectorError(f"unknown kms_action {action!r}", provider=PROVIDER)
-        self.aws.call("kms", "disable_key", KeyId=credential.id)
-        return self._result(credential, "key disabled", ("kms:DisableKey",))
-
-    def _revoke_grant(self, credential: Credential) -> ActionResult:
-        try:
-            self.aws.call("kms", "revoke_grant", KeyId=credential.details["key_id"],
-                          GrantId=credential.id)
-        except AwsError as error:
-            if error.not_found:
-                return self._result(credential, "grant already gone")
-            raise
-        return self._result(credential, "grant revoked", ("kms:RevokeGrant",))
-
-    def _revoke_stored(self, credential: Credential) -> ActionResult:
-        return self._result(
-            credential, "holds a token of another provider; that connector revokes it",
-            outcome=Outcome.MANUAL,
-            instructions=f"The identity owner: once the token in Secrets Manager secret "
-            f"{credential.details['arn']} is replaced at its provider, store the new one with "
-            f"`aws secretsmanager put-secret-value --secret-id {credential.id}`, and check "
-            "the secret's resource policy for readers that should not be there.")
-
-    # --- verify --------------------------------------------------------------------------
+        return self._containment().revoke(credential)
 
     def verify(self, credential: Credential) -> ActionResult:
-        ok, detail = self._check(credential)
-        return self._result(credential, detail, action="verify",
-                            outcome=Outcome.DONE if ok else Outcome.FAILED)
-
-    def _check(self, credential: Credential) -> tuple[bool, str]:
-        """The state Revoker set (moto does not enforce it: see the module docstring)."""
-        aws, kind, details = self.aws, credential.kind, credential.details
-        if kind in ("access_key", "ssh_public_key", "signing_certificate"):
-            listing = {"access_key": ("list_access_keys", "AccessKeyMetadata", "AccessKeyId"),
-                       "ssh_public_key": ("list_ssh_public_keys", "SSHPublicKeys",
-                                          "SSHPublicKeyId"),
-                       "signing_certificate": ("list_signing_certificates", "Certificates",
-                                               "CertificateId")}[kind]
-            items = {i[listing[2]]: i["Status"] for i in aws.pages(
-                "iam", listing[0], listing[1], UserName=details["user"])}
-            status = items.get(credential.id, "deleted")
-            return status in ("Inactive", "deleted"), f"status {status}"
-        if kind == "console_password":
-            gone = aws.maybe("iam", "get_login_profile", UserName=details["user"]) is None
-            return gone, "no login profile" if gone else "login profile still present"
-        if kind == "user_permissions":
-            doc = aws.maybe("iam", "get_user_policy", UserName=details["user"],
-                            PolicyName=DENY_ALL_POLICY)
-            ok = doc is not None and _policy_doc(doc["PolicyDocument"]) == json.loads(DENY_ALL)
-            return ok, "deny-all policy in place" if ok else "deny-all policy missing"
-        if kind == "role_sessions":
-            doc = aws.maybe("iam", "get_role_policy", RoleName=credential.id,
-                            PolicyName=REVOKE_SESSIONS_POLICY)
-            ok = doc is not None and "aws:TokenIssueTime" in json.dumps(
-                _policy_doc(doc["PolicyDocument"]))
-            return ok, "TokenIssueTime deny in place" if ok else "session deny missing"
-        if kind == "oidc_trust":
-            trust = _policy_doc(aws.call("iam", "get_role", RoleName=credential.id)["Role"][
-                "AssumeRolePolicyDocument"])
-            ok = any(s.get("Sid") == OIDC_DENY_SID for s in _statements(trust))
-            return ok, "trust policy denies web identity" if ok else "trust deny missing"
-        if kind == "kms_signing_key":
-            state = aws.call("kms", "describe_key", KeyId=credential.id)["KeyMetadata"]["KeyState"]
-            return state in KMS_STOPPED, f"key state {state}"
-        if kind == "kms_grant":
-            grants = aws.pages("kms", "list_grants", "Grants", KeyId=details["key_id"])
-            gone = all(g["GrantId"] != credential.id for g in grants)
-            return gone, "grant gone" if gone else "grant still listed"
-        return False, f"no verification for {kind}"
+        return self._containment().verify(credential)
 
     # --- artifacts -----------------------------------------------------------------------
 

@@ -119,6 +119,7 @@ def test_snapshot_keeps_issuance_evidence_from_trail_files_in_s3(sandbox) -> Non
     assert evidence["credential_report"][0]["user"] == "release-bot"
     assert evidence["kms_keys"][world["kms_key"]]["grants"][0]["GrantId"] == world["grant"]
     assert evidence["secrets"][0]["Name"] == "ci/release-bot/npm-token"
+    assert evidence["cloudtrail"]["source"] == "S3Source"
     events = evidence["cloudtrail"]["events"]
     assert sorted(e["eventName"] for e in events) == [
         "AssumeRoleWithWebIdentity", "AttachUserPolicy", "CreateAccessKey"]  # not carol's
@@ -230,7 +231,14 @@ def test_access_denied_on_one_call_is_recorded_and_the_rest_goes_on(sandbox) -> 
     assert outcomes["access_key"] is Outcome.DONE and outcomes["user_permissions"] is Outcome.DONE
 
 
-def test_throttling_storm_is_absorbed_by_botocore_retries(sandbox) -> None:
+def test_throttling_storm_is_absorbed_by_botocore_retries(sandbox, monkeypatch) -> None:
+    from botocore.retries import standard
+
+    # botocore decides what and how often to retry; only its sleep is shortened here
+    sleeps: list[float] = []
+    original = standard.ExponentialBackoff.delay_amount
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: (
+        sleeps.append(original(self, context)) or 0.01))
     build_world(sandbox)
     sandbox.set_faults("aws", [  # Throttling (query protocol) and ThrottlingException (JSON)
         Fault(match="ListAccessKeys", kind="status", status=400, first=3),
@@ -243,7 +251,7 @@ def test_throttling_storm_is_absorbed_by_botocore_retries(sandbox) -> None:
     assert all(aws.revoke(c).outcome is Outcome.DONE for c in found if c.kind == "access_key")
     assert aws.aws.gaps == []
     faulted = [e for e in sandbox.request_log("aws") if e.get("fault")]
-    assert len(faulted) == 9
+    assert len(faulted) == 9 and len(sleeps) == 9  # each one retried by botocore
 
 
 def test_unparseable_answers_and_unimplemented_calls_become_errors(sandbox) -> None:
