@@ -184,6 +184,40 @@ def verify(case_dir: Annotated[Path, typer.Argument(help="Case directory or unpa
     raise typer.Exit(ExitCode.FAILED)
 
 
+@app.command(epilog="Example: revoker export cases/ir-1 --bucket acme-evidence --retain-days 2555")
+def export(
+    case_dir: Annotated[Path | None, typer.Argument(
+        help="Case directory (with --verify: optional local copy to compare).")] = None,
+    bucket: Annotated[str, typer.Option(help="S3 bucket created with Object Lock.")] = "",
+    prefix: Annotated[str | None, typer.Option(
+        help="Key prefix (default: cases/<case directory name>).")] = None,
+    mode: Annotated[str, typer.Option(
+        help="COMPLIANCE (nobody can delete early) or GOVERNANCE.")] = "COMPLIANCE",
+    retain_days: Annotated[int, typer.Option(help="Retention from now, in days.")] = 365,
+    region: Annotated[str | None, typer.Option(help="AWS region.")] = None,
+    endpoint: Annotated[str | None, typer.Option(
+        help="S3 endpoint URL (S3-compatible storage, the sandbox).")] = None,
+    verify_: Annotated[bool, typer.Option(
+        "--verify", help="Read an export back and check every hash and lock.")] = False,
+) -> None:
+    """Export a case to write-once storage (S3 Object Lock), or verify an export."""
+    from .export import export_cli, verify_export_cli
+
+    if not bucket:
+        raise BadInput("name the Object-Locked bucket", field="--bucket")
+    if verify_:
+        if prefix is None and case_dir is None:
+            raise BadInput("give --prefix or the case directory", field="--prefix")
+        ok = verify_export_cli(case_dir, bucket=bucket,
+                               prefix=prefix or f"cases/{case_dir.resolve().name}",  # type: ignore[union-attr]
+                               region=region, endpoint=endpoint, say=_say)
+        raise typer.Exit(ExitCode.DONE if ok else ExitCode.FAILED)
+    if case_dir is None:
+        raise BadInput("give the case directory to export", field="CASE_DIR")
+    export_cli(case_dir, bucket=bucket, prefix=prefix, mode=mode, retain_days=retain_days,
+               region=region, endpoint=endpoint, say=_say)
+
+
 @sandbox_app.command("up")
 def sandbox_up(json_: Annotated[bool, typer.Option("--json", help="Print URLs as JSON.")] = False
                ) -> None:

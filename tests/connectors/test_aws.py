@@ -437,3 +437,40 @@ def test_export_refuses_a_bucket_without_object_lock(sandbox, tmp_path) -> None:
     with pytest.raises(ValueError):
         export_case(_case_dir(tmp_path / "b"), "plain-bucket", "x", "LEGAL", 1,
                     Clients(Guard(dry_run=False)))
+
+
+def test_revoker_export_cli_locks_a_verified_case_and_refuses_a_tampered_one(
+        sandbox, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from tests.foundation.test_ledger import make_ledger
+
+    def revoker(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "flows.cli", "export", *args],
+                              capture_output=True, text=True, check=False, timeout=60)
+
+    client(sandbox, "s3").create_bucket(Bucket="acme-evidence", ObjectLockEnabledForBucket=True)
+    case = tmp_path / "ir-7"
+    case.mkdir()
+    make_ledger(case)
+    done = revoker(str(case), "--bucket", "acme-evidence", "--retain-days", "7")
+    assert done.returncode == 0, done.stderr
+    assert "exported 7 files to s3://acme-evidence/cases/ir-7 (COMPLIANCE" in done.stdout
+    checked = revoker(str(case), "--bucket", "acme-evidence", "--verify")
+    assert checked.returncode == 0 and checked.stdout.startswith("ok: 7 files"), checked.stderr
+
+    ledger = case / "ledger.jsonl"
+    ledger.write_bytes(ledger.read_bytes().replace(b'"n":1', b'"n":9'))
+    drifted = revoker(str(case), "--bucket", "acme-evidence", "--verify")
+    assert drifted.returncode == 1 and "FAIL ledger.jsonl: local copy differs" in drifted.stdout
+    refused = revoker(str(case), "--bucket", "acme-evidence", "--prefix", "again")
+    assert refused.returncode == 1 and "refusing to lock it" in refused.stderr
+    bad = revoker(str(case), "--bucket", "acme-evidence", "--mode", "LEGAL")
+    assert bad.returncode == 2 and "--mode: must be one of COMPLIANCE, GOVERNANCE" in bad.stderr
+    unlocked = client(sandbox, "s3")
+    unlocked.create_bucket(Bucket="plain")
+    (fresh := tmp_path / "ir-8").mkdir()
+    make_ledger(fresh)
+    plain = revoker(str(fresh), "--bucket", "plain")
+    assert plain.returncode == 1 and "Object Lock" in plain.stderr and "Traceback" not in plain.stderr
