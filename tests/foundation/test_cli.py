@@ -19,7 +19,7 @@ def revoker(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 def test_help_lists_every_command() -> None:
     out = revoker("--help").stdout
     for command in ("respond", "sweep", "drill", "approve", "report", "verify", "sandbox",
-                    "serve"):
+                    "serve", "export"):
         assert command in out
 
 
