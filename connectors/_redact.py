@@ -15,7 +15,9 @@ import threading
 from typing import Any
 
 # Shapes of credentials Revoker handles. Ordered longest-prefix first so a fine-grained PAT is
-# not half-matched as something else.
+# not half-matched as something else. Every shape starts with literal characters (no leading
+# look-behind), which lets the regex engine skip ahead: reports can be tens of megabytes.
+# `keep_*` groups are context kept in clear (the word "secret", the header name).
 TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p)
     for p in (
@@ -23,16 +25,25 @@ TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"gh[pousr]_[A-Za-z0-9]{20,255}",
         r"npm_[A-Za-z0-9]{20,255}",
         r"pypi-[A-Za-z0-9_\-]{20,}",
-        r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])",
+        # AWS access key ids, not inside a longer upper-case word (the look-behind at the end
+        # spans the whole match plus the character before it).
+        r"A[KS]IA[A-Z0-9]{16}(?![A-Z0-9])(?<![A-Z0-9]A[KS]IA[A-Z0-9]{16})",
         # AWS secret access keys: 40 base64-ish characters next to a key word.
-        r"(?<=[Ss][Ee][Cc][Rr][Ee][Tt])[\"'_ a-zA-Z]{0,24}[:=][\"' ]{0,3}[A-Za-z0-9/+]{40}",
+        r"(?P<keep_word>(?i:secret))[\"'_ a-zA-Z]{0,24}[:=][\"' ]{0,3}[A-Za-z0-9/+]{40}",
         r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
-        r"(?<=uthorization: )(?i:bearer|token|basic) [A-Za-z0-9._~+/=\-]{8,}",
+        r"(?P<keep_header>(?i:authorization): )(?i:bearer|token|basic) [A-Za-z0-9._~+/=\-]{8,}",
     )
 )
 
-# One alternation, one pass over the text (reports can be tens of megabytes).
+# One alternation, one pass over the text.
 ANY_TOKEN = re.compile("|".join(f"(?:{p.pattern})" for p in TOKEN_PATTERNS))
+
+
+def _fingerprint_match(match: re.Match[str]) -> str:
+    kept = match.group("keep_word") or match.group("keep_header") or ""
+    return f"{kept}[{fingerprint(match.group(0)[len(kept):])}]"
+
+
 MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
 
 
@@ -73,7 +84,7 @@ class SecretRegistry:
         pattern = self._compiled()
         if pattern is not None:
             text = pattern.sub(lambda m: f"[{self._values[m.group(0)]}]", text)
-        return ANY_TOKEN.sub(lambda m: f"[{fingerprint(m.group(0))}]", text)
+        return ANY_TOKEN.sub(_fingerprint_match, text)
 
     def _compiled(self) -> re.Pattern[str] | None:
         with self._lock:

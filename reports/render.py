@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tarfile
 from datetime import datetime
 from pathlib import Path
@@ -27,26 +28,41 @@ MD_ESCAPES = {ord(ch): "\\" + ch for ch in "\\`*_{}[]<>()#+-.!|~"}
 
 def md(value: Any) -> str:
     """Escape text for Markdown: no markup, links, HTML or table breaks from provider data."""
-    text = ("" if value is None else str(value)).translate(_UNPRINTABLE)
+    text = "" if value is None else str(value)
     return text.replace("\n", " ").translate(MD_ESCAPES)
 
 
 # Control characters (C0 but tab/newline, DEL, C1) and bidi overrides become spaces: a
-# report is also read with `cat` and `less`, where they would be terminal escapes.
-_UNPRINTABLE = {c: " " for c in [*range(0, 9), *range(11, 32), *range(127, 160),
-                                 0x200E, 0x200F, *range(0x202A, 0x202F),
-                                 *range(0x2066, 0x206A), 0x2028, 0x2029]}
+# report is also read with `cat` and `less`, where they would be terminal escapes. The
+# templates hold none, so one pass over the rendered text cleans every interpolated value
+# (a per-value filter cost a third of the rendering time on large cases).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e"
+                          "\u2066-\u2069\u2028\u2029]")
 
 
-def printable(value: Any) -> Any:
-    """Applied to every interpolated value (Jinja2 `finalize`)."""
-    return value.translate(_UNPRINTABLE) if isinstance(value, str) else value
+def printable(text: str) -> str:
+    return _UNPRINTABLE.sub(" ", text)
+
+
+# JSON escapes C0 itself; C1 controls and bidi overrides are escaped too (as \uXXXX, so the
+# values are unchanged for a parser) because people also `cat` report.json.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def _json_text(report: Report) -> str:
+    text = redact(report.model_dump_json(indent=2))  # schema order, 5x faster than json.dumps
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
+def _finish(text: str) -> str:
+    """The last step for every rendered byte: secrets to fingerprints, no terminal escapes."""
+    return printable(redact(text))
 
 
 def _environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              undefined=jinja2.StrictUndefined, autoescape=autoescape,
-                             trim_blocks=True, lstrip_blocks=True, finalize=printable)
+                             trim_blocks=True, lstrip_blocks=True)
     env.filters["md"] = md
     env.filters["short"] = lambda v, n=12: "" if v is None else str(v)[:n]
     env.filters["owners"] = lambda owners: ", ".join(
@@ -70,10 +86,9 @@ def render_case(case_dir: Path) -> Report:
 def render_all(report: Report) -> dict[str, str]:
     chart = timeline_svg(report)
     return {
-        "report.json": redact(json.dumps(report.model_dump(mode="json"), indent=2,
-                                         sort_keys=True)) + "\n",
-        "report.md": redact(_environment(False).get_template("report.md.j2").render(r=report)),
-        "report.html": redact(_environment(True).get_template("report.html.j2").render(
+        "report.json": _json_text(report),
+        "report.md": _finish(_environment(False).get_template("report.md.j2").render(r=report)),
+        "report.html": _finish(_environment(True).get_template("report.html.j2").render(
             r=report, chart=chart)),
     }
 

@@ -20,7 +20,8 @@ from reports.model import build_report
 from reports.render import bundle_case, render_all, render_case
 
 HOSTILE = ('<script>alert(1)</script> [x](javascript:alert(1)) | col | \x1b[31mred\x1b[0m '
-           '<img src=x onerror=alert(1)> ![](http://evil.example/p.png) ghp_' + "A" * 36)
+           '<img src=x onerror=alert(1)> ![](http://evil.example/p.png) \u202egnp.exe \x9b31m '
+           'ghp_' + "A" * 36)
 
 
 def seeded_case(directory: Path, name: str = "release-bot", note: str = "") -> Path:
@@ -99,10 +100,23 @@ def test_hostile_strings_come_out_inert(tmp_path_factory, text: str) -> None:
     html, md = outputs["report.html"], outputs["report.md"]
     assert "<script" not in html.lower() and "<img" not in html.lower()
     assert "onerror=" not in html or "&lt;img" in html
-    assert "\x1b" not in md and "\x1b" not in html
+    for output in outputs.values():  # terminal escapes (C0, C1) and bidi overrides
+        assert not {"\x1b", "\x9b", "\u202e"} & set(output)
+    # escaped, not altered: a JSON parser gets the provider's text back as it was
+    assert any("\u202egnp.exe" in s for s in _strings(json.loads(outputs["report.json"])))
     assert "](javascript" not in md, [ln for ln in md.splitlines() if "](javascript" in ln]
     assert re.search(r"(?<!\\)<(script|img)", md) is None  # only as escaped text
     assert "ghp_" + "A" * 36 not in html + md + outputs["report.json"]
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 def test_bundle_unpacks_and_verifies(tmp_path: Path) -> None:
