@@ -68,7 +68,9 @@ class EvidenceStore:
         target = self.directory / f"{digest}.json"
         if not target.exists():
             self.directory.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(".tmp")
+            # One temporary name per writer: threads storing the same bytes at once (two
+            # versions' identical "before" packuments) must not rename each other's file.
+            tmp = target.with_name(f"{digest}.{os.getpid()}.{threading.get_ident()}.tmp")
             with open(tmp, "wb") as handle:
                 handle.write(body)
                 handle.flush()

@@ -117,3 +117,17 @@ def test_concurrent_appends_from_threads_keep_one_chain(tmp_path: Path) -> None:
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda i: ledger.append("note", data={"i": i}), range(200)))
     assert verify_ledger(tmp_path / "ledger.jsonl").records == 200
+
+
+def test_identical_evidence_stored_by_many_threads_at_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flows.ledger import EvidenceStore
+
+    store = EvidenceStore(tmp_path / "evidence")
+    same = {"packument": {"name": "@acme/forms", "versions": list(range(200))}}
+    with ThreadPoolExecutor(16) as pool:
+        digests = list(pool.map(lambda _: store.put(same), range(64)))
+    assert len(set(digests)) == 1
+    assert [p.name for p in (tmp_path / "evidence").iterdir()] == [f"{digests[0]}.json"]
+    assert store.get(digests[0]) == same
