@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_cold_start.py", "bench_containment.py", "bench_report.py"]
+BENCHES = ["bench_cold_start.py", "bench_containment.py", "bench_incident.py",
+           "bench_report.py"]
 
 
 def main() -> int:
