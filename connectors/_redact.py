@@ -54,6 +54,14 @@ def fingerprint(secret: str) -> str:
     return f"sha256:{digest}…{secret[-4:]}"
 
 
+# Shapes ANY_TOKEN finds wherever they stand (no look-around): safe to leave to it.
+_CONTEXT_FREE = tuple(TOKEN_PATTERNS[:4])
+
+
+def _has_shape(secret: str) -> bool:
+    return any(p.fullmatch(secret) for p in _CONTEXT_FREE)
+
+
 class SecretRegistry:
     """Known secret values of this process. Thread-safe; values are kept only in memory."""
 
@@ -66,7 +74,10 @@ class SecretRegistry:
         """Register a secret; returns its fingerprint (None for empty input)."""
         if not secret:
             return None
-        if len(secret) >= MIN_SECRET_LENGTH:
+        # A value with a token shape is already caught, with the same fingerprint, by
+        # ANY_TOKEN: keeping it out of the alternation keeps a mass rotation (tens of
+        # thousands of leaked OAuth tokens) from building a regex of that size.
+        if len(secret) >= MIN_SECRET_LENGTH and not _has_shape(secret):
             with self._lock:
                 if secret not in self._values:
                     self._values[secret] = fingerprint(secret)

@@ -57,3 +57,22 @@ def test_a_registered_secret_never_survives_in_any_surrounding(prefix: str, suff
     secret = "zz-planted-secret-9f8e7d"
     SECRETS.add(secret)
     assert secret not in redact(prefix + secret + suffix)
+
+
+@given(st.text(min_size=0, max_size=40), st.text(min_size=0, max_size=40))
+def test_a_registered_token_shaped_secret_never_survives_in_any_surrounding(
+        prefix: str, suffix: str) -> None:
+    secret = "gho_" + "Qz9" * 12  # left to the shape pattern, not the registry's alternation
+    assert SECRETS.add(secret) == fingerprint(secret)
+    assert secret not in redact(prefix + secret + suffix)
+
+
+def test_a_mass_rotation_stays_out_of_the_registry_alternation_and_is_redacted() -> None:
+    tokens = [f"gho_{i:036d}" for i in range(50_000)]
+    for token in tokens:
+        SECRETS.add(token)
+    explicit = SECRETS._compiled()  # a 50,000-way alternation would take minutes to build
+    assert explicit is None or "gho_" not in explicit.pattern
+    cleaned = redact(" ".join(tokens[::997]))
+    assert not any(token in cleaned for token in tokens[::997])
+    assert fingerprint(tokens[997]) in cleaned
