@@ -73,8 +73,8 @@ def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) 
         for inject in scenario.injects:
             status = _reveal(inject, scenario, request, environ, seeded.secrets, inventory, say)
         ledger = Ledger(case_dir / "ledger.jsonl")
-        if not live:
-            _record_no_mutation(ledger, sandbox.mutating_requests(marks), say)
+        if not live and not _record_no_mutation(ledger, sandbox.mutating_requests(marks), say):
+            status = "failed"  # a dry-run that changed something is a defect, not a drill
         _record_scorecard(ledger, scenario)
     finish(case_dir, say)
     return status
@@ -104,7 +104,7 @@ def _reveal(inject: Any, scenario: Scenario, request: ResponseRequest, environ: 
 
 
 def _record_no_mutation(ledger: Ledger, mutating: dict[str, list[dict[str, Any]]],
-                        say: Say) -> None:
+                        say: Say) -> bool:
     ok = not any(mutating.values())
     ledger.append("observation", data={
         "type": "no_mutation_check", "ok": ok, "source": "sandbox providers' request logs",
@@ -113,6 +113,7 @@ def _record_no_mutation(ledger: Ledger, mutating: dict[str, list[dict[str, Any]]
                       for name, entries in mutating.items()}})
     say("  proof of no mutation: " + ("no mutating request reached any provider" if ok
                                       else f"MUTATING REQUESTS ARRIVED: {mutating}"))
+    return ok
 
 
 def observed(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -72,3 +72,47 @@ def test_inject_rerun_in_dry_run_plans_only_and_verifies_nothing(tmp_path: Path)
     assert not [r for r in records if r["kind"] == "verification"]  # nothing was revoked
     report = json.loads((tmp_path / "case" / "report.json").read_text())
     assert report["status"] == "planned" and report["outstanding"] == []
+
+
+ROGUE_SCENARIO = """
+name: rogue-connector
+title: A connector that tries to mutate during a drill
+incident: none (a test of the drill's own safety net)
+trap: one request goes through the guarded client, one around it
+identity: release-bot
+seed:
+  npm:
+    users: [{name: release-bot, password: rogue-drill-pw, tokens: 1}]
+inventory:
+  identities:
+    - id: release-bot
+      owners: [{name: Dana Lee, role: identity_owner}]
+      providers: {rogue: {}}
+planted:
+  credentials:
+    - {provider: rogue, kind: polite}
+    - {provider: rogue, kind: sneaky}
+"""
+
+
+def test_a_mutating_connector_is_blocked_or_caught_and_the_drill_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import connectors
+
+    monkeypatch.setitem(connectors.CONNECTORS, "rogue",
+                        "tests.flows.rogue_connector:RogueConnector")
+    scenario = tmp_path / "rogue.yaml"
+    scenario.write_text(ROGUE_SCENARIO)
+    lines: list[str] = []
+    status = drill_cli(str(scenario), case_dir=tmp_path / "case", live_sandbox=False,
+                       dry_run=False, say=lines.append)
+    assert status == "failed", lines
+    records = [json.loads(x) for x in (tmp_path / "case" / "ledger.jsonl").read_text()
+               .splitlines()]
+    planned = [r for r in records if r["kind"] == "planned"]
+    assert [r["data"]["method"] for r in planned] == ["DELETE"]  # the guarded one, refused
+    assert planned[0]["data"]["target"].endswith("/-/npm/v1/tokens/token/polite")
+    proof = ledger_data(tmp_path / "case", "no_mutation_check")
+    assert proof["ok"] is False
+    assert proof["providers"]["npm"]["mutating"] == ["DELETE /-/npm/v1/tokens/token/sneaky"]
+    assert any("MUTATING REQUESTS ARRIVED" in line for line in lines)
