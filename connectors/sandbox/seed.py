@@ -305,7 +305,7 @@ def apply_seed(target: Any, seed_data: dict[str, Any] | Seed) -> SeedResult:
     for seeder in seeders:
         seeder.identities()
     if seed.github:
-        result.github = _seed_github(sandbox, seed.github)
+        result.github = _seed_github(sandbox, seed.github, target)
     for seeder in seeders:
         seeder.publish(in_window=False)
     # ECR push times, S3 modification times and signing certificates have one-second
@@ -345,10 +345,29 @@ def _window_start(*, whole_second: bool) -> datetime:
     return now
 
 
-def _seed_github(sandbox: Any, data: dict[str, Any]) -> Any:
-    if sandbox is None or "github" not in sandbox.providers:
-        raise SeedError("a github seed needs an in-process Sandbox running the GitHub fake")
-    return sandbox.providers["github"].load_seed(data)
+def _seed_github(sandbox: Any, data: dict[str, Any], target: Any = None) -> Any:
+    """Load the GitHub fake's seed: directly into an in-process Sandbox's fake, else over its
+    admin route (`POST /_sandbox/seed`) — to the fake itself when the target names its
+    upstream (`sandbox_status()` does), so the proxy's request log holds GitHub calls only.
+    Returns the fake's answer ({"window_start": ...})."""
+    if sandbox is not None and "github" in sandbox.providers:
+        from .github import GitHubSeedError
+
+        try:
+            return sandbox.providers["github"].load_seed(data)
+        except GitHubSeedError as error:
+            raise SeedError(str(error)) from None
+    url = None
+    if isinstance(target, dict):
+        url = (target.get("upstreams") or {}).get("github") or \
+            (target.get("urls") or {}).get("github") or target.get("github")
+    if not isinstance(url, str):
+        raise SeedError("a github seed needs the GitHub fake: an in-process Sandbox, "
+                        "sandbox_status(), or {'github': URL}")
+    response = httpx.post(f"{url.rstrip('/')}/_sandbox/seed", json=data, timeout=30)
+    if response.status_code == 422:
+        raise SeedError(str(response.json().get("message")))
+    return _check(response, "seeding the GitHub fake").json()
 
 
 def _check(response: httpx.Response, what: str) -> httpx.Response:

@@ -1,0 +1,373 @@
+"""The GitHub fake's repository and package routes: deploy keys, Actions secrets, commits
+with their signature verification, releases and assets, tags, git refs and tag objects,
+attestations by digest, org packages and their versions (delete and restore)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _github_render as render
+from ._github_routes import (
+    as_int,
+    no_content,
+    org_of,
+    paged,
+    render_now,
+    validation_failed,
+)
+from .github import Call, Problem, Reply
+
+
+def repo_of(call: Call, *, write: bool = False) -> dict[str, Any]:
+    """The repository named by the path; private ones (and every write) need a token."""
+    repo = call.state["repos"].get(f"{call.params['owner']}/{call.params['repo']}")
+    if repo is None:
+        raise Problem(404, "Not Found")
+    if (write or repo["private"]) and call.who.kind != "token":
+        raise Problem(404 if repo["private"] else 401,
+                      "Not Found" if repo["private"] else "Requires authentication")
+    return repo
+
+
+# --- deploy keys and secrets ---------------------------------------------------------------
+
+
+def list_deploy_keys(call: Call) -> Reply:
+    repo = repo_of(call, write=True)  # deploy keys are admin-only
+    return paged(call, [render.deploy_key(call.base, repo["full_name"], k)
+                        for k in repo["deploy_keys"]])
+
+
+def _deploy_key(call: Call, repo: dict[str, Any]) -> dict[str, Any]:
+    key_id = as_int(call, "key_id")
+    found = next((k for k in repo["deploy_keys"] if k["id"] == key_id), None)
+    if found is None:
+        raise Problem(404, "Not Found")
+    return found
+
+
+def get_deploy_key(call: Call) -> Reply:
+    repo = repo_of(call, write=True)
+    return Reply(200, render.deploy_key(call.base, repo["full_name"], _deploy_key(call, repo)))
+
+
+def delete_deploy_key(call: Call) -> Reply:
+    repo = repo_of(call, write=True)
+    repo["deploy_keys"].remove(_deploy_key(call, repo))
+    return no_content()
+
+
+def list_repo_secrets(call: Call) -> Reply:
+    repo = repo_of(call, write=True)
+    return paged(call, [render.secret(s, org=False) for s in repo["secrets"]], key="secrets")
+
+
+# --- commits -------------------------------------------------------------------------------
+
+
+def list_commits(call: Call) -> Reply:
+    repo = repo_of(call)
+    since, until = call.query.get("since"), call.query.get("until")
+    items = sorted(repo["commits"].values(), key=lambda c: c["date"], reverse=True)
+    items = [c for c in items if (not since or _after(c["date"], since))
+             and (not until or not _after(c["date"], until, strict=True))]
+    if call.query.get("author"):
+        items = [c for c in items if c["author"] == call.query["author"]]
+    return paged(call, [render.commit(call.base, repo["full_name"], c) for c in items])
+
+
+def _after(moment: str, bound: str, strict: bool = False) -> bool:
+    from datetime import datetime
+
+    def parse(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    return parse(moment) > parse(bound) if strict else parse(moment) >= parse(bound)
+
+
+def _resolve(repo: dict[str, Any], ref: str) -> str | None:
+    """A commit sha from a sha, tag or branch name."""
+    if ref in repo["commits"]:
+        return ref
+    for name in (ref, f"refs/tags/{ref}", f"refs/heads/{ref}"):
+        target = repo["refs"].get(name)
+        if target is not None:
+            sha = target["sha"]
+            if target["type"] == "tag":
+                sha = repo["tag_objects"][sha]["object"]
+            return str(sha)
+    return None
+
+
+def get_commit(call: Call) -> Reply:
+    repo = repo_of(call)
+    sha = _resolve(repo, call.params["ref"])
+    if sha is None:
+        raise Problem(422 if len(call.params["ref"]) != 40 else 404,
+                      f"No commit found for SHA: {call.params['ref']}")
+    return Reply(200, render.commit(call.base, repo["full_name"], repo["commits"][sha]))
+
+
+# --- releases and assets -------------------------------------------------------------------
+
+
+def _release(call: Call, repo: dict[str, Any]) -> dict[str, Any]:
+    release_id = as_int(call, "release_id")
+    found = next((r for r in repo["releases"] if r["id"] == release_id), None)
+    if found is None or (found["draft"] and call.who.kind != "token"):
+        raise Problem(404, "Not Found")
+    return found
+
+
+def list_releases(call: Call) -> Reply:
+    repo = repo_of(call)
+    visible = [r for r in repo["releases"] if not r["draft"] or call.who.kind == "token"]
+    newest = sorted(visible, key=lambda r: r["created_at"], reverse=True)
+    return paged(call, [render.release(call.base, repo["full_name"], r) for r in newest])
+
+
+def get_release(call: Call) -> Reply:
+    repo = repo_of(call)
+    return Reply(200, render.release(call.base, repo["full_name"], _release(call, repo)))
+
+
+RELEASE_FIELDS = ("tag_name", "target_commitish", "name", "body", "draft", "prerelease")
+
+
+def update_release(call: Call) -> Reply:
+    repo = repo_of(call, write=True)
+    release = _release(call, repo)
+    body = call.body or {}
+    unknown = sorted(set(body) - set(RELEASE_FIELDS) - {"make_latest", "discussion_category_name"})
+    if unknown:
+        raise validation_failed(f"unknown fields {unknown}", unknown[0], "Release")
+    for key in RELEASE_FIELDS:
+        if key in body and body[key] is not None:
+            release[key] = body[key]
+    if not release["draft"] and release["published_at"] is None:
+        release["published_at"] = render_now()
+    return Reply(200, render.release(call.base, repo["full_name"], release))
+
+
+def delete_release(call: Call) -> Reply:
+    repo = repo_of(call, write=True)
+    repo["releases"].remove(_release(call, repo))
+    return no_content()
+
+
+def list_release_assets(call: Call) -> Reply:
+    repo = repo_of(call)
+    release = _release(call, repo)
+    return paged(call, [render.asset(call.base, repo["full_name"], release["tag_name"], a)
+                        for a in release["assets"]])
+
+
+def _asset(call: Call, repo: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    asset_id = as_int(call, "asset_id")
+    for release in repo["releases"]:
+        for asset in release["assets"]:
+            if asset["id"] == asset_id:
+                return release, asset
+    raise Problem(404, "Not Found")
+
+
+def get_release_asset(call: Call) -> Reply:
+    repo = repo_of(call)
+    release, asset = _asset(call, repo)
+    return Reply(200, render.asset(call.base, repo["full_name"], release["tag_name"], asset))
+
+
+def update_release_asset(call: Call) -> Reply:
+    repo = repo_of(call, write=True)
+    release, asset = _asset(call, repo)
+    body = call.body or {}
+    for key in ("name", "label"):
+        if isinstance(body.get(key), str):
+            asset[key] = body[key]
+    return Reply(200, render.asset(call.base, repo["full_name"], release["tag_name"], asset))
+
+
+def delete_release_asset(call: Call) -> Reply:
+    repo = repo_of(call, write=True)
+    release, asset = _asset(call, repo)
+    release["assets"].remove(asset)
+    return no_content()
+
+
+# --- tags and git refs ---------------------------------------------------------------------
+
+
+def list_tags(call: Call) -> Reply:
+    repo = repo_of(call)
+    tags = sorted((name.removeprefix("refs/tags/"), name) for name in repo["refs"]
+                  if name.startswith("refs/tags/"))
+    return paged(call, [render.tag(call.base, repo["full_name"], tag,
+                                   str(_resolve(repo, name))) for tag, name in tags])
+
+
+def matching_refs(call: Call) -> Reply:
+    repo = repo_of(call)
+    prefix = "refs/" + call.params["ref"]
+    found = [render.git_ref(call.base, repo["full_name"], name, target)
+             for name, target in sorted(repo["refs"].items()) if name.startswith(prefix)]
+    return Reply(200, found)  # not paginated (the operation takes no per_page)
+
+
+def get_ref(call: Call) -> Reply:
+    repo = repo_of(call)
+    name = "refs/" + call.params["ref"]
+    if name not in repo["refs"]:
+        raise Problem(404, "Not Found")
+    return Reply(200, render.git_ref(call.base, repo["full_name"], name, repo["refs"][name]))
+
+
+def _target(repo: dict[str, Any], sha: Any) -> dict[str, str]:
+    if sha in repo["commits"]:
+        return {"sha": sha, "type": "commit"}
+    if sha in repo["tag_objects"]:
+        return {"sha": sha, "type": "tag"}
+    raise validation_failed("Object does not exist", "sha", "Reference")
+
+
+def create_ref(call: Call) -> Reply:
+    repo = repo_of(call, write=True)
+    body = call.body or {}
+    name = str(body.get("ref", ""))
+    if not name.startswith("refs/") or name.count("/") < 2:
+        raise validation_failed("ref must be fully qualified", "ref", "Reference")
+    if name in repo["refs"]:
+        raise validation_failed("Reference already exists", "ref", "Reference")
+    repo["refs"][name] = _target(repo, body.get("sha"))
+    return Reply(201, render.git_ref(call.base, repo["full_name"], name, repo["refs"][name]))
+
+
+def update_ref(call: Call) -> Reply:
+    repo = repo_of(call, write=True)
+    name = "refs/" + call.params["ref"]
+    if name not in repo["refs"]:
+        raise validation_failed("Reference does not exist", "ref", "Reference")
+    repo["refs"][name] = _target(repo, (call.body or {}).get("sha"))
+    return Reply(200, render.git_ref(call.base, repo["full_name"], name, repo["refs"][name]))
+
+
+def delete_ref(call: Call) -> Reply:
+    repo = repo_of(call, write=True)
+    if repo["refs"].pop("refs/" + call.params["ref"], None) is None:
+        raise Problem(422, "Reference does not exist")
+    return no_content()
+
+
+def get_git_tag(call: Call) -> Reply:
+    repo = repo_of(call)
+    found = repo["tag_objects"].get(call.params["tag_sha"])
+    if found is None:
+        raise Problem(404, "Not Found")
+    return Reply(200, render.git_tag(call.base, repo["full_name"], found))
+
+
+# --- attestations --------------------------------------------------------------------------
+
+
+def _attestations(call: Call, repos: list[dict[str, Any]]) -> Reply:
+    digest = call.params["subject_digest"]
+    found = [render.attestation(call.base, repo["id"], a) for repo in repos
+             for a in repo["attestations"] if a["digest"] == digest]
+    per_page = min(int(call.query.get("per_page", 30)), 100)
+    return Reply(200, {"attestations": found[:per_page]})
+
+
+def repo_attestations(call: Call) -> Reply:
+    return _attestations(call, [repo_of(call)])
+
+
+def org_attestations(call: Call) -> Reply:
+    call.user()
+    org = org_of(call)["login"]
+    return _attestations(call, [r for name, r in call.state["repos"].items()
+                                if name.split("/")[0] == org])
+
+
+# --- packages ------------------------------------------------------------------------------
+
+
+def list_packages(call: Call) -> Reply:
+    call.user()
+    org = org_of(call)
+    wanted = call.query.get("package_type")
+    if not wanted:
+        raise Problem(400, "package_type is required")
+    return paged(call, [render.package(call.base, org["login"], p)
+                        for p in org["packages"].values() if p["type"] == wanted])
+
+
+def _package(call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
+    call.user()
+    org = org_of(call)
+    item = org["packages"].get(f"{call.params['package_type']}/{call.params['package_name']}")
+    if item is None:
+        raise Problem(404, "Package not found.")
+    return org, item
+
+
+def _version(call: Call, item: dict[str, Any]) -> dict[str, Any]:
+    version_id = as_int(call, "package_version_id")
+    found = next((v for v in item["versions"] if v["id"] == version_id), None)
+    if found is None:
+        raise Problem(404, "Not Found")
+    return found
+
+
+def list_package_versions(call: Call) -> Reply:
+    org, item = _package(call)
+    deleted = call.query.get("state", "active") == "deleted"
+    versions = [v for v in item["versions"] if bool(v["deleted_at"]) == deleted]
+    return paged(call, [render.package_version(call.base, org["login"], item, v)
+                        for v in versions])
+
+
+def delete_package_version(call: Call) -> Reply:
+    _, item = _package(call)
+    version = _version(call, item)
+    if version["deleted_at"]:
+        raise Problem(404, "Not Found")
+    version["deleted_at"] = render_now()
+    return no_content()
+
+
+def restore_package_version(call: Call) -> Reply:
+    _, item = _package(call)
+    _version(call, item)["deleted_at"] = None
+    return no_content()
+
+
+R = "/repos/{owner}/{repo}"
+PACKAGE = "/orgs/{org}/packages/{package_type}/{package_name}"
+ROUTES = [
+    ("GET", R + "/keys", list_deploy_keys),
+    ("GET", R + "/keys/{key_id}", get_deploy_key),
+    ("DELETE", R + "/keys/{key_id}", delete_deploy_key),
+    ("GET", R + "/actions/secrets", list_repo_secrets),
+    ("GET", R + "/commits", list_commits),
+    ("GET", R + "/commits/{ref}", get_commit),
+    ("GET", R + "/releases", list_releases),
+    ("GET", R + "/releases/assets/{asset_id}", get_release_asset),
+    ("PATCH", R + "/releases/assets/{asset_id}", update_release_asset),
+    ("DELETE", R + "/releases/assets/{asset_id}", delete_release_asset),
+    ("GET", R + "/releases/{release_id}", get_release),
+    ("PATCH", R + "/releases/{release_id}", update_release),
+    ("DELETE", R + "/releases/{release_id}", delete_release),
+    ("GET", R + "/releases/{release_id}/assets", list_release_assets),
+    ("GET", R + "/tags", list_tags),
+    ("GET", R + "/git/matching-refs/{ref}", matching_refs),
+    ("GET", R + "/git/ref/{ref}", get_ref),
+    ("POST", R + "/git/refs", create_ref),
+    ("PATCH", R + "/git/refs/{ref}", update_ref),
+    ("DELETE", R + "/git/refs/{ref}", delete_ref),
+    ("GET", R + "/git/tags/{tag_sha}", get_git_tag),
+    ("GET", R + "/attestations/{subject_digest}", repo_attestations),
+    ("GET", "/orgs/{org}/attestations/{subject_digest}", org_attestations),
+    ("GET", "/orgs/{org}/packages", list_packages),
+    ("GET", PACKAGE + "/versions", list_package_versions),
+    ("DELETE", PACKAGE + "/versions/{package_version_id}", delete_package_version),
+    ("POST", PACKAGE + "/versions/{package_version_id}/restore", restore_package_version),
+]

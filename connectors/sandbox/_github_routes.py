@@ -1,0 +1,354 @@
+"""The GitHub fake's account and credential routes: users and their signing keys, orgs with
+their fine-grained PAT grants and requests, Actions secrets and audit log, token revocation
+(/credentials/revoke, installation tokens, OAuth apps), App installations, rate limits.
+Each handler takes a `Call` and returns a `Reply` (or raises `Problem`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from . import _github_render as render
+from .github import Call, Problem, Reply
+
+MAX_CREDENTIALS = 1000  # per POST /credentials/revoke
+MAX_PAT_IDS = 100  # per POST /orgs/{org}/personal-access-tokens
+
+
+# --- helpers shared with _github_repo_routes ------------------------------------------------
+
+
+def paged(call: Call, items: list[Any], key: str | None = None,
+          max_per_page: int = 100) -> Reply:
+    """One page of `items` (`per_page`, `page`) with an RFC 5988 Link header; `key` wraps the
+    page as {"total_count": n, key: [...]}."""
+    try:
+        per_page = min(max(int(call.query.get("per_page", 30)), 1), max_per_page)
+        page = max(int(call.query.get("page", 1)), 1)
+    except ValueError as error:
+        raise Problem(422, "Invalid pagination parameter") from error
+    chunk = items[(page - 1) * per_page: page * per_page]
+    last = max((len(items) + per_page - 1) // per_page, 1)
+    links = []
+
+    def link(number: int, rel: str) -> str:
+        query = urlencode({**call.query, "per_page": per_page, "page": number})
+        return f'<{call.base}{call.path}?{query}>; rel="{rel}"'
+
+    if page > 1:
+        links += [link(page - 1, "prev"), link(1, "first")]
+    if page < last:
+        links += [link(page + 1, "next"), link(last, "last")]
+    headers = {"Link": ", ".join(links)} if links else {}
+    body: Any = {"total_count": len(items), key: chunk} if key else chunk
+    return Reply(200, body, headers)
+
+
+def urlencode(query: dict[str, Any]) -> str:
+    from urllib.parse import urlencode as encode
+
+    return encode(query)
+
+
+def no_content() -> Reply:
+    return Reply(204)
+
+
+def accepted() -> Reply:
+    return Reply(202, {})
+
+
+def validation_failed(message: str, field: str, resource: str) -> Problem:
+    return Problem(422, "Validation Failed", errors=[{
+        "resource": resource, "field": field, "code": "invalid", "message": message}])
+
+
+def org_of(call: Call) -> dict[str, Any]:
+    org = call.state["orgs"].get(call.params["org"])
+    if org is None:
+        raise Problem(404, "Not Found")
+    return org
+
+
+def user_of(call: Call, login: str) -> dict[str, Any]:
+    user = call.state["users"].get(login)
+    if user is None:
+        raise Problem(404, "Not Found")
+    return user
+
+
+def as_int(call: Call, name: str) -> int:
+    try:
+        return int(call.params[name])
+    except ValueError as error:
+        raise Problem(404, "Not Found") from error
+
+
+def need_app_token(call: Call) -> None:
+    """Org PAT administration: only a GitHub App's installation token may call it."""
+    call.user()
+    kind = call.state["tokens"][call.who.token]["kind"]
+    if kind != "installation":
+        raise Problem(403, "Resource not accessible by personal access token")
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+def get_authenticated_user(call: Call) -> Reply:
+    login = call.user()
+    if call.state["tokens"][call.who.token]["kind"] == "installation":
+        raise Problem(403, "Resource not accessible by integration")
+    return Reply(200, render.private_user(call.base, user_of(call, login)),
+                 {"X-OAuth-Scopes": ", ".join(call.state["tokens"][call.who.token]["scopes"])})
+
+
+def get_user(call: Call) -> Reply:
+    return Reply(200, render.public_user(call.base, user_of(call, call.params["username"])))
+
+
+def list_gpg_keys(call: Call) -> Reply:
+    user = user_of(call, call.params["username"])
+    return paged(call, [render.gpg_key(k) for k in user["gpg_keys"]])
+
+
+def list_ssh_signing_keys(call: Call) -> Reply:
+    user = user_of(call, call.params["username"])
+    return paged(call, [render.ssh_signing_key(k) for k in user["ssh_signing_keys"]])
+
+
+def _delete_own_key(call: Call, kind: str, id_param: str) -> Reply:
+    user = user_of(call, call.user())
+    key_id = as_int(call, id_param)
+    kept = [k for k in user[kind] if k["id"] != key_id]
+    if len(kept) == len(user[kind]):
+        raise Problem(404, "Not Found")
+    user[kind] = kept
+    return no_content()
+
+
+def delete_gpg_key(call: Call) -> Reply:
+    return _delete_own_key(call, "gpg_keys", "gpg_key_id")
+
+
+def delete_ssh_signing_key(call: Call) -> Reply:
+    return _delete_own_key(call, "ssh_signing_keys", "ssh_signing_key_id")
+
+
+# --- orgs ----------------------------------------------------------------------------------
+
+
+def get_org(call: Call) -> Reply:
+    return Reply(200, render.organization(call.base, org_of(call)))
+
+
+def _owner_filter(call: Call, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    owners = [o for o in call.query.get("owner", "").split(",") if o]
+    return [i for i in items if not owners or i["owner"] in owners]
+
+
+def list_pat_grants(call: Call) -> Reply:
+    call.user()
+    org = org_of(call)
+    grants = _owner_filter(call, org["pat_grants"])
+    return paged(call, [render.pat_grant(call.base, org["login"], g) for g in grants])
+
+
+def revoke_pat_grants(call: Call) -> Reply:
+    need_app_token(call)
+    org = org_of(call)
+    body = call.body or {}
+    ids = body.get("pat_ids") or []
+    if body.get("action") != "revoke" or not ids or len(ids) > MAX_PAT_IDS:
+        raise validation_failed("action must be revoke with 1-100 pat_ids", "pat_ids",
+                                "PersonalAccessTokenGrant")
+    org["pat_grants"] = [g for g in org["pat_grants"] if g["id"] not in ids]
+    return accepted()
+
+
+def list_pat_requests(call: Call) -> Reply:
+    call.user()
+    org = org_of(call)
+    pending = [r for r in org["pat_requests"] if r["status"] == "pending"]
+    return paged(call, [render.pat_grant(call.base, org["login"], r)
+                        for r in _owner_filter(call, pending)])
+
+
+def review_pat_requests(call: Call) -> Reply:
+    need_app_token(call)
+    org = org_of(call)
+    body = call.body or {}
+    ids = body.get("pat_request_ids") or list(r["id"] for r in org["pat_requests"])
+    if body.get("action") not in ("approve", "deny"):
+        raise validation_failed("action must be approve or deny", "action",
+                                "PersonalAccessTokenRequest")
+    for request in org["pat_requests"]:
+        if request["id"] in ids and request["status"] == "pending":
+            request["status"] = body["action"] + ("d" if body["action"] == "approve" else "")
+            if body["action"] == "approve":
+                grant = {k: v for k, v in request.items() if k not in ("reason", "status")}
+                grant["access_granted_at"] = grant.pop("created_at")
+                org["pat_grants"].append(grant)
+    return accepted()
+
+
+def list_org_secrets(call: Call) -> Reply:
+    call.user()
+    return paged(call, [render.secret(s, org=True) for s in org_of(call)["secrets"]],
+                 key="secrets")
+
+
+def _matches_phrase(event: dict[str, Any], phrase: str) -> bool:
+    for term in phrase.split():
+        qualifier, _, value = term.partition(":")
+        if qualifier in ("actor", "user", "action") and value:
+            actual = str(event.get(qualifier) or "")
+            if qualifier == "action" and value.endswith("*"):
+                if not actual.startswith(value[:-1]):
+                    return False
+            elif actual != value:
+                return False
+    return True
+
+
+def audit_log(call: Call) -> Reply:
+    call.user()
+    org = org_of(call)
+    if not org["enterprise_cloud"]:
+        raise Problem(404, "Not Found")
+    events = [render.audit_event(org["login"], e, i) for i, e in enumerate(org["audit_log"])]
+    events = [e for e in events if _matches_phrase(e, call.query.get("phrase", ""))]
+    newest_first = sorted(events, key=lambda e: e["@timestamp"],
+                          reverse=call.query.get("order", "desc") == "desc")
+    return paged(call, newest_first)
+
+
+# --- credentials and tokens ----------------------------------------------------------------
+
+
+def revoke_credentials(call: Call) -> Reply:
+    if call.who.kind != "anonymous":
+        raise Problem(403, "This endpoint must be called without authentication.")
+    values = (call.body or {}).get("credentials")
+    if not isinstance(values, list) or not values or len(values) > MAX_CREDENTIALS or \
+            not all(isinstance(v, str) for v in values):
+        raise Problem(422, "Validation Failed: credentials must list 1 to 1000 strings",
+                      errors=[])
+    tokens = call.state["tokens"]
+    from ._github_seed import REVOCABLE
+
+    for value in values:
+        token = tokens.get(value)
+        if token is not None and token["kind"] in REVOCABLE:
+            token["revoked"] = True
+    return accepted()
+
+
+def delete_installation_token(call: Call) -> Reply:
+    call.user()
+    token = call.state["tokens"][call.who.token]
+    if token["kind"] != "installation":
+        raise Problem(403, "Only installation access tokens can be revoked this way")
+    token["revoked"] = True
+    return no_content()
+
+
+def installation_repositories(call: Call) -> Reply:
+    call.user()
+    if call.state["tokens"][call.who.token]["kind"] != "installation":
+        raise Problem(403, "Resource not accessible by personal access token")
+    return paged(call, [], key="repositories")
+
+
+def _app_installation(call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
+    if call.who.kind != "app":
+        raise Problem(401, "A JSON web token could not be decoded")
+    item = call.state["installations"].get(as_int(call, "installation_id"))
+    if item is None or item["app"] != call.who.app:
+        raise Problem(404, "Not Found")
+    return item, call.state["apps"][item["app"]]
+
+
+def get_installation(call: Call) -> Reply:
+    item, app = _app_installation(call)
+    return Reply(200, render.installation(call.base, item, app))
+
+
+def suspend_installation(call: Call) -> Reply:
+    item, app = _app_installation(call)
+    if item["suspended_at"] is None:
+        item["suspended_at"] = render_now()
+        item["suspended_by"] = app["slug"] + "[bot]"
+    for token in call.state["tokens"].values():  # its tokens stop working
+        if token["installation"] == item["id"]:
+            token["revoked"] = True
+    return no_content()
+
+
+def unsuspend_installation(call: Call) -> Reply:
+    item, _ = _app_installation(call)
+    item["suspended_at"] = None
+    return no_content()
+
+
+def render_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _oauth_token(call: Call) -> tuple[str, dict[str, Any]]:
+    client_id = call.params["client_id"]
+    if call.who.kind != "oauth_app" or call.who.app != client_id:
+        raise Problem(404, "Not Found")  # GitHub hides apps the caller does not own
+    value = (call.body or {}).get("access_token")
+    token = call.state["tokens"].get(value) if isinstance(value, str) else None
+    if token is None or token["client_id"] != client_id or token["revoked"]:
+        raise Problem(404, "Not Found")
+    return str(value), token
+
+
+def delete_oauth_token(call: Call) -> Reply:
+    _, token = _oauth_token(call)
+    token["revoked"] = True
+    return no_content()
+
+
+def delete_oauth_grant(call: Call) -> Reply:
+    _, token = _oauth_token(call)
+    for other in call.state["tokens"].values():  # every token of the user for the app
+        if other["client_id"] == token["client_id"] and other["login"] == token["login"]:
+            other["revoked"] = True
+    return no_content()
+
+
+def rate_limit(call: Call) -> Reply:
+    budget = call.fake.budget(call.who, call.client)
+    core = render.rate(budget["limit"], budget["used"], budget["reset"])
+    resources = {"core": core, "search": render.rate(30, 0, budget["reset"]),
+                 "graphql": render.rate(5000, 0, budget["reset"])}
+    return Reply(200, {"resources": resources, "rate": core})
+
+
+ROUTES = [
+    ("GET", "/user", get_authenticated_user),
+    ("GET", "/users/{username}", get_user),
+    ("GET", "/users/{username}/gpg_keys", list_gpg_keys),
+    ("GET", "/users/{username}/ssh_signing_keys", list_ssh_signing_keys),
+    ("DELETE", "/user/gpg_keys/{gpg_key_id}", delete_gpg_key),
+    ("DELETE", "/user/ssh_signing_keys/{ssh_signing_key_id}", delete_ssh_signing_key),
+    ("GET", "/orgs/{org}", get_org),
+    ("GET", "/orgs/{org}/personal-access-tokens", list_pat_grants),
+    ("POST", "/orgs/{org}/personal-access-tokens", revoke_pat_grants),
+    ("GET", "/orgs/{org}/personal-access-token-requests", list_pat_requests),
+    ("POST", "/orgs/{org}/personal-access-token-requests", review_pat_requests),
+    ("GET", "/orgs/{org}/actions/secrets", list_org_secrets),
+    ("GET", "/orgs/{org}/audit-log", audit_log),
+    ("POST", "/credentials/revoke", revoke_credentials),
+    ("DELETE", "/installation/token", delete_installation_token),
+    ("GET", "/installation/repositories", installation_repositories),
+    ("GET", "/app/installations/{installation_id}", get_installation),
+    ("PUT", "/app/installations/{installation_id}/suspended", suspend_installation),
+    ("DELETE", "/app/installations/{installation_id}/suspended", unsuspend_installation),
+    ("DELETE", "/applications/{client_id}/token", delete_oauth_token),
+    ("DELETE", "/applications/{client_id}/grant", delete_oauth_grant),
+    ("GET", "/rate_limit", rate_limit),
+]

@@ -1,0 +1,388 @@
+"""A stateful fake of GitHub's REST API for the sandbox: the credential, release and
+artifact routes Revoker uses, each answering as GitHub's OpenAPI description documents
+(tests/sandbox/test_github_fake.py holds every route and response to it, with _openapi.py).
+
+    fake = GitHubFake().start()               # http.server on 127.0.0.1:<free port>
+    fake.load_seed({"tokens": [{"value": "ghp_...", "login": "release-bot"}], ...})
+    fake.url, fake.request_log, fake.state, fake.routes
+    fake.stop()
+
+The seed format is documented in _github_seed.py; the routes live in _github_routes.py
+(accounts and credentials) and _github_repo_routes.py (repositories and packages).
+
+What it shares with GitHub:
+- authentication: `Authorization: token|Bearer <value>` with a seeded token (401 "Bad
+  credentials" for an unknown or revoked one), `Bearer <App JWT>` for /app routes, Basic
+  client_id:client_secret for an OAuth app's /applications routes;
+- rate limits on every answer (x-ratelimit-limit/remaining/reset/used/resource): a core
+  budget per token (5,000/h) that counts down, and one per client address for
+  unauthenticated calls (60/h, the budget that limits POST /credentials/revoke); over it,
+  403 with the headers (or 429 with Retry-After: `limits.over_limit_status`);
+- pagination with `per_page`/`page` and RFC 5988 Link headers;
+- errors shaped {"message", "documentation_url", "status"};
+- absolute URLs built from the request's Host header, so clients behind the recording
+  proxy see the proxy's address (PyGithub asserts they match its base_url);
+- GHES (`flavor: ghes`): the API under /api/v3 and no /credentials/revoke.
+
+Admin routes, for another process (`revoker sandbox up` runs the fake in a supervisor):
+`POST /_sandbox/seed` (a JSON seed; replaces the world), `POST /_sandbox/reset`,
+`GET /_sandbox/state`. They are not GitHub paths and never enter `request_log`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from ._github_seed import GitHubSeedError, build_state, parse_seed
+
+ADMIN = "/_sandbox"
+DOCS = "https://docs.github.com/rest"
+
+
+class Problem(Exception):
+    """An error answer a handler gives: GitHub's error shape with `status`."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None,
+                 docs: str = DOCS, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers, self.docs = status, message, headers or {}, docs
+        self.errors = errors
+
+    def reply(self) -> Reply:
+        body: dict[str, Any] = {"message": self.message, "documentation_url": self.docs,
+                                "status": str(self.status)}
+        if self.errors is not None:
+            body["errors"] = self.errors
+        return Reply(self.status, body, dict(self.headers))
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Principal:
+    """Who a request authenticates as."""
+
+    kind: str  # anonymous | token | app | oauth_app
+    login: str | None = None
+    token: str | None = None
+    app: str | None = None  # App slug (JWT) or OAuth client_id (Basic)
+
+
+@dataclass
+class Call:
+    """One request as a handler sees it."""
+
+    fake: GitHubFake
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, str]
+    body: Any
+    who: Principal
+    base: str  # scheme://host[/api/v3] of this request: the root of every URL we return
+    client: str = "127.0.0.1"  # the client's address (its unauthenticated budget)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.fake.state
+
+    def user(self) -> str:
+        """The authenticated user's login (401 when anonymous or an App)."""
+        if self.who.kind != "token" or not self.who.login:
+            raise Problem(401, "Requires authentication")
+        return self.who.login
+
+
+Handler = Callable[[Call], Reply]
+
+
+@dataclass
+class Route:
+    method: str
+    template: str
+    handler: Handler
+    pattern: Any = None
+
+
+def _route_table() -> list[Route]:
+    import re
+
+    from . import _github_repo_routes, _github_routes
+
+    routes = []
+    for method, template, handler in [*_github_routes.ROUTES, *_github_repo_routes.ROUTES]:
+        pattern = re.escape(template)
+        for name in re.findall(r"\{(\w+)\}", template):
+            greedy = name == "ref" and template.endswith("{ref}")
+            pattern = pattern.replace(re.escape("{" + name + "}"),
+                                      f"(?P<{name}>.+)" if greedy else f"(?P<{name}>[^/]+)")
+        routes.append(Route(method, template, handler, re.compile(f"^{pattern}$")))
+    return routes
+
+
+class GitHubFake:
+    """See the module docstring. Thread-safe: one lock around each request's work."""
+
+    def __init__(self, workdir: Path | None = None, seed: dict[str, Any] | None = None
+                 ) -> None:
+        self.workdir = workdir
+        self.routes = _route_table()
+        self.request_log: list[dict[str, Any]] = []
+        self.route_hits: Counter[tuple[str, str]] = Counter()
+        self.window_start: str | None = None
+        self._lock = threading.RLock()
+        self._budgets: dict[tuple[str, str], list[int]] = {}  # key → [used, reset epoch]
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.state: dict[str, Any] = {}
+        self.load_seed(seed or {})
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> GitHubFake:
+        if self._server is None:
+            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
+            self._server.daemon_threads = True
+            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                            daemon=True, name="github-fake")
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> GitHubFake:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the GitHub fake is not started")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def healthy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._server is not None
+
+    def pids(self) -> list[int]:
+        return []  # runs in the caller's process
+
+    @property
+    def admin(self) -> dict[str, Any]:
+        return {"seed_url": f"{self.url}{ADMIN}/seed"} if self._server else {}
+
+    # --- state --------------------------------------------------------------------------
+
+    def load_seed(self, seed: dict[str, Any]) -> dict[str, Any]:
+        """Replace the world with a seed (see _github_seed.py); empties the request log and
+        budgets. Returns {"window_start": ...}. Raises GitHubSeedError naming the field."""
+        built = build_state(parse_seed(seed), datetime.now(UTC))
+        with self._lock:
+            self.state = built
+            self.window_start = built["window_start"]
+            self.request_log.clear()
+            self._budgets.clear()
+        return {"window_start": self.window_start}
+
+    def reset(self) -> None:
+        self.load_seed({})
+        with self._lock:
+            self.route_hits.clear()
+
+    # --- rate limits --------------------------------------------------------------------
+
+    def _budget(self, who: Principal, client: str) -> tuple[tuple[str, str], int]:
+        limits = self.state["limits"]
+        if who.kind == "anonymous":
+            return ("anonymous", client), limits["anonymous_per_hour"]
+        return (who.kind, who.token or who.app or ""), limits["token_per_hour"]
+
+    def budget(self, who: Principal, client: str) -> dict[str, int]:
+        """limit, used, remaining, reset of the budget a request draws on."""
+        key, limit = self._budget(who, client)
+        used, reset = self._budgets.get(key, [0, int(time.time()) + 3600])
+        if time.time() >= reset:
+            used, reset = 0, int(time.time()) + 3600
+        return {"limit": limit, "used": used, "remaining": max(limit - used, 0), "reset": reset}
+
+    def _spend(self, who: Principal, client: str) -> dict[str, int]:
+        current = self.budget(who, client)
+        key, _ = self._budget(who, client)
+        if current["remaining"] > 0:
+            current["used"] += 1
+            current["remaining"] -= 1
+        self._budgets[key] = [current["used"], current["reset"]]
+        return current
+
+    @staticmethod
+    def _rate_headers(budget: dict[str, int]) -> dict[str, str]:
+        return {"x-ratelimit-limit": str(budget["limit"]),
+                "x-ratelimit-remaining": str(budget["remaining"]),
+                "x-ratelimit-reset": str(budget["reset"]),
+                "x-ratelimit-used": str(budget["used"]), "x-ratelimit-resource": "core"}
+
+    # --- authentication -----------------------------------------------------------------
+
+    def _principal(self, header: str) -> Principal | None:
+        """Who the Authorization header names; None when it names nobody we know."""
+        if not header:
+            return Principal("anonymous")
+        scheme, _, value = header.strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() == "basic":
+            try:
+                client_id, _, secret = base64.b64decode(value).decode().partition(":")
+            except ValueError:
+                return None
+            app = self.state["oauth_apps"].get(client_id)
+            if app and app["client_secret"] == secret:
+                return Principal("oauth_app", app=client_id)
+            return None
+        if scheme.lower() not in ("token", "bearer"):
+            return None
+        for slug, app in self.state["apps"].items():
+            if app["jwt"] == value:
+                return Principal("app", app=slug)
+        token = self.state["tokens"].get(value)
+        if token is None or token["revoked"]:
+            return None
+        return Principal("token", login=token["login"], token=value)
+
+    # --- dispatch -----------------------------------------------------------------------
+
+    def handle(self, method: str, raw_path: str, body: Any, headers: dict[str, str],
+               client: str) -> Reply:
+        """Answer one GitHub request (never an admin route) and log it."""
+        parsed = urllib.parse.urlsplit(raw_path)
+        query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
+        path = parsed.path
+        with self._lock:
+            base = f"http://{headers.get('host') or self.url.removeprefix('http://')}"
+            reply = self._answer(method, path, query, body, headers, client, base)
+            self.request_log.append({"method": method, "path": path, "query": query,
+                                     "body": body, "status": reply.status,
+                                     "response": reply.body})
+        return reply
+
+    def _answer(self, method: str, path: str, query: dict[str, str], body: Any,
+                headers: dict[str, str], client: str, base: str) -> Reply:
+        ghes = self.state["flavor"] == "ghes"
+        if ghes:
+            if not path.startswith("/api/v3/"):
+                return Problem(404, "Not Found").reply()
+            path, base = path.removeprefix("/api/v3"), base + "/api/v3"
+        who = self._principal(headers.get("authorization", ""))
+        if who is None:
+            anonymous = self.budget(Principal("anonymous"), client)
+            reply = Problem(401, "Bad credentials").reply()
+            reply.headers.update(self._rate_headers(anonymous))
+            return reply
+        if path != "/rate_limit":  # GitHub does not count this one
+            if self.budget(who, client)["remaining"] == 0:
+                return self._limited(who, client, self.budget(who, client))
+            self._spend(who, client)
+        try:
+            reply = self._route(Call(self, method, path, {}, query, body, who, base, client),
+                                ghes)
+        except Problem as problem:
+            reply = problem.reply()
+        reply.headers.update(self._rate_headers(self.budget(who, client)))
+        return reply
+
+    def _limited(self, who: Principal, client: str, budget: dict[str, int]) -> Reply:
+        headers = self._rate_headers(budget)
+        what = f"for {client}" if who.kind == "anonymous" else f"for user ID {who.login}"
+        message = f"API rate limit exceeded {what}."
+        if self.state["limits"]["over_limit_status"] == 429:
+            headers["Retry-After"] = str(max(budget["reset"] - int(time.time()), 1))
+            return Problem(429, message, headers,
+                           f"{DOCS}/using-the-rest-api/rate-limits-for-the-rest-api").reply()
+        return Problem(403, message, headers,
+                       f"{DOCS}/using-the-rest-api/rate-limits-for-the-rest-api").reply()
+
+    def _route(self, call: Call, ghes: bool) -> Reply:
+        if ghes and call.path == "/credentials/revoke":
+            raise Problem(404, "Not Found")
+        for route in self.routes:
+            match = route.pattern.match(call.path)
+            if match and route.method == call.method:
+                self.route_hits[(route.method, route.template)] += 1
+                call.params = {k: urllib.parse.unquote(v) for k, v in match.groupdict().items()}
+                return route.handler(call)
+        raise Problem(404, "Not Found")
+
+
+def _handler_class(fake: GitHubFake) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "GitHub.com (revoker sandbox)"
+        disable_nagle_algorithm = True  # else each answer waits for a delayed ACK
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw.strip() else None
+            except ValueError:
+                return self._send(Problem(400, "Problems parsing JSON").reply())
+            if self.path.startswith(ADMIN + "/"):
+                return self._send(_admin(fake, self.command, self.path, body))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            self._send(fake.handle(self.command, self.path, body, headers,
+                                   self.client_address[0]))
+
+        def _send(self, reply: Reply) -> None:
+            data = b"" if reply.body is None else json.dumps(reply.body).encode()
+            self.send_response(reply.status)
+            if reply.body is not None:
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+    return Handler
+
+
+def _admin(fake: GitHubFake, method: str, path: str, body: Any) -> Reply:
+    route = urllib.parse.urlsplit(path).path.removeprefix(ADMIN)
+    if route == "/seed" and method == "POST":
+        try:
+            return Reply(200, fake.load_seed(body or {}))
+        except GitHubSeedError as error:
+            return Reply(422, {"message": str(error)})
+    if route == "/reset" and method == "POST":
+        fake.reset()
+        return Reply(200, {"reset": True})
+    if route == "/state" and method == "GET":
+        with fake._lock:
+            return Reply(200, json.loads(json.dumps(fake.state, default=str)))
+    return Reply(404, {"message": f"no sandbox admin route {method} {route}"})
