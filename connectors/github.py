@@ -168,8 +168,12 @@ class GitHubConnector(ArtifactSteps, Connector):
                             detail=detail, **kwargs)
 
     def operator_login(self) -> str:
+        """The operator token's login; "" for a GitHub App's token (GET /user answers it
+        403: it acts as no user, so it is never the identity)."""
         if self._operator_login is None:
-            self._operator_login = str(self.api.get("/user").data.get("login", ""))
+            response = self.api.get("/user", accept=(403,))
+            data = response.data if response.ok and isinstance(response.data, dict) else {}
+            self._operator_login = str(data.get("login", ""))
         return self._operator_login
 
     def _probe(self, value: str) -> Any:

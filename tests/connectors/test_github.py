@@ -132,6 +132,8 @@ from connectors.base import (  # noqa: E402
     Window,
 )
 from connectors.github import GitHubConfig, GitHubConnector  # noqa: E402
+from connectors.sandbox._openapi import problems_in_log  # noqa: E402
+from connectors.sandbox.github import GitHubFake  # noqa: E402
 from connectors.sandbox.proxy import Fault, RecordingProxy  # noqa: E402
 
 from . import github_fixtures as fx  # noqa: E402
@@ -141,16 +143,26 @@ WINDOW = Window(since=datetime(2026, 11, 20, 8, tzinfo=UTC))
 
 
 class World:
-    def __init__(self, server: Any, proxy: RecordingProxy) -> None:
-        self.server, self.proxy, self.url = server, proxy, proxy.url
+    """The GitHub fake seeded with github_fixtures.seed(), behind a recording proxy."""
+
+    def __init__(self, fake: GitHubFake, proxy: RecordingProxy) -> None:
+        self.fake, self.proxy, self.url = fake, proxy, proxy.url
         self.observed: list[tuple[str, dict[str, Any]]] = []
 
     @property
     def state(self) -> dict[str, Any]:
-        return self.server.state
+        return self.fake.state
+
+    @property
+    def repo(self) -> dict[str, Any]:
+        return self.fake.state["repos"]["acme/widget"]
+
+    @property
+    def versions(self) -> list[dict[str, Any]]:
+        return self.fake.state["orgs"]["acme"]["packages"]["container/widget"]["versions"]
 
     def mutations(self) -> list[str]:
-        return [f"{e['method']} {e['path']}" for e in self.server.request_log
+        return [f"{e['method']} {e['path']}" for e in self.fake.request_log
                 if e["method"] in MUTATING]
 
     def connector(self, *, dry_run: bool = False, policy: dict[str, Any] | None = None,
@@ -158,10 +170,10 @@ class World:
                   **overrides: Any) -> GitHubConnector:
         environ = {"GITHUB_TOKEN": operator, "LEAKED_1": fx.LEAKED_CLASSIC,
                    "LEAKED_2": fx.LEAKED_FINE, "LEAKED_3": fx.INSTALLATION_TOKEN,
-                   "APP_JWT": fx.APP_JWT}
+                   "LEAKED_4": fx.LEAKED_OAUTH, "APP_JWT": fx.APP_JWT}
         config = GitHubConfig.model_validate({
             "login": fx.LOGIN, "orgs": ["acme", "beta"], "repos": ["acme/widget"],
-            "leaked_token_envs": ["LEAKED_1", "LEAKED_2", "LEAKED_3"],
+            "leaked_token_envs": ["LEAKED_1", "LEAKED_2", "LEAKED_3", "LEAKED_4"],
             "app_installations": [4242], "app_jwt_env": "APP_JWT",
             "secret_names": ["RELEASE_BOT_TOKEN"], "known_tag_targets": fx.KNOWN_TAGS,
             "packages": [{"org": "acme", "type": "container", "name": "widget"}],
@@ -176,16 +188,27 @@ class World:
             observe=lambda subject, data: self.observed.append((subject, data))))
 
 
-@pytest.fixture
-def world() -> Iterator[World]:
-    server = fx.StandInGitHub(fx.seed())
-    proxy = RecordingProxy(server.url, "github").start()
+@pytest.fixture(scope="module")
+def github_server() -> Iterator[tuple[GitHubFake, RecordingProxy]]:
+    fake = GitHubFake().start()
+    proxy = RecordingProxy(fake.url, "github").start()
     try:
-        yield World(server, proxy)
+        yield fake, proxy
     finally:
-        assert fx.openapi_problems(server.request_log) == []
         proxy.stop()
-        server.stop()
+        fake.stop()
+
+
+@pytest.fixture
+def world(github_server: tuple[GitHubFake, RecordingProxy]) -> Iterator[World]:
+    """A freshly seeded world; afterwards every request the connector sent, and every
+    answer, is checked against GitHub's OpenAPI description."""
+    fake, proxy = github_server
+    fake.load_seed(fx.seed())
+    proxy.clear_log()
+    proxy.clear_faults()
+    yield World(fake, proxy)
+    assert problems_in_log(fake.request_log, responses=True) == []
 
 
 def by_kind(items: list[Any]) -> dict[str, list[Any]]:
@@ -201,7 +224,7 @@ def test_discover_and_snapshot_find_every_credential_across_pages(world: World) 
     assert sorted(c.id for c in found["fine_grained_pat_grant"]) == \
         ["acme/500", "acme/501", "beta/700"]  # 501 sits on the second page
     tokens = {c.details["prefix"]: c for c in found["token"]}
-    assert set(tokens) == {"ghp_", "github_pat_", "ghs_"}
+    assert set(tokens) == {"ghp_", "github_pat_", "ghs_", "gho_"}
     assert tokens["ghp_"].status == "active" and tokens["ghp_"].details["login"] == fx.LOGIN
     assert [c.id for c in found["deploy_key"]] == ["acme/widget/31"]  # not alice's
     assert [c.details["key_id"] for c in found["gpg_key"]] == [fx.GPG_KEY_ID]
@@ -225,9 +248,9 @@ def test_revoke_and_verify_every_credential_then_again_idempotently(world: World
     results = {c.subject: github.revoke(c) for c in credentials}
     outcomes = {c.subject: results[c.subject].outcome for c in credentials}
     posts = [m for m in world.mutations() if m == "POST /credentials/revoke"]
-    assert len(posts) == 1  # both PAT values went in one batch
+    assert len(posts) == 1  # the PAT and OAuth token values went in one batch
     revoked = [v for v, t in world.state["tokens"].items() if t.get("revoked")]
-    assert sorted(revoked) == sorted([fx.LEAKED_CLASSIC, fx.LEAKED_FINE,
+    assert sorted(revoked) == sorted([fx.LEAKED_CLASSIC, fx.LEAKED_FINE, fx.LEAKED_OAUTH,
                                       fx.INSTALLATION_TOKEN])
     manual = sorted(s for s, o in outcomes.items() if o is Outcome.MANUAL)
     assert manual == ["github:actions_secret:acme/RELEASE_BOT_TOKEN",
@@ -236,7 +259,7 @@ def test_revoke_and_verify_every_credential_then_again_idempotently(world: World
     assert "settings/keys" in results["github:gpg_key:11"].instructions
     assert all(o is Outcome.DONE for s, o in outcomes.items() if s not in manual)
     assert world.state["orgs"]["beta"]["pat_grants"] == []
-    assert world.state["installations"]["4242"]["suspended_at"]
+    assert world.state["installations"][4242]["suspended_at"]
     for credential in credentials:
         if outcomes[credential.subject] is Outcome.DONE:
             proof = github.verify(credential)
@@ -255,6 +278,24 @@ def test_signing_keys_are_deleted_when_the_operator_is_the_identity(world: World
     assert world.state["users"][fx.LOGIN]["gpg_keys"] == []
     assert github.verify(keys[0]).outcome is Outcome.DONE
     assert github.revoke(keys[0]).outcome is Outcome.DONE  # 404: already deleted
+
+
+def test_a_personal_operator_token_leaves_grants_and_installations_to_named_people(
+        world: World) -> None:
+    """GitHub lets only an App remove a PAT's org access (403 for a personal token), and an
+    installation is suspended only with the App's JWT: both become named manual steps."""
+    github = world.connector(operator=fx.OPERATOR_PAT, app_jwt_env=None)
+    found = by_kind(github.discover())
+    grant = next(c for c in found["fine_grained_pat_grant"] if c.id == "beta/700")
+    result = github.revoke(grant)
+    assert result.outcome is Outcome.MANUAL
+    assert "/organizations/beta/settings/personal-access-tokens" in result.instructions
+    assert world.state["orgs"]["beta"]["pat_grants"]  # untouched
+    assert ("POST", "/orgs/beta/personal-access-tokens", 403) in \
+        [(e["method"], e["path"], e["status"]) for e in world.fake.request_log]
+    installation = github.revoke(found["app_installation"][0])
+    assert installation.outcome is Outcome.MANUAL and "Suspend" in installation.instructions
+    assert world.state["installations"][4242]["suspended_at"] is None
 
 
 def test_enumerate_finds_releases_assets_moved_tags_signed_commits_packages(world: World
@@ -285,7 +326,7 @@ def test_enumerate_finds_releases_assets_moved_tags_signed_commits_packages(worl
 def test_quarantine_is_reversible_and_restore_puts_everything_back(world: World) -> None:
     github = world.connector()
     artifacts = {a.coordinates: a for a in github.enumerate(WINDOW)}
-    repo = world.state["repos"]["acme/widget"]
+    repo = world.repo
     refs_before = json_copy(repo["refs"])
     evidence = {}
     for coordinates, artifact in artifacts.items():
@@ -299,9 +340,9 @@ def test_quarantine_is_reversible_and_restore_puts_everything_back(world: World)
     assert release["body"] == "Release v1.1.0"
     evil = repo["releases"][1]["assets"][0]
     assert evil["name"] == "quarantined-evil.sh"
-    assert repo["refs"]["v1.0.1"]["sha"] == fx.C1  # back on its recorded target
-    assert repo["refs"]["v0.9"]["sha"] == fx.C9  # recreated
-    assert "v1.1.0" not in repo["refs"]  # new tag deleted
+    assert repo["refs"]["refs/tags/v1.0.1"]["sha"] == fx.C1  # back on its recorded target
+    assert repo["refs"]["refs/tags/v0.9"]["sha"] == fx.C9  # recreated
+    assert "refs/tags/v1.1.0" not in repo["refs"]  # new tag deleted
     observed = {subject for subject, _ in world.observed}
     assert "github:release_asset:acme/widget@v1.1.0/widget.tgz" in observed
     # a second quarantine changes nothing
@@ -326,7 +367,7 @@ def json_copy(value: Any) -> Any:
 def test_prerelease_policy_and_destructive_steps_need_the_policy(world: World) -> None:
     github = world.connector(policy={"draft_releases": False})
     artifacts = {a.kind: a for a in github.enumerate(WINDOW)}
-    repo = world.state["repos"]["acme/widget"]
+    repo = world.repo
     release = artifacts["github_release"]
     repo["releases"][2]["prerelease"] = False
     assert github.quarantine(release).detail == "marked prerelease"
@@ -339,9 +380,9 @@ def test_prerelease_policy_and_destructive_steps_need_the_policy(world: World) -
     assert allowed.quarantine(package).outcome is Outcome.DONE  # recorded; deletion next
     deleted = allowed.quarantine(package, destructive=True)
     assert deleted.outcome is Outcome.DONE
-    assert world.state["packages"]["acme/container/widget"][1]["deleted_at"]
+    assert world.versions[1]["deleted_at"]
     allowed.restore(package, deleted.evidence)
-    assert world.state["packages"]["acme/container/widget"][1]["deleted_at"] is None
+    assert world.versions[1]["deleted_at"] is None
     asset = next(a for a in allowed.enumerate(WINDOW) if a.kind == "release_asset")
     assert allowed.quarantine(asset, destructive=True).outcome is Outcome.DONE
     assert any(subject == asset.subject and "deleting_asset" in data
@@ -386,7 +427,7 @@ def test_rate_limits_and_5xx_are_retried_including_patch(world: World) -> None:
     patches = [e for e in world.proxy.log if e["method"] == "PATCH"]
     statuses = [e["status"] for e in patches]
     assert statuses[0] == 502 and 429 in statuses and statuses[-1] == 200
-    assert world.state["repos"]["acme/widget"]["releases"][2]["draft"] is True
+    assert world.repo["releases"][2]["draft"] is True
 
 
 def test_a_long_rate_limit_fails_transient_instead_of_blocking(world: World) -> None:
@@ -418,7 +459,7 @@ def test_one_org_down_leaves_an_unreached_scope_that_a_rerun_finishes(world: Wor
 
 
 def test_ghes_has_no_credentials_revoke_so_tokens_become_a_manual_step(world: World) -> None:
-    world.state["ghes"] = True
+    world.fake.load_seed({**fx.seed(), "flavor": "ghes"})
     github = world.connector(endpoint=world.url + "/api/v3", orgs=["acme"],
                              leaked_token_envs=["LEAKED_1"])
     token = next(c for c in github.discover() if c.kind == "token")
