@@ -157,8 +157,7 @@ class GitHubFake:
 
     def start(self) -> GitHubFake:
         if self._server is None:
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
-            self._server.daemon_threads = True
+            self._server = _Server(("127.0.0.1", 0), _handler_class(self))
             self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                             daemon=True, name="github-fake")
             self._thread.start()
@@ -331,6 +330,19 @@ class GitHubFake:
                 call.params = {k: urllib.parse.unquote(v) for k, v in match.groupdict().items()}
                 return route.handler(call)
         raise Problem(404, "Not Found")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # parallel connectors open many connections at once
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up (the proxy closing a kept-alive connection) is no error worth
+        a traceback; anything else still gets one."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)
 
 
 def _handler_class(fake: GitHubFake) -> type[BaseHTTPRequestHandler]:
