@@ -47,7 +47,10 @@ The format (YAML or a dict; every model forbids unknown keys):
       repositories:
         - name: acme/api
           tags: [{tag: v1, in_window: true, pusher: release-bot,
-                  signed_by: release-bot@acme.example}]  # + a cosign sha256-<hex>.sig tag
+                  signed_by: release-bot@acme.example,   # + a cosign sha256-<hex>.sig tag
+                  attested_by: release-bot@acme.example, # + a cosign sha256-<hex>.att tag
+                  predicate_type: "https://slsa.dev/provenance/v1",  # (the default)
+                  sbom: true}]                            # + a sha256-<hex>.sbom tag
     github: {...}                    # passed verbatim to GitHubFake.load_seed()
 
 `in_window` defaults to true. Items with `in_window: false` are published first, then
@@ -233,6 +236,9 @@ class OciTag(_Strict):
     in_window: bool = True
     pusher: str | None = None
     signed_by: str | None = None
+    attested_by: str | None = None  # a cosign attestation (DSSE in-toto statement) signed so
+    predicate_type: str = "https://slsa.dev/provenance/v1"
+    sbom: bool = False  # an SPDX document attached as cosign does (`cosign attach sbom`)
 
 
 class OciRepository(_Strict):
@@ -312,7 +318,7 @@ def apply_seed(target: Any, seed_data: dict[str, Any] | Seed) -> SeedResult:
     # resolution: put the window start on a second boundary so nothing straddles it.
     result.window_start = _window_start(whole_second=bool(
         any(r.images for r in seed.aws.ecr) or any(b.objects for b in seed.aws.s3)
-        or any(t.signed_by for r in seed.oci.repositories for t in r.tags)))
+        or any(t.signed_by or t.attested_by for r in seed.oci.repositories for t in r.tags)))
     for seeder in seeders:
         seeder.publish(in_window=True)
     for seeder in seeders:
@@ -690,6 +696,7 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+DSSE = "application/vnd.dsse.envelope.v1+json"
 
 
 class _Oci:
@@ -735,6 +742,14 @@ class _Oci:
                     self.result.plant(self.identity, provider="oci", kind="oci_signature",
                                       id=f"{repo.name}:{sig_tag}", principal=pusher or "",
                                       artifact=True, in_window=in_window)
+                if tag.attested_by:
+                    att_tag = self._push_attestation(repo.name, digest, tag.attested_by,
+                                                     tag.predicate_type, auth)
+                    self.result.plant(self.identity, provider="oci", kind="oci_attestation",
+                                      id=f"{repo.name}:{att_tag}", principal=pusher or "",
+                                      artifact=True, in_window=in_window)
+                if tag.sbom:
+                    self._push_sbom(repo.name, digest, auth)
 
     def _push_blob(self, repo: str, data: bytes, auth: tuple[str, str]) -> str:
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
@@ -789,6 +804,76 @@ class _Oci:
                             "dev.cosignproject.cosign/signature": signature,
                             "dev.sigstore.cosign/certificate": certificate,
                             "dev.sigstore.cosign/chain": certificate}}]}, auth)
+        return tag
+
+    def _push_attestation(self, repo: str, digest: str, identity: str, predicate_type: str,
+                          auth: tuple[str, str]) -> str:
+        """A cosign-style attestation: tag sha256-<hex>.att, one DSSE envelope layer whose
+        payload is an in-toto statement about the image, with cosign's annotations: the
+        predicate type, the certificate naming the signer, and a Rekor bundle (an intoto
+        0.0.2 entry body; the log is a stand-in, so its signed timestamp is not Rekor's)."""
+        statement = json.dumps({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": f"{self.url.split('://', 1)[1]}/{repo}",
+                         "digest": {"sha256": digest.split(":", 1)[1]}}],
+            "predicateType": predicate_type,
+            "predicate": {"buildDefinition": {
+                "buildType": "https://slsa-framework.github.io/github-actions-buildtypes/"
+                             "workflow/v1",
+                "externalParameters": {"workflow": {
+                    "ref": "refs/heads/main", "repository": f"https://github.com/{repo}",
+                    "path": ".github/workflows/release.yml"}}},
+                "runDetails": {"builder": {
+                    "id": "https://github.com/actions/runner/github-hosted"}}}},
+            separators=(",", ":")).encode()
+        payload_type = "application/vnd.in-toto+json"
+        pae = b"DSSEv1 %d %s %d %s" % (len(payload_type), payload_type.encode(),
+                                       len(statement), statement)
+        signature, certificate = _sign(pae, identity)
+        envelope = json.dumps({"payloadType": payload_type,
+                               "payload": base64.b64encode(statement).decode(),
+                               "signatures": [{"keyid": "", "sig": signature}]},
+                              separators=(",", ":")).encode()
+        entry = json.dumps({"apiVersion": "0.0.2", "kind": "intoto", "spec": {"content": {
+            "envelope": {"payloadType": payload_type, "signatures": [{
+                "sig": base64.b64encode(signature.encode()).decode(),
+                "publicKey": base64.b64encode(certificate.encode()).decode()}]},
+            "hash": {"algorithm": "sha256", "value": hashlib.sha256(envelope).hexdigest()},
+            "payloadHash": {"algorithm": "sha256",
+                            "value": hashlib.sha256(statement).hexdigest()}}}},
+            sort_keys=True, separators=(",", ":")).encode()
+        bundle = {"SignedEntryTimestamp": base64.b64encode(b"sandbox").decode(), "Payload": {
+            "body": base64.b64encode(entry).decode(), "integratedTime": int(time.time()),
+            "logIndex": 150_000_000 + int(hashlib.sha256(entry).hexdigest()[:6], 16),
+            "logID": hashlib.sha256(b"sandbox rekor").hexdigest()}}
+        config = b"{}"
+        tag = digest.replace(":", "-") + ".att"
+        self._push_manifest(repo, tag, {
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "size": len(config),
+                       "digest": self._push_blob(repo, config, auth)},
+            "layers": [{"mediaType": DSSE, "size": len(envelope),
+                        "digest": self._push_blob(repo, envelope, auth),
+                        "annotations": {
+                            "dev.cosignproject.cosign/signature": "",
+                            "dev.sigstore.cosign/certificate": certificate,
+                            "dev.sigstore.cosign/chain": certificate,
+                            "dev.sigstore.cosign/bundle": json.dumps(bundle),
+                            "predicateType": predicate_type}}]}, auth)
+        return tag
+
+    def _push_sbom(self, repo: str, digest: str, auth: tuple[str, str]) -> str:
+        """An SBOM attached the way `cosign attach sbom` does: tag sha256-<hex>.sbom."""
+        document = json.dumps({"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT",
+                               "name": f"{repo}@{digest}", "packages": []}).encode()
+        config = b"{}"
+        tag = digest.replace(":", "-") + ".sbom"
+        self._push_manifest(repo, tag, {
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "size": len(config),
+                       "digest": self._push_blob(repo, config, auth)},
+            "layers": [{"mediaType": "text/spdx+json", "size": len(document),
+                        "digest": self._push_blob(repo, document, auth)}]}, auth)
         return tag
 
     def finish(self) -> None:

@@ -4,6 +4,8 @@ and dry-run leaves every tag list and manifest as it was."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 
@@ -75,3 +77,221 @@ def test_dry_run_changes_no_tag(world) -> None:
         oci.quarantine(artifact)
     assert sandbox.mutating_requests(since=marks)["oci"] == []
     assert tags(sandbox, environ, "acme/api") == before
+
+
+# --- attestations, SBOMs, referrers and Rekor -------------------------------------------
+
+ATTESTED = {"oci": {"users": [{"name": "image-signer", "password": "sandbox-pw-oci-1"}],
+                    "repositories": [{"name": "acme/api", "tags": [
+                        {"tag": "v1", "in_window": False,
+                         "attested_by": "image-signer@acme.example"},
+                        {"tag": "v2", "signed_by": "image-signer@acme.example",
+                         "attested_by": "image-signer@acme.example", "sbom": True},
+                        {"tag": "v4", "attested_by": "image-signer@acme.example"},
+                        {"tag": "v5", "attested_by": "other@acme.example"}]}]}}
+
+
+@pytest.fixture
+def attested(sandbox):
+    seeded = apply_seed(sandbox, ATTESTED)
+    environ = {"OCI_PASSWORD": seeded.secrets["oci/image-signer/password"]}
+    return sandbox, seeded, environ
+
+
+def test_attestations_are_parsed_and_count_as_signing(attested) -> None:
+    sandbox, seeded, environ = attested
+    found = {a.coordinates: a for a in connector(sandbox, environ).enumerate(
+        Window(since=seeded.window_start))}
+    # v4 has only an attestation; v1's is before the window; v5's is someone else's
+    assert sorted(found) == ["acme/api:v2", "acme/api:v4"]
+    v2 = found["acme/api:v2"]
+    assert sorted(t.rsplit(".", 1)[1] for t in v2.details["attached"]) == ["att", "sbom", "sig"]
+    assert v2.details["referrers_api"] is False  # distribution 2.8: tag schema only
+    [attestation] = v2.details["attestations"]
+    assert attestation["predicate_type"] == "https://slsa.dev/provenance/v1"
+    assert attestation["subjects"][0]["digests"] == [v2.digest]
+    assert attestation["signers"] == ["image-signer@acme.example"]
+    assert attestation["rekor_log_index"] is not None  # from the cosign bundle annotation
+    assert attestation["payload_hash"].startswith("sha256:")
+    [signature] = v2.details["signatures"]
+    assert signature["signers"] == ["image-signer@acme.example"]
+    assert found["acme/api:v4"].details["signatures"] == []
+
+
+def test_quarantine_moves_attestation_and_sbom_tags_too(attested) -> None:
+    sandbox, seeded, environ = attested
+    oci = connector(sandbox, environ)
+    artifact = next(a for a in oci.enumerate(Window(since=seeded.window_start))
+                    if a.coordinates == "acme/api:v2")
+    before = tags(sandbox, environ, "acme/api")
+    result = oci.quarantine(artifact)
+    assert result.outcome is Outcome.DONE and len(result.evidence["manifests"]) == 4
+    moved = tags(sandbox, environ, "quarantine/acme/api")
+    assert sorted(moved) == sorted(["v2", *artifact.details["attached"]])
+    assert not set(moved) & set(tags(sandbox, environ, "acme/api"))
+    assert oci.restore(artifact, result.evidence).outcome is Outcome.DONE
+    assert tags(sandbox, environ, "acme/api") == before
+
+
+def rekor_connector(sandbox, environ, rekor_url, emails, dry_run=False) -> OciConnector:
+    return OciConnector(ProviderContext(
+        clients=Clients(Guard(dry_run=dry_run)), identity=Identity(id="image-signer"),
+        config=OciConfig(repositories=("acme/api",), identity_emails=emails,
+                         username="image-signer", password_env="OCI_PASSWORD",
+                         rekor_url=rekor_url),
+        endpoint=sandbox.urls()["oci"], secrets=SecretSource(environ)))
+
+
+def test_rekor_adds_what_the_identity_signed_elsewhere(world) -> None:
+    import base64
+    from pathlib import Path
+
+    from connectors.sandbox.rekor import RekorFake
+    from connectors.sandbox.seed import _sign
+
+    sandbox, seeded, environ = world
+    window = Window(since=datetime(2026, 11, 20, 8, 0, tzinfo=UTC))  # the fixtures' window
+    emails = ("image-signer@acme.example", "release-bot@acme.example")
+    with RekorFake(Path(__file__).parent / "data" / "rekor") as rekor:
+        plain = connector(sandbox, environ).enumerate(window)
+        v2 = next(a for a in plain if a.coordinates == "acme/api:v2")
+        # cosign logged v2's signature: a hashedrekord over the simplesigning payload
+        payload_hash = v2.details["signatures"][0]["payload_hash"]
+        signature, certificate = _sign(b"simplesigning payload", "image-signer@acme.example")
+        rekor.record({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": payload_hash.split(":")[1]}},
+            "signature": {"content": signature, "publicKey": {
+                "content": base64.b64encode(certificate.encode()).decode()}}}},
+            integrated_time=int(datetime.now(UTC).timestamp()),
+            email="image-signer@acme.example")
+        found = rekor_connector(sandbox, environ, rekor.url, emails, dry_run=True
+                                ).enumerate(window)
+    by_kind: dict[str, list] = {}
+    for artifact in found:
+        by_kind.setdefault(artifact.kind, []).append(artifact)
+    assert {a.coordinates for a in by_kind["oci_tag"]} == {a.coordinates for a in plain}
+    v2 = next(a for a in by_kind["oci_tag"] if a.coordinates == "acme/api:v2")
+    assert v2.details["rekor"][0]["artifact_hash"] == payload_hash  # matched, not separate
+    # release-bot's two fixture entries inside the window (not the one from 2026-11-19)
+    entries = by_kind["rekor_entry"]
+    assert len(entries) == 2 and all(a.signed_by == "release-bot@acme.example"
+                                     for a in entries)
+    assert "unreached_scope" not in by_kind
+    result = connector(sandbox, environ).quarantine(entries[0])
+    assert result.outcome is Outcome.MANUAL and str(entries[0].details["log_index"]) in \
+        result.instructions
+
+
+def test_a_rekor_outage_is_a_gap_and_the_registry_is_still_read(world) -> None:
+    from connectors.sandbox.rekor import RekorFake
+
+    sandbox, seeded, environ = world
+    with RekorFake() as rekor:
+        rekor.fail("/api/v1/index/retrieve", status=503, times=100)
+        found = rekor_connector(sandbox, environ, rekor.url,
+                                ("image-signer@acme.example",)).enumerate(
+            Window(since=seeded.window_start))
+    assert [a.coordinates for a in found if a.kind == "oci_tag"] == ["acme/api:v2"]
+    [gap] = [a for a in found if a.kind == "unreached_scope"]
+    assert "503" in gap.details["error"]
+    assert connector(sandbox, environ).quarantine(gap).outcome is Outcome.FAILED
+
+
+def test_oci_11_referrers_are_read_and_moved_by_digest() -> None:
+    """A registry with the referrers API (distribution 2.8 has none: an in-process mock in
+    the OCI 1.1 shapes of opencontainers/distribution-spec spec.md, "Listing Referrers")."""
+    import base64
+    import hashlib
+    import json
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from connectors.sandbox.seed import _sign
+
+    def digest_of(data: bytes) -> str:
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+
+    config = b"{}"
+    image = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest"
+                        ".v1+json", "config": {"mediaType": "application/vnd.oci.image.config"
+                                               ".v1+json", "digest": digest_of(config),
+                                               "size": 2}, "layers": []}).encode()
+    image_digest = digest_of(image)
+    statement = json.dumps({"_type": "https://in-toto.io/Statement/v1", "subject": [
+        {"name": "acme/api", "digest": {"sha256": image_digest.split(":")[1]}}],
+        "predicateType": "https://spdx.dev/Document", "predicate": {}}).encode()
+    _sig, pem = _sign(statement, "image-signer@acme.example")
+    der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+    bundle = json.dumps({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {"certificate": {"rawBytes": base64.b64encode(der).decode()},
+                                 "tlogEntries": [{"logIndex": "42",
+                                                  "integratedTime": str(int(datetime.now(
+                                                      UTC).timestamp()))}]},
+        "dsseEnvelope": {"payloadType": "application/vnd.in-toto+json",
+                         "payload": base64.b64encode(statement).decode(),
+                         "signatures": [{"sig": _sig}]}}).encode()
+    referrer = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest"
+                           ".v1+json", "artifactType": "application/vnd.dev.sigstore.bundle"
+                           ".v0.3+json", "config": {"mediaType": "application/vnd.oci.empty"
+                                                    ".v1+json", "digest": digest_of(config),
+                                                    "size": 2},
+                           "layers": [{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3"
+                                       "+json", "digest": digest_of(bundle),
+                                       "size": len(bundle)}],
+                           "subject": {"mediaType": "application/vnd.oci.image.manifest.v1"
+                                       "+json", "digest": image_digest,
+                                       "size": len(image)}}).encode()
+    referrer_digest = digest_of(referrer)
+    stored = {("acme/api", "v9"): image, ("acme/api", image_digest): image,
+              ("acme/api", referrer_digest): referrer}
+    blobs = {digest_of(config): config, digest_of(bundle): bundle}
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path, method = request.url.path, request.method
+        sent.append(f"{method} {path}")
+        if path == "/v2/acme/api/tags/list":
+            return httpx.Response(200, json={"name": "acme/api", "tags": ["v9"]})
+        if path == f"/v2/acme/api/referrers/{image_digest}":
+            return httpx.Response(200, headers={
+                "Content-Type": "application/vnd.oci.image.index.v1+json"}, json={
+                "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                               "digest": referrer_digest, "size": len(referrer),
+                               "artifactType": "application/vnd.dev.sigstore.bundle.v0.3"
+                                               "+json"}]})
+        if "/blobs/uploads/" in path:
+            return httpx.Response(201)
+        if "/blobs/" in path:
+            return httpx.Response(200, content=blobs[path.rsplit("/", 1)[1]])
+        repo, _, reference = path.removeprefix("/v2/").partition("/manifests/")
+        if method == "PUT":
+            stored[(repo, reference)] = request.content
+            return httpx.Response(201)
+        if method == "DELETE":
+            return httpx.Response(202)
+        body = stored.get((repo, reference))
+        if body is None:
+            return httpx.Response(404)
+        return httpx.Response(200, content=body, headers={
+            "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+            "Docker-Content-Digest": digest_of(body)})
+
+    oci = OciConnector(ProviderContext(
+        clients=Clients(Guard(dry_run=False)), identity=Identity(id="image-signer"),
+        config=OciConfig(repositories=("acme/api",),
+                         identity_emails=("image-signer@acme.example",)),
+        endpoint="http://registry.test"))
+    oci.http = httpx.Client(base_url="http://registry.test",
+                            transport=httpx.MockTransport(handler))
+    [artifact] = oci.enumerate(Window(since=datetime(2026, 1, 1, tzinfo=UTC)))
+    assert artifact.details["referrers_api"] is True
+    assert artifact.details["referrers"] == [referrer_digest]
+    [attestation] = artifact.details["attestations"]
+    assert attestation["source"] == "referrer" and attestation["rekor_log_index"] == "42"
+    assert attestation["predicate_type"] == "https://spdx.dev/Document"
+    result = oci.quarantine(artifact)
+    assert f"PUT /v2/quarantine/acme/api/manifests/{referrer_digest}" in sent
+    assert result.outcome is Outcome.DONE
