@@ -19,6 +19,30 @@ Facts that shape the code:
 - The responder authenticates as the account (a session from its password, or an operator
   token), never with the leaked token itself, so revoking one token cannot cut the response
   off from the others.
+
+Signing evidence and trusted publishing (npmjs routes; other registries may lack them):
+- Each version's packument entry may carry `dist.attestations` = {url, provenance:
+  {predicateType}} and `_npmUser.trustedPublisher` = {id, oidcConfigId} (shapes: npm/cli
+  test/lib/commands/audit.js and the packumeta test suite, 43081j/packumeta src/main.test.ts).
+  The attestations themselves, `GET /-/npm/v1/attestations/<pkg>@<version>`, answer
+  {attestations: [{predicateType, bundle: {dsseEnvelope, verificationMaterial}}]}: the SLSA
+  provenance (build repository, workflow, ref, run) and npm's publish attestation (shape:
+  a recorded npmjs response, npm/cli test/fixtures/sigstore/valid-sigstore-attestations.json;
+  SLSA v1 fields as npm's CLI writes them, workspaces/libnpmpublish/lib/provenance.js). Like
+  pacote, only the URL's path is used, against this registry: a packument never sends
+  Revoker to another host. Where the route is missing (verdaccio: 404) the packument's fields
+  are kept and the gap is noted in the artifact's `signing.gaps`.
+- Versions count as the identity's when `_npmUser` is the identity's account, or when their
+  provenance names one of `workflow_repositories` (trusted publishing publishes as the CI
+  workflow, not as the account).
+- Trusted-publisher configurations are credentials: `GET /-/package/<pkg>/trust` lists them
+  as [{id, type: github|gitlab|circleci, claims: {repository, workflow_ref: {file},
+  environment} | {project_path, ci_config_ref_uri: {file}, …}}], `DELETE
+  /-/package/<pkg>/trust/<id>` removes one (shapes: npm/cli lib/commands/trust/*.js and
+  lib/trust-cmd.js as vendored in nodejs/node deps/npm). npmjs requires an owner's session
+  with 2FA for both. Where the registry does not serve the routes (404/405/501) or refuses
+  the responder (401/403), configurations seen in packuments (`trustedPublisher`) are still
+  reported, and removal becomes a MANUAL step naming https://www.npmjs.com/package/<pkg>/access.
 """
 
 from __future__ import annotations
@@ -30,10 +54,19 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._redact import SECRETS, fingerprint
+from ._sigstore import (
+    build_identity,
+    certificate_facts,
+    decode_dsse,
+    statement_summary,
+    workflow_signer,
+)
+from ._sigstore import epoch as from_epoch
 from .base import (
     ActionResult,
     Artifact,
     Connector,
+    ConnectorError,
     Credential,
     Outcome,
     ProviderContext,
@@ -43,6 +76,10 @@ from .base import (
 )
 
 DEFAULT_REGISTRY = "https://registry.npmjs.org"
+NPM_WEB = "https://www.npmjs.com"
+UNSERVED = (404, 405, 501)  # the registry has no such route (verdaccio, most private ones)
+REFUSED = (401, 403)  # npmjs: not an owner, or a session without 2FA
+SLSA_PREFIX = "https://slsa.dev/provenance/"
 PROBE_TAG = "revoker-revocation-probe"  # never exists; deleting it is a harmless write
 
 
@@ -54,6 +91,7 @@ class NpmConfig(BaseModel):
           password_env: NPM_RELEASE_BOT_PASSWORD   # or token_env: an operator token
           leaked_token_envs: [LEAKED_NPM_TOKEN]
           packages: ["@acme/widget", "@acme/cli"]
+          workflow_repositories: [acme/widget]   # CI that publishes as this identity
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -62,6 +100,9 @@ class NpmConfig(BaseModel):
     password_env: str | None = None
     leaked_token_envs: tuple[str, ...] = ()
     packages: tuple[str, ...] = Field(default=(), description="packages to inspect")
+    workflow_repositories: tuple[str, ...] = Field(
+        default=(), description="repositories (owner/name) whose CI publishes as this "
+                                "identity through trusted publishing or provenance")
 
 
 def mask_matches(masked: str, secret: str) -> bool:
@@ -70,6 +111,51 @@ def mask_matches(masked: str, secret: str) -> bool:
         return masked == secret
     head, tail = masked.split("...", 1)
     return secret.startswith(head) and secret.endswith(tail) and len(secret) > len(masked) - 3
+
+
+def trusted_publisher(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """`_npmUser.trustedPublisher` (npmjs) or a top-level `trustedPublisher`."""
+    npm_user = manifest.get("_npmUser")
+    found = (npm_user.get("trustedPublisher") if isinstance(npm_user, dict) else None) or \
+        manifest.get("trustedPublisher")
+    return dict(found) if isinstance(found, dict) else None
+
+
+def trust_principal(config: dict[str, Any]) -> str:
+    """"owner/repo:workflow.yml" for a trust configuration, whatever the CI provider."""
+    claims = config.get("claims") or {}
+    entity = claims.get("repository") or claims.get("project_path") or \
+        claims.get("project") or "?"
+    file = (claims.get("workflow_ref") or claims.get("ci_config_ref_uri") or {}).get("file")
+    kind = config.get("type") or "ci"
+    return f"{kind}:{entity}:{file}" if file else f"{kind}:{entity}"
+
+
+def parse_attestations(body: dict[str, Any]) -> dict[str, Any]:
+    """The SLSA provenance's build (repository, workflow, ref, builder, run) and npm's publish
+    attestation, each with its Rekor entry and signing certificate identity."""
+    facts: dict[str, Any] = {"attestations": []}
+    for item in body.get("attestations") or []:
+        bundle = item.get("bundle") or {}
+        _payload_type, statement = decode_dsse(bundle.get("dsseEnvelope") or {})
+        summary = statement_summary(statement)
+        material = bundle.get("verificationMaterial") or {}
+        chain = (material.get("x509CertificateChain") or {}).get("certificates") or [{}]
+        raw = (material.get("certificate") or {}).get("rawBytes") or chain[0].get("rawBytes")
+        certificate = certificate_facts(raw)
+        tlog = (material.get("tlogEntries") or [{}])[0]
+        integrated = from_epoch(tlog.get("integratedTime"))
+        entry = {"predicate_type": item.get("predicateType") or summary["predicate_type"],
+                 "subjects": summary["subjects"],
+                 "signers": list(certificate.identities) if certificate else [],
+                 "rekor_log_index": tlog.get("logIndex"),
+                 "integrated_time": integrated.isoformat() if integrated else None}
+        facts["attestations"].append(entry)
+        if str(entry["predicate_type"]).startswith(SLSA_PREFIX):
+            facts["build"] = build_identity(statement)
+        else:
+            facts["publish"] = {**entry, "predicate": statement.get("predicate")}
+    return facts
 
 
 def known_good(packument: dict[str, Any], window: Window) -> str | None:
@@ -142,17 +228,61 @@ class NpmConnector(Connector):
                 details={"masked": token.get("token"), "cidr": token.get("cidr", []),
                          "leaked": bool(leaked)},
             ))
+        for name in self.config.packages:
+            credentials += self._trusted_publishers(name)
         return credentials
+
+    def _trust_list(self, name: str) -> tuple[list[dict[str, Any]] | None, str | None]:
+        """(configurations, None) where the registry lists them; (None, why) where not."""
+        path = f"/-/package/{quote(name, safe='@')}/trust"
+        response = self._call("GET", path, ok=(200, *UNSERVED, *REFUSED),
+                              headers=self._headers())
+        if response.status_code != 200:
+            return None, f"GET {path}: HTTP {response.status_code}"
+        body = response.json()
+        return (body if isinstance(body, list) else [body] if body else []), None
+
+    def _trusted_publishers(self, name: str) -> list[Credential]:
+        configs, gap = self._trust_list(name)
+        if configs is not None:
+            return [Credential(
+                provider="npm", kind="trusted_publisher", id=str(config.get("id")),
+                principal=trust_principal(config), status="active",
+                details={"package": name, "listed": True, "type": config.get("type"),
+                         "claims": config.get("claims") or {}})
+                for config in configs if config.get("id")]
+        # Unlisted: the configurations this registry's packuments say published something.
+        response = self._call("GET", "/" + quote(name, safe="@"), ok=(200, 404),
+                              headers=self._headers())
+        packument = response.json() if response.status_code == 200 else {}
+        seen: dict[str, dict[str, Any]] = {}
+        for manifest in (packument.get("versions") or {}).values():
+            publisher = trusted_publisher(manifest)
+            if publisher and publisher.get("oidcConfigId"):
+                seen[str(publisher["oidcConfigId"])] = publisher
+        return [Credential(
+            provider="npm", kind="trusted_publisher", id=config_id,
+            principal=str(publisher.get("id") or "unknown provider"), status="unknown",
+            details={"package": name, "listed": False, "read_gap": gap,
+                     "source": "packument _npmUser.trustedPublisher"})
+            for config_id, publisher in seen.items()]
 
     def snapshot(self, credentials: Any) -> dict[str, Any]:
         listed = self._call("GET", "/-/npm/v1/tokens", headers=self._headers()).json()
-        return {"tokens": listed.get("objects", []), "user": self.config.user}
+        trust = {}
+        for name in self.config.packages:
+            configs, gap = self._trust_list(name)
+            trust[name] = configs if configs is not None else {"read_gap": gap}
+        return {"tokens": listed.get("objects", []), "user": self.config.user,
+                "trusted_publishers": trust}
 
     def _listed(self, key: str) -> bool:
         listed = self._call("GET", "/-/npm/v1/tokens", headers=self._headers()).json()
         return any(t["key"] == key for t in listed.get("objects", []))
 
     def revoke(self, credential: Credential) -> ActionResult:
+        if credential.kind == "trusted_publisher":
+            return self._remove_trusted_publisher(credential)
         # Some registries answer 200 to deleting an unknown key: look first, so "already
         # revoked" is told apart and no needless write is sent.
         if not self._listed(credential.id):
@@ -163,7 +293,49 @@ class NpmConnector(Connector):
         return ActionResult(subject=credential.subject, action="revoke", outcome=Outcome.DONE,
                             detail="token deleted", requests=(f"DELETE {path}",))
 
+    def _trust_manual(self, credential: Credential, why: str) -> ActionResult:
+        name = credential.details["package"]
+        return ActionResult(
+            subject=credential.subject, action="revoke", outcome=Outcome.MANUAL, detail=why,
+            instructions=(
+                f"An owner of {name} (signed in with 2FA): open {NPM_WEB}/package/{name}/access "
+                f"→ Trusted Publisher and remove the configuration {credential.id} "
+                f"({credential.principal}), or run `npm trust revoke {name} --id "
+                f"{credential.id}`; until the CI workflow is cleaned, publish only by hand. "
+                "Re-run this case to verify."))
+
+    def _remove_trusted_publisher(self, credential: Credential) -> ActionResult:
+        name = credential.details["package"]
+        configs, gap = self._trust_list(name)
+        if configs is not None and not any(str(c.get("id")) == credential.id for c in configs):
+            return ActionResult(subject=credential.subject, action="revoke",
+                                outcome=Outcome.DONE, detail="already removed")
+        path = f"/-/package/{quote(name, safe='@')}/trust/{quote(credential.id, safe='')}"
+        response = self._call("DELETE", path, ok=(200, 202, 204, *UNSERVED, *REFUSED),
+                              headers=self._headers())
+        if response.status_code in REFUSED:
+            return self._trust_manual(credential, f"the registry refused the removal (HTTP "
+                                                  f"{response.status_code}): it needs an "
+                                                  "owner's session with 2FA")
+        if response.status_code in UNSERVED:
+            return self._trust_manual(credential, "this registry has no trusted-publisher "
+                                                  f"API (HTTP {response.status_code})")
+        return ActionResult(subject=credential.subject, action="revoke", outcome=Outcome.DONE,
+                            detail="trusted publisher removed", requests=(f"DELETE {path}",))
+
     def verify(self, credential: Credential) -> ActionResult:
+        if credential.kind == "trusted_publisher":
+            configs, gap = self._trust_list(credential.details["package"])
+            if configs is None:
+                return ActionResult(subject=credential.subject, action="verify",
+                                    outcome=Outcome.MANUAL,
+                                    detail=f"cannot list trusted publishers ({gap}): confirm at "
+                                           f"{NPM_WEB}/package/"
+                                           f"{credential.details['package']}/access")
+            still = any(str(c.get("id")) == credential.id for c in configs)
+            return ActionResult(subject=credential.subject, action="verify",
+                                outcome=Outcome.FAILED if still else Outcome.DONE,
+                                detail="still configured" if still else "no longer listed")
         if self._listed(credential.id):
             return ActionResult(subject=credential.subject, action="verify",
                                 outcome=Outcome.FAILED, detail="token is still listed")
@@ -195,22 +367,60 @@ class NpmConnector(Connector):
             tags = packument.get("dist-tags", {})
             for version, manifest in packument.get("versions", {}).items():
                 published = parse_rfc3339(packument.get("time", {}).get(version))
-                publisher = (manifest.get("_npmUser") or {}).get("name")
-                if not window.contains(published) or publisher != self.config.user:
+                npm_user = manifest.get("_npmUser")
+                publisher = npm_user.get("name") if isinstance(npm_user, dict) else None
+                if not window.contains(published) or (
+                        publisher != self.config.user and not self.config.workflow_repositories):
+                    continue
+                signing = self._signing(manifest)
+                build_repo = (signing.get("build") or {}).get("repository")
+                if publisher != self.config.user and (
+                        build_repo is None or build_repo not in self.config.workflow_repositories):
                     continue
                 artifacts.append(Artifact(
                     provider="npm", kind="npm_version", coordinates=f"{name}@{version}",
                     digest=(manifest.get("dist") or {}).get("integrity"),
                     published_at=published, published_by=publisher,
-                    signed_by=(manifest.get("_npmUser") or {}).get("trustedPublisher", {}).get(
-                        "id") if isinstance(manifest.get("_npmUser"), dict) else None,
+                    signed_by=signing.get("signer"),
                     details={"package": name, "version": version, "known_good": good,
                              "dist_tags": sorted(t for t, v in tags.items() if v == version),
                              "deprecated": manifest.get("deprecated"),
-                             "provenance": bool((manifest.get("dist") or {}).get(
-                                 "attestations"))},
+                             "provenance": bool(signing.get("attestations_url")),
+                             "signing": signing},
                 ))
         return artifacts
+
+    def _signing(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """A version's provenance and trusted-publisher facts (JSON-able; see the module
+        docstring for where each shape comes from)."""
+        dist = manifest.get("dist") or {}
+        declared = dist.get("attestations")
+        if not isinstance(declared, dict):
+            declared = {}
+        facts: dict[str, Any] = {
+            "attestations_url": declared.get("url"),
+            "provenance_predicate_type": (declared.get("provenance") or {}).get(
+                "predicateType"),
+            "trusted_publisher": trusted_publisher(manifest), "gaps": []}
+        if declared.get("url"):
+            facts.update(self._attestations(str(declared["url"]), facts["gaps"]))
+        publisher = facts["trusted_publisher"]
+        facts["signer"] = workflow_signer(facts.get("build") or {}) or (
+            f"trusted publisher {publisher.get('id')} ({publisher.get('oidcConfigId')})"
+            if publisher else None)
+        return facts
+
+    def _attestations(self, url: str, gaps: list[str]) -> dict[str, Any]:
+        path = httpx.URL(url).raw_path.decode()  # this registry only, as pacote does
+        try:
+            response = self._call("GET", path, ok=(200, *UNSERVED, *REFUSED))
+        except ConnectorError as error:  # an outage here leaves a gap, not a failed run
+            gaps.append(str(error))
+            return {}
+        if response.status_code != 200:
+            gaps.append(f"GET {path}: HTTP {response.status_code} (attestations not served)")
+            return {}
+        return parse_attestations(response.json())
 
     def quarantine(self, artifact: Artifact, *, destructive: bool = False) -> ActionResult:
         if destructive:

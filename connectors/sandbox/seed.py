@@ -28,6 +28,8 @@ The format (YAML or a dict; every model forbids unknown keys):
           versions:
             - {version: 1.0.0, publisher: release-bot, in_window: false}
             - {version: 1.0.1, publisher: release-bot, description: "postinstall: x.js"}
+            - {version: 1.0.2, publisher: release-bot,        # dist.attestations and
+               provenance: {repository: acme/widget}}         # _npmUser.trustedPublisher
           dist_tags: {latest: 1.0.1}             # applied after all versions
     pypi:
       users: [{name: release-bot, password: "...", tokens: 1}]
@@ -167,11 +169,22 @@ class NpmUser(_Strict):
     tokens: int = Field(1, ge=0)
 
 
+class NpmProvenance(_Strict):
+    """What npmjs records for a version published from CI: the packument's
+    `dist.attestations` (its URL points at this registry, which does not serve it) and,
+    with trusted publishing, `_npmUser.trustedPublisher` (verdaccio keeps both)."""
+
+    repository: str
+    workflow: str = ".github/workflows/release.yml"
+    trusted_publisher: bool = True
+
+
 class NpmVersion(_Strict):
     version: str
     publisher: str
     in_window: bool = True
     description: str = ""
+    provenance: NpmProvenance | None = None
 
 
 class NpmPackage(_Strict):
@@ -543,6 +556,15 @@ class _Npm:
                      "integrity": integrity,
                      "tarball": f"{self.url}/{name}/-/{filename}"},
         }
+        if version.provenance is not None:
+            manifest["dist"]["attestations"] = {  # type: ignore[index]
+                "url": f"{self.url}/-/npm/v1/attestations/{name}@{version.version}",
+                "provenance": {"predicateType": "https://slsa.dev/provenance/v1"}}
+            if version.provenance.trusted_publisher:
+                config_id = hashlib.sha256(f"{name} {version.provenance.repository} "
+                                           f"{version.provenance.workflow}".encode())
+                manifest["_npmUser"]["trustedPublisher"] = {  # type: ignore[index]
+                    "id": "github", "oidcConfigId": f"oidc:{config_id.hexdigest()[:32]}"}
         body = {
             "_id": name, "name": name, "description": version.description,
             "maintainers": maintainers, "dist-tags": {"latest": version.version},

@@ -129,3 +129,228 @@ def test_mask_and_known_good_logic() -> None:
                     "2.0.0": "2026-11-21T00:00:00Z"},
            "versions": {"1.0.0": {}, "1.1.0": {"deprecated": "bad"}, "2.0.0": {}}}
     assert known_good(doc, Window(since=datetime(2026, 11, 20, tzinfo=UTC))) == "1.0.0"
+
+
+# --- provenance and trusted publishers ----------------------------------------------------
+
+PROVENANCE_SEED = {"npm": {
+    "users": [{"name": "release-bot", "password": "sandbox-pw-123", "tokens": 1}],
+    "packages": [{"name": "@acme/widget", "versions": [
+        {"version": "1.0.0", "publisher": "release-bot", "in_window": False},
+        {"version": "1.0.1", "publisher": "release-bot",
+         "provenance": {"repository": "acme/widget"}}]}]}}
+
+
+@pytest.fixture
+def attested(sandbox):
+    seeded = apply_seed(sandbox.urls(), PROVENANCE_SEED)
+    environ = {"BOT_PASSWORD": seeded.secrets["npm/release-bot/password"],
+               "LEAKED": seeded.secrets["npm/release-bot/token/0"],
+               "BOT_SESSION": seeded.secrets["npm/release-bot/session"]}
+    return sandbox, seeded, environ
+
+
+def test_packument_provenance_is_recorded_and_the_missing_route_is_a_gap(attested) -> None:
+    sandbox, seeded, environ = attested
+    [artifact] = connector(sandbox, environ).enumerate(Window(since=seeded.window_start))
+    signing = artifact.details["signing"]
+    assert artifact.details["provenance"] is True
+    assert signing["provenance_predicate_type"] == "https://slsa.dev/provenance/v1"
+    assert signing["attestations_url"].endswith("/-/npm/v1/attestations/@acme/widget@1.0.1")
+    assert signing["trusted_publisher"]["id"] == "github"
+    assert artifact.signed_by == (f"trusted publisher github "
+                                  f"({signing['trusted_publisher']['oidcConfigId']})")
+    # verdaccio keeps the packument fields but does not serve the attestations themselves
+    assert len(signing["gaps"]) == 1 and "HTTP 404" in signing["gaps"][0]
+
+
+def test_unlisted_trusted_publisher_becomes_a_manual_step_with_the_settings_url(attested
+                                                                                ) -> None:
+    sandbox, seeded, environ = attested
+    npm = connector(sandbox, environ)
+    [publisher] = [c for c in npm.discover() if c.kind == "trusted_publisher"]
+    assert publisher.details["listed"] is False and "HTTP 404" in publisher.details["read_gap"]
+    result = npm.revoke(publisher)
+    assert result.outcome is Outcome.MANUAL
+    assert "https://www.npmjs.com/package/@acme/widget/access" in result.instructions
+    assert publisher.id in result.instructions
+    assert npm.verify(publisher).outcome is Outcome.MANUAL
+    assert "trusted_publishers" in npm.snapshot([publisher])
+    # dry-run: the removal is refused below the connector, and the registry sees no write
+    mark = sandbox.log_marks()
+    with pytest.raises(DryRunBlocked):
+        connector(sandbox, environ, dry_run=True, login="session").revoke(publisher)
+    assert sandbox.mutating_requests(mark)["npm"] == []
+
+
+# An npmjs replay: response shapes as npmjs serves them (see connectors/npm.py's docstring for
+# the source of each); values are this test's own.
+WORKFLOW_SAN = ("https://github.com/acme/widget/.github/workflows/release.yml"
+                "@refs/tags/v2.0.0")
+TRUST_ID = "eebc175d-4720-4fc8-a31a-6491ca36fb47"
+
+
+def _bundle(statement: dict, identity: str, log_index: str) -> dict:
+    import base64
+    import json
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from connectors.sandbox.seed import _sign
+
+    payload = json.dumps(statement).encode()
+    signature, pem = _sign(payload, identity)
+    der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+    return {"mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.2",
+            "verificationMaterial": {
+                "x509CertificateChain": {"certificates": [
+                    {"rawBytes": base64.b64encode(der).decode()}]},
+                "tlogEntries": [{"logIndex": log_index, "integratedTime": "1795597200",
+                                 "kindVersion": {"kind": "intoto", "version": "0.0.2"}}]},
+            "dsseEnvelope": {"payload": base64.b64encode(payload).decode(),
+                             "payloadType": "application/vnd.in-toto+json",
+                             "signatures": [{"sig": signature, "keyid": ""}]}}
+
+
+def npmjs_replay(*, delete_status: int = 204) -> tuple[callable, list[str]]:
+    subject = [{"name": "pkg:npm/%40acme/widget@2.0.0", "digest": {"sha512": "ab" * 64}}]
+    provenance = {"_type": "https://in-toto.io/Statement/v1", "subject": subject,
+                  "predicateType": "https://slsa.dev/provenance/v1", "predicate": {
+                      "buildDefinition": {
+                          "buildType": "https://slsa-framework.github.io/"
+                                       "github-actions-buildtypes/workflow/v1",
+                          "externalParameters": {"workflow": {
+                              "ref": "refs/tags/v2.0.0",
+                              "repository": "https://github.com/acme/widget",
+                              "path": ".github/workflows/release.yml"}}},
+                      "runDetails": {
+                          "builder": {"id": "https://github.com/actions/runner/github-hosted"},
+                          "metadata": {"invocationId": "https://github.com/acme/widget/"
+                                                       "actions/runs/1/attempts/1"}}}}
+    publish = {"_type": "https://in-toto.io/Statement/v0.1", "subject": subject,
+               "predicateType": "https://github.com/npm/attestation/tree/main/specs/publish/"
+                                "v0.1",
+               "predicate": {"name": "@acme/widget", "version": "2.0.0",
+                             "registry": "https://registry.npmjs.org"}}
+    attestations = {"attestations": [
+        {"predicateType": provenance["predicateType"],
+         "bundle": _bundle(provenance, WORKFLOW_SAN, "151000001")},
+        {"predicateType": publish["predicateType"],
+         "bundle": _bundle(publish, "npm-publish@npmjs.example", "151000002")}]}
+    packument = {
+        "_id": "@acme/widget", "name": "@acme/widget", "dist-tags": {"latest": "2.0.0"},
+        "time": {"1.0.0": "2026-01-01T00:00:00.000Z", "2.0.0": "2026-11-21T10:00:00.000Z"},
+        "versions": {
+            "1.0.0": {"name": "@acme/widget", "version": "1.0.0",
+                      "_npmUser": {"name": "release-bot", "email": "bot@acme.example"},
+                      "dist": {"integrity": "sha512-old"}},
+            "2.0.0": {"name": "@acme/widget", "version": "2.0.0",
+                      "_npmUser": {"name": "GitHub Actions",
+                                   "email": "npm-oidc-no-reply@github.com",
+                                   "trustedPublisher": {"id": "github",
+                                                        "oidcConfigId": "oidc:7f9c"}},
+                      "dist": {"integrity": "sha512-new", "attestations": {
+                          "url": "https://registry.npmjs.org/-/npm/v1/attestations/"
+                                 "@acme%2fwidget@2.0.0",
+                          "provenance": {"predicateType": "https://slsa.dev/provenance/v1"}}}}}}
+    trust = [{"id": TRUST_ID, "type": "github", "claims": {
+        "repository": "acme/widget", "workflow_ref": {"file": "release.yml"},
+        "environment": "npm"}}]
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.raw_path.decode().replace("%2F", "%2f")  # escapes: any case
+        sent.append(f"{request.method} {path}")
+        if path == "/-/npm/v1/tokens":
+            return httpx.Response(200, json={"objects": [], "total": 0, "urls": {}})
+        if path == "/-/package/@acme%2fwidget/trust" and request.method == "GET":
+            return httpx.Response(200, json=trust)
+        if path == f"/-/package/@acme%2fwidget/trust/{TRUST_ID}" and request.method == "DELETE":
+            if delete_status < 300:
+                trust.clear()
+            return httpx.Response(delete_status, json={} if delete_status < 300 else
+                                  {"error": "OTP required"})
+        if path == "/-/npm/v1/attestations/@acme%2fwidget@2.0.0":
+            return httpx.Response(200, json=attestations)
+        if path == "/@acme%2fwidget":
+            return httpx.Response(200, json=packument)
+        return httpx.Response(404, json={"error": "Not found"})
+
+    return handler, sent
+
+
+def npmjs_connector(handler, *, dry_run: bool = False, repos=("acme/widget",)) -> NpmConnector:
+    from connectors._guard import GuardTransport
+
+    npm = NpmConnector(ProviderContext(
+        clients=Clients(Guard(dry_run=dry_run)), identity=Identity(id="release-bot"),
+        config=NpmConfig(user="release-bot", token_env="OPERATOR",
+                         packages=("@acme/widget",), workflow_repositories=repos),
+        endpoint="https://registry.npmjs.org",
+        secrets=SecretSource({"OPERATOR": "npm_operatorTokenForTheReplayTest0001"})))
+    npm.http = httpx.Client(base_url="https://registry.npmjs.org", transport=GuardTransport(
+        httpx.MockTransport(handler), npm.context.clients.guard, "npm"))
+    return npm
+
+
+def test_npmjs_provenance_names_the_build_and_the_publish_attestation() -> None:
+    handler, sent = npmjs_replay()
+    [artifact] = npmjs_connector(handler).enumerate(
+        Window(since=datetime(2026, 11, 20, tzinfo=UTC)))
+    signing = artifact.details["signing"]
+    assert artifact.coordinates == "@acme/widget@2.0.0"
+    assert artifact.published_by == "GitHub Actions"  # published by CI, not the account
+    assert artifact.signed_by == "acme/widget:release.yml"
+    assert signing["build"] == {
+        "repository": "acme/widget", "workflow": ".github/workflows/release.yml",
+        "ref": "refs/tags/v2.0.0", "builder": "https://github.com/actions/runner/github-hosted",
+        "invocation": "https://github.com/acme/widget/actions/runs/1/attempts/1"}
+    assert signing["publish"]["predicate"]["registry"] == "https://registry.npmjs.org"
+    provenance, publish = signing["attestations"]
+    assert provenance["signers"] == [WORKFLOW_SAN] and provenance["rekor_log_index"] == \
+        "151000001"
+    assert publish["subjects"][0]["digests"] == ["sha512:" + "ab" * 64]
+    assert signing["trusted_publisher"] == {"id": "github", "oidcConfigId": "oidc:7f9c"}
+    assert signing["gaps"] == []
+    # the attestation URL's path is fetched from the configured registry only
+    assert "GET /-/npm/v1/attestations/@acme%2fwidget@2.0.0" in sent
+    # without the workflow repository, a CI-published version is not the identity's
+    assert npmjs_connector(npmjs_replay()[0], repos=()).enumerate(
+        Window(since=datetime(2026, 11, 20, tzinfo=UTC))) == []
+
+
+def test_npmjs_trusted_publisher_is_listed_removed_and_verified() -> None:
+    handler, sent = npmjs_replay()
+    npm = npmjs_connector(handler)
+    [publisher] = npm.discover()
+    assert (publisher.kind, publisher.id) == ("trusted_publisher", TRUST_ID)
+    assert publisher.principal == "github:acme/widget:release.yml"
+    assert publisher.details["claims"]["environment"] == "npm"
+    result = npm.revoke(publisher)
+    assert result.outcome is Outcome.DONE
+    assert result.requests == (f"DELETE /-/package/@acme%2Fwidget/trust/{TRUST_ID}",)
+    assert npm.revoke(publisher).detail == "already removed"
+    assert npm.verify(publisher).outcome is Outcome.DONE
+
+
+@pytest.mark.parametrize("status, why", [(401, "2FA"), (403, "2FA"),
+                                         (405, "no trusted-publisher API"),
+                                         (501, "no trusted-publisher API")])
+def test_npmjs_trust_removal_refused_or_unserved_is_a_manual_step(status, why) -> None:
+    handler, _sent = npmjs_replay(delete_status=status)
+    npm = npmjs_connector(handler)
+    [publisher] = npm.discover()
+    result = npm.revoke(publisher)
+    assert result.outcome is Outcome.MANUAL and why in result.detail
+    assert "https://www.npmjs.com/package/@acme/widget/access" in result.instructions
+    assert npm.verify(publisher).outcome is Outcome.FAILED  # still configured
+
+
+def test_npmjs_trust_removal_is_refused_by_the_guard_in_dry_run() -> None:
+    handler, sent = npmjs_replay()
+    npm = npmjs_connector(handler, dry_run=True)
+    [publisher] = npm.discover()
+    with pytest.raises(DryRunBlocked):
+        npm.revoke(publisher)
+    assert not any(s.startswith("DELETE") for s in sent)
