@@ -313,6 +313,7 @@ def test_npmjs_provenance_names_the_build_and_the_publish_attestation() -> None:
     assert publish["subjects"][0]["digests"] == ["sha512:" + "ab" * 64]
     assert signing["trusted_publisher"] == {"id": "github", "oidcConfigId": "oidc:7f9c"}
     assert signing["gaps"] == []
+    assert "npm_operatorToken" not in artifact.model_dump_json()  # no secret in evidence
     # the attestation URL's path is fetched from the configured registry only
     assert "GET /-/npm/v1/attestations/@acme%2fwidget@2.0.0" in sent
     # without the workflow repository, a CI-published version is not the identity's
