@@ -11,9 +11,12 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,6 +25,20 @@ LOOPBACK = "127.0.0.1"
 
 class SandboxError(RuntimeError):
     """A provider could not be installed, started or reached."""
+
+
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """The in-process sandbox servers (GitHub fake, fault proxy, Rekor fake, echo): one thread
+    per connection, a deep accept queue because parallel connectors open many connections at
+    once, and no traceback when a client hangs up on a kept-alive connection."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)
 
 
 def free_port() -> int:

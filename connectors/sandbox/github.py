@@ -40,11 +40,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from ._github_seed import GitHubSeedError, build_state, parse_seed
+from ._ports import LOOPBACK, LoopbackHTTPServer
 
 ADMIN = "/_sandbox"
 DOCS = "https://docs.github.com/rest"
@@ -148,7 +149,7 @@ class GitHubFake:
         self.window_start: str | None = None
         self._lock = threading.RLock()
         self._budgets: dict[tuple[str, str], list[int]] = {}  # key → [used, reset epoch]
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.state: dict[str, Any] = {}
         self.load_seed(seed or {})
@@ -157,7 +158,7 @@ class GitHubFake:
 
     def start(self) -> GitHubFake:
         if self._server is None:
-            self._server = _Server(("127.0.0.1", 0), _handler_class(self))
+            self._server = LoopbackHTTPServer((LOOPBACK, 0), _handler_class(self))
             self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                             daemon=True, name="github-fake")
             self._thread.start()
@@ -331,18 +332,6 @@ class GitHubFake:
                 return route.handler(call)
         raise Problem(404, "Not Found")
 
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # parallel connectors open many connections at once
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client hanging up (the proxy closing a kept-alive connection) is no error worth
-        a traceback; anything else still gets one."""
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            super().handle_error(request, client_address)
 
 
 def _handler_class(fake: GitHubFake) -> type[BaseHTTPRequestHandler]:

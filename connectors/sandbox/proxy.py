@@ -36,11 +36,11 @@ import urllib.parse
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from ._ports import HTTP, LOOPBACK
+from ._ports import HTTP, LOOPBACK, LoopbackHTTPServer
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer",
@@ -138,19 +138,6 @@ def set_remote_faults(proxy_url: str, faults: Iterable[Fault | dict[str, Any]]) 
     HTTP.post(f"{proxy_url}{CONTROL}/faults", json=body).raise_for_status()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128  # parallel connectors open many connections at once
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients hanging up (and our own dropped connections) are not errors worth a
-        traceback on stderr; anything else still gets one."""
-        import sys
-
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
-
 
 class RecordingProxy:
     """A reverse proxy to `upstream` on a free 127.0.0.1 port; see the module docstring."""
@@ -167,7 +154,7 @@ class RecordingProxy:
         self.upstream_timeout = upstream_timeout
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server = _Server((LOOPBACK, port), _make_handler(self))
+        self._server = LoopbackHTTPServer((LOOPBACK, port), _make_handler(self))
         self.port = int(self._server.server_address[1])
         self.url = f"http://{LOOPBACK}:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),

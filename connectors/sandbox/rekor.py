@@ -24,11 +24,11 @@ import base64
 import hashlib
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from ._ports import LOOPBACK
+from ._ports import LOOPBACK, LoopbackHTTPServer
 
 TREE_ID = "24296fb24b8ad77a"
 MAX_UUIDS = 10
@@ -47,7 +47,7 @@ class RekorFake:
             for key, mapping in json.loads((fixtures / "index.json").read_text()).items():
                 self.index.setdefault(key, {}).update(
                     {k.lower() if key != "hash" else k: v for k, v in mapping.items()})
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LoopbackHTTPServer | None = None
         self.url = ""
 
     # --- state -----------------------------------------------------------------------
@@ -159,8 +159,7 @@ class RekorFake:
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self._server.daemon_threads = True
+        self._server = LoopbackHTTPServer((LOOPBACK, 0), Handler)
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True,
                          name="rekor-fake").start()
         self.url = f"http://{LOOPBACK}:{self._server.server_address[1]}"

@@ -20,11 +20,11 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from ._ports import LOOPBACK
+from ._ports import LOOPBACK, LoopbackHTTPServer
 from .manager import Sandbox
 from .proxy import RecordingProxy
 
@@ -139,8 +139,7 @@ def echo_bytes(size: int) -> bytes:
 @contextmanager
 def echo_server() -> Iterator[str]:
     """A tiny upstream on 127.0.0.1 for proxy tests; yields its URL."""
-    server = ThreadingHTTPServer((LOOPBACK, 0), _Echo)
-    server.daemon_threads = True
+    server = LoopbackHTTPServer((LOOPBACK, 0), _Echo)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True,
                               name="echo")
     thread.start()

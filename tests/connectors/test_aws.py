@@ -473,4 +473,5 @@ def test_revoker_export_cli_locks_a_verified_case_and_refuses_a_tampered_one(
     (fresh := tmp_path / "ir-8").mkdir()
     make_ledger(fresh)
     plain = revoker(str(fresh), "--bucket", "plain")
-    assert plain.returncode == 1 and "Object Lock" in plain.stderr and "Traceback" not in plain.stderr
+    assert plain.returncode == 1
+    assert "Object Lock" in plain.stderr and "Traceback" not in plain.stderr
