@@ -26,7 +26,7 @@ import requests  # noqa: TID251 - only its exception types; the client is PyGith
 from github import GithubException
 
 from ._github_logic import budget_wait, next_link, retry_delay
-from ._redact import redact
+from ._redact import fingerprint, redact
 from .base import ConnectorError
 
 PROVIDER = "github"
@@ -65,7 +65,9 @@ class GitHubApi:
         self.secondary_wait = secondary_wait
         self.sleep = sleep
         self._lock = threading.Lock()
-        self._last_headers: dict[str, Any] = {}
+        # The last answer's headers per credential: calls that carry their own Authorization
+        # (a probe with a leaked token) draw on that token's budget, not the client's.
+        self._last_headers: dict[str | None, dict[str, Any]] = {}
         self.retries = 0  # retries this wrapper made (PyGithub's own are not counted)
 
     def call(self, verb: str, path: str, *, params: dict[str, Any] | None = None,
@@ -74,11 +76,14 @@ class GitHubApi:
         """Send one request; answers in `accept` (e.g. 404 for a delete) are returned, other
         failures raise ConnectorError (transient for 429/5xx/limits/transport errors)."""
         what = f"{verb} {path.split('?', 1)[0]}"
+        auth = (headers or {}).get("Authorization")
+        budget_key = fingerprint(auth) if auth else None
         for attempt in range(self.attempts):
-            self._respect_budget(what)
+            if path != "/rate_limit":  # GitHub does not count reading the budget
+                self._respect_budget(what, budget_key)
             response = self._send(verb, path, params, body, headers, what)
             with self._lock:
-                self._last_headers = response.headers
+                self._last_headers[budget_key] = response.headers
             if response.ok or response.status in accept:
                 return response
             delay = retry_delay(response.status, response.headers, attempt,
@@ -112,11 +117,11 @@ class GitHubApi:
                                  provider=PROVIDER, transient=True) from error
         return ApiResponse(status, dict(response_headers), text)
 
-    def _respect_budget(self, what: str) -> None:
+    def _respect_budget(self, what: str, key: str | None) -> None:
         with self._lock:
-            wait = budget_wait(self._last_headers, now=time.time())
+            wait = budget_wait(self._last_headers.get(key), now=time.time())
             if wait:
-                self._last_headers = {}
+                self._last_headers.pop(key, None)
         if wait > self.max_wait:
             raise ConnectorError(f"{what}: rate limit spent for {wait:.0f} s; re-run later",
                                  provider=PROVIDER, transient=True)

@@ -63,21 +63,31 @@ def batches(items: Sequence[T], size: int = REVOKE_BATCH) -> list[list[T]]:
 
 
 def revoke_eta_seconds(calls: int, *, per_hour: int = REVOKE_CALLS_PER_HOUR,
-                       used_in_last_hour: int = 0) -> float:
+                       used_in_last_hour: int = 0, reset_in: float | None = None) -> float:
     """Seconds until the last of `calls` can be sent when at most `per_hour` go out an hour
-    and `used_in_last_hour` of this hour's budget is already spent. 0 when all fit now."""
+    and `used_in_last_hour` of this hour's budget is already spent. 0 when all fit now.
+    `reset_in`: seconds until the current budget resets (GitHub's x-ratelimit-reset), when
+    known; otherwise a whole hour is assumed."""
     if calls <= 0:
         return 0.0
     last = used_in_last_hour + calls - 1  # index of the last call in the budget's timeline
-    return float(last // per_hour * 3600)
+    hours = last // per_hour
+    if hours == 0:
+        return 0.0
+    first_wait = 3600.0 if reset_in is None else max(float(reset_in), 0.0)
+    return first_wait + (hours - 1) * 3600.0
 
 
 def revoke_plan(token_count: int, grants_by_org: Mapping[str, int] | None = None, *,
                 per_hour: int = REVOKE_CALLS_PER_HOUR, used_in_last_hour: int = 0,
-                batch_size: int = REVOKE_BATCH) -> dict[str, Any]:
-    """The calls a revocation needs and when it can finish under GitHub's budget."""
-    calls = math.ceil(token_count / batch_size) if token_count else 0
-    eta = revoke_eta_seconds(calls, per_hour=per_hour, used_in_last_hour=used_in_last_hour)
+                batch_size: int = REVOKE_BATCH, calls: int | None = None,
+                reset_in: float | None = None) -> dict[str, Any]:
+    """The calls a revocation needs and when it can finish under GitHub's budget. `calls`
+    overrides the count derived from `token_count` (tokens already split into batches)."""
+    if calls is None:
+        calls = math.ceil(token_count / batch_size) if token_count else 0
+    eta = revoke_eta_seconds(calls, per_hour=per_hour, used_in_last_hour=used_in_last_hour,
+                             reset_in=reset_in)
     grants = {org: math.ceil(n / PAT_GRANT_BATCH) for org, n in (grants_by_org or {}).items()
               if n}
     return {
@@ -86,6 +96,7 @@ def revoke_plan(token_count: int, grants_by_org: Mapping[str, int] | None = None
         "batch_size": batch_size,
         "budget_per_hour": per_hour,
         "budget_used_last_hour": used_in_last_hour,
+        "budget_remaining": max(per_hour - used_in_last_hour, 0),
         "over_budget": used_in_last_hour + calls > per_hour,
         "eta_seconds": eta,
         "pat_grant_calls": grants,

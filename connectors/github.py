@@ -9,6 +9,9 @@ Credentials (`discover`), as `Credential.kind`:
   ghp_/github_pat_/gho_/ghu_/ghr_ are revoked in batches of ≤1,000 with the unauthenticated
   POST /credentials/revoke (60 calls/h; see `plan`); ghs_ installation tokens revoke
   themselves with DELETE /installation/token. Verified by a 401 from a read with the value.
+- `leaked_token_batch` ("<env>:<file fingerprint>/<n>-of-<m>"): ≤1,000 values from a file of
+  leaked tokens (`leaked_tokens_file_envs`, a mass leak); one /credentials/revoke call each,
+  verified on a sample (`verify_sample`, default 20; 0 = every value). See _github_tokens.py.
 - `fine_grained_pat_grant` ("<org>/<grant id>"): the org's access for the identity's
   fine-grained PAT; revoked with POST /orgs/{org}/personal-access-tokens (a GitHub App's
   token must make that call; otherwise a named manual step for an org owner).
@@ -39,6 +42,7 @@ Policy keys (playbook `providers.github.options`):
   (GitHub keeps deleted versions restorable for 30 days; `restore` does that).
 - `seconds_between_requests` (default 0.25), `seconds_between_writes` (default 1): PyGithub's
   pacing, which GitHub's secondary rate limits ask for.
+- `probe_sample` (default 5): token values of each leaked batch probed during discovery.
 - `max_retry_wait` (seconds, default 60), `secondary_rate_wait` (default 60),
   `verify_attempts` (default 3), `verify_delay` (seconds, default 2): rate-limit patience
   and how long verification waits for an asynchronous revocation.
@@ -46,8 +50,6 @@ Policy keys (playbook `providers.github.options`):
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Sequence
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
@@ -57,14 +59,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from ._github_artifacts import ArtifactSteps
 from ._github_http import GitHubApi
 from ._github_logic import (
-    REVOKE_BATCH,
-    REVOKE_CALLS_PER_HOUR,
     parse_time,
-    revoke_plan,
-    token_prefix,
-    token_type,
 )
-from ._redact import fingerprint, redact_data
+from ._github_tokens import TokenSteps
+from ._redact import redact_data
 from .base import (
     ActionResult,
     Connector,
@@ -100,6 +98,7 @@ class GitHubConfig(BaseModel):
           repos: [acme/widget, acme/cli]
           operator_token_env: GITHUB_TOKEN          # the responder's admin token
           leaked_token_envs: [LEAKED_GITHUB_TOKEN]
+          leaked_tokens_file_envs: [LEAKED_OAUTH_TOKENS_FILE]   # a mass leak, one a line
           app_installations: [4242]
           app_jwt_env: ACME_RELEASE_APP_JWT
           secret_names: [RELEASE_BOT_TOKEN]
@@ -114,6 +113,8 @@ class GitHubConfig(BaseModel):
     repos: tuple[str, ...] = Field(default=(), description="owner/name")
     operator_token_env: str = "GITHUB_TOKEN"
     leaked_token_envs: tuple[str, ...] = ()
+    leaked_tokens_file_envs: tuple[str, ...] = Field(
+        default=(), description="env vars naming files of leaked token values, one a line")
     app_installations: tuple[int, ...] = ()
     app_jwt_env: str | None = None
     secret_names: tuple[str, ...] = ()
@@ -123,7 +124,7 @@ class GitHubConfig(BaseModel):
     packages: tuple[PackageRef, ...] = ()
 
 
-class GitHubConnector(ArtifactSteps, Connector):
+class GitHubConnector(TokenSteps, ArtifactSteps, Connector):
     provider = "github"
     Config = GitHubConfig
 
@@ -147,15 +148,8 @@ class GitHubConnector(ArtifactSteps, Connector):
         # authenticated call is refused) and calls made *as* a leaked token or the App.
         self.anon = GitHubApi(context.clients.github(self.base_url, None, **pacing),
                               **patience)
-        self._leaked: dict[str, str] = {}
-        for env in self.config.leaked_token_envs:
-            value = context.secrets.get(env)
-            if value:
-                self._leaked[fingerprint(value)] = value
+        self._init_tokens(context)
         self._jwt = context.secrets.get(self.config.app_jwt_env)
-        self._lock = threading.Lock()
-        self._revoked_batches: dict[str, int] = {}  # token fingerprint → batch number
-        self._revoke_calls: list[float] = []  # monotonic times of POST /credentials/revoke
         self._operator_login: str | None = None
         self._signing_keys: dict[str, set[str]] | None = None
         self._grants: dict[str, list[dict[str, Any]]] = {}
@@ -176,17 +170,10 @@ class GitHubConnector(ArtifactSteps, Connector):
             self._operator_login = str(data.get("login", ""))
         return self._operator_login
 
-    def _probe(self, value: str) -> Any:
-        """A harmless read made with a token value: 401 means GitHub rejects it."""
-        path = "/installation/repositories" if value.startswith("ghs_") else "/user"
-        return self.anon.get(path, params={"per_page": 1} if path != "/user" else None,
-                             headers={"Authorization": f"token {value}"},
-                             accept=(401, 403, 404))
-
     # --- discover ------------------------------------------------------------------------
 
     def discover(self) -> list[Credential]:
-        found = [self._token_credential(fp, value) for fp, value in self._leaked.items()]
+        found = self._token_credentials()
         gaps: dict[str, str] = {}
         reached = 0
         for scope, lister in [*((f"orgs/{org}", self._discover_org) for org in self.config.orgs),
@@ -207,27 +194,6 @@ class GitHubConnector(ArtifactSteps, Connector):
                              details={"error": error, "stage": "discover"})
                   for scope, error in gaps.items()]
         return found
-
-    def _token_credential(self, fp: str, value: str) -> Credential:
-        kind, method = token_type(value)
-        probe = self._probe(value)
-        details: dict[str, Any] = {"prefix": token_prefix(value), "type": kind,
-                                   "revocation": method, "probe_status": probe.status}
-        headers = {k.lower(): v for k, v in probe.headers.items()}
-        if probe.ok and isinstance(probe.data, dict):
-            details["login"] = probe.data.get("login")
-        if headers.get("x-oauth-scopes") is not None:
-            details["scopes"] = headers["x-oauth-scopes"]
-        expires = headers.get("github-authentication-token-expiration")
-        return Credential(
-            provider=self.provider, kind="token", id=fp, fingerprint=fp,
-            principal=details.get("login") or self.config.login,
-            expires_at=parse_time(expires.replace(" UTC", "+00:00").replace(" ", "T"))
-            if expires else None,
-            scopes=tuple(s.strip() for s in str(details.get("scopes", "")).split(",")
-                         if s.strip()),
-            status="active" if probe.ok else ("rejected" if probe.status == 401 else "unknown"),
-            details=details)
 
     def _org_grants(self, org: str) -> list[dict[str, Any]]:
         grants = [g for g in self.api.pages(f"/orgs/{org}/personal-access-tokens")
@@ -370,36 +336,12 @@ class GitHubConnector(ArtifactSteps, Connector):
                     events[str(event.get("_document_id") or len(events))] = event
         return sorted(events.values(), key=lambda e: e.get("@timestamp") or 0)
 
-    # --- plan ----------------------------------------------------------------------------
-
-    def plan(self, credentials: Sequence[Credential]) -> dict[str, Any]:
-        """Calls the revocation needs and its ETA under /credentials/revoke's 60 calls/h."""
-        tokens = [c for c in credentials if c.kind == "token"
-                  and c.details.get("revocation", "credentials_revoke") == "credentials_revoke"
-                  and c.id not in self._revoked_batches]
-        grants: dict[str, int] = {}
-        for c in credentials:
-            if c.kind == "fine_grained_pat_grant":
-                grants[c.details.get("org", c.id.split("/")[0])] = grants.get(
-                    c.details.get("org", c.id.split("/")[0]), 0) + 1
-        plan = revoke_plan(len(tokens), grants, used_in_last_hour=self._calls_last_hour())
-        plan["installation_token_deletes"] = sum(
-            1 for c in credentials if c.details.get("revocation") == "installation_token_delete")
-        plan["manual"] = sorted(c.subject for c in credentials
-                                if c.kind in ("actions_secret",))
-        return plan
-
-    def _calls_last_hour(self) -> int:
-        hour_ago = time.monotonic() - 3600
-        with self._lock:
-            self._revoke_calls = [t for t in self._revoke_calls if t > hour_ago]
-            return len(self._revoke_calls)
-
     # --- revoke --------------------------------------------------------------------------
 
     def revoke(self, credential: Credential) -> ActionResult:
         handler = {
             "token": self._revoke_token,
+            "leaked_token_batch": self._revoke_batch,
             "fine_grained_pat_grant": self._revoke_grant,
             "app_installation": self._suspend_installation,
             "deploy_key": self._delete_deploy_key,
@@ -411,54 +353,6 @@ class GitHubConnector(ArtifactSteps, Connector):
         if handler is None:
             return self._result(credential, Outcome.SKIPPED, f"unknown kind {credential.kind}")
         return handler(credential)
-
-    def _revoke_token(self, credential: Credential) -> ActionResult:
-        value = self._leaked.get(credential.id)
-        if value is None:
-            return self._result(credential, Outcome.FAILED, "the token value is not supplied "
-                                "(set the env var named in leaked_token_envs) and re-run")
-        if token_type(value)[1] == "installation_token_delete":
-            response = self.anon.call("DELETE", "/installation/token",
-                                      headers={"Authorization": f"token {value}"},
-                                      accept=(401,))
-            detail = "installation token deleted" if response.ok else "already revoked/expired"
-            return self._result(credential, Outcome.DONE, detail,
-                                requests=("DELETE /installation/token",))
-        with self._lock:  # one batch at a time; concurrent callers find theirs done
-            if credential.id in self._revoked_batches:
-                return self._result(credential, Outcome.DONE,
-                                    f"revoked in batch {self._revoked_batches[credential.id]}")
-            return self._send_batch(credential)
-
-    def _send_batch(self, credential: Credential) -> ActionResult:
-        hour_ago = time.monotonic() - 3600
-        self._revoke_calls = [t for t in self._revoke_calls if t > hour_ago]
-        if len(self._revoke_calls) >= REVOKE_CALLS_PER_HOUR:
-            wait = self._revoke_calls[0] + 3600 - time.monotonic()
-            return self._result(credential, Outcome.FAILED,
-                                f"/credentials/revoke budget spent (60/h); next call in "
-                                f"{wait:.0f} s — re-run the case then")
-        pending = [credential.id] + [fp for fp, v in self._leaked.items()
-                                     if fp != credential.id and fp not in self._revoked_batches
-                                     and token_type(v)[1] == "credentials_revoke"]
-        batch = pending[:REVOKE_BATCH]
-        response = self.anon.call("POST", "/credentials/revoke",
-                                  body={"credentials": [self._leaked[fp] for fp in batch]},
-                                  accept=(404,))
-        if response.status == 404:
-            return self._result(
-                credential, Outcome.MANUAL, "this server has no /credentials/revoke (GHES)",
-                instructions=f"A site administrator deletes the token at {self.web_url}/stafftools"
-                             f"/users/{self.config.login}/security (or the account owner at "
-                             f"{self.web_url}/settings/tokens); token {credential.id}.")
-        self._revoke_calls.append(time.monotonic())
-        number = len({*self._revoked_batches.values()}) + 1
-        for fp in batch:
-            self._revoked_batches[fp] = number
-        return self._result(credential, Outcome.DONE,
-                            f"revoked with {len(batch)} token value(s) in batch {number}",
-                            requests=("POST /credentials/revoke",),
-                            evidence={"batch": number, "fingerprints": batch})
 
     def _grant_listed(self, org: str, grant_id: int) -> bool:
         return any(g["id"] == grant_id for g in self._org_grants(org))
@@ -545,6 +439,8 @@ class GitHubConnector(ArtifactSteps, Connector):
     def verify(self, credential: Credential) -> ActionResult:
         if credential.kind == "token":
             return self._verify_token(credential)
+        if credential.kind == "leaked_token_batch":
+            return self._verify_batch(credential)
         if credential.kind == "fine_grained_pat_grant":
             gone = not self._grant_listed(credential.details["org"],
                                           int(credential.details["grant_id"]))
@@ -575,23 +471,6 @@ class GitHubConnector(ArtifactSteps, Connector):
     def _verified(self, credential: Credential, ok: bool, proof: str) -> ActionResult:
         return self._result(credential, Outcome.DONE if ok else Outcome.FAILED,
                             proof if ok else f"not proven: {proof} is false", action="verify")
-
-    def _verify_token(self, credential: Credential) -> ActionResult:
-        value = self._leaked.get(credential.id)
-        if value is None:
-            return self._result(credential, Outcome.FAILED, "token value not supplied",
-                                action="verify")
-        attempts = int(self.policy.get("verify_attempts", 3))
-        for attempt in range(attempts):
-            status = self._probe(value).status
-            if status == 401:
-                return self._result(credential, Outcome.DONE,
-                                    "a read with the token value was refused (401)",
-                                    action="verify", evidence={"probe_status": status})
-            if attempt + 1 < attempts:  # GitHub revokes asynchronously after its 202
-                time.sleep(float(self.policy.get("verify_delay", 2)))
-        return self._result(credential, Outcome.FAILED,
-                            f"the token is still accepted (HTTP {status})", action="verify")
 
     def close(self) -> None:
         for api in (self.api, self.anon):

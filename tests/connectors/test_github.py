@@ -118,7 +118,10 @@ def test_web_urls_for_github_com_and_ghes() -> None:
 
 # --- flows against a GitHub server ---------------------------------------------------------
 
+import json  # noqa: E402
+import secrets  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from connectors._clients import Clients  # noqa: E402
@@ -167,10 +170,10 @@ class World:
 
     def connector(self, *, dry_run: bool = False, policy: dict[str, Any] | None = None,
                   operator: str = fx.OPERATOR, endpoint: str | None = None,
-                  **overrides: Any) -> GitHubConnector:
+                  env: dict[str, str] | None = None, **overrides: Any) -> GitHubConnector:
         environ = {"GITHUB_TOKEN": operator, "LEAKED_1": fx.LEAKED_CLASSIC,
                    "LEAKED_2": fx.LEAKED_FINE, "LEAKED_3": fx.INSTALLATION_TOKEN,
-                   "LEAKED_4": fx.LEAKED_OAUTH, "APP_JWT": fx.APP_JWT}
+                   "LEAKED_4": fx.LEAKED_OAUTH, "APP_JWT": fx.APP_JWT, **(env or {})}
         config = GitHubConfig.model_validate({
             "login": fx.LOGIN, "orgs": ["acme", "beta"], "repos": ["acme/widget"],
             "leaked_token_envs": ["LEAKED_1", "LEAKED_2", "LEAKED_3", "LEAKED_4"],
@@ -475,8 +478,77 @@ def test_plan_reports_batches_and_eta_when_over_budget(world: World) -> None:
     many = [Credential(provider="github", kind="token", id=f"sha256:{i:012d}…xxxx",
                        details={"revocation": "credentials_revoke"}) for i in range(61_000)]
     plan = github.plan(many)
-    assert plan["credentials_revoke_calls"] == 61 and plan["eta_seconds"] == 3600
+    # The budget resets an hour after its first use: the 61st call waits for that reset.
+    assert plan["credentials_revoke_calls"] == 61 and 3500 < plan["eta_seconds"] <= 3600
     assert plan["over_budget"] is True
+    assert plan["summary"].startswith("61 call(s) to /credentials/revoke for 61,000 token")
+    assert "60 of 60 calls left" in plan["summary"] and "the last call can go out in" in \
+        plan["summary"]
+
+
+def _mass_leak(world: World, tmp_path: Path, count: int, *, budget: int = 60
+               ) -> tuple[list[str], dict[str, str]]:
+    """`count` OAuth tokens of users of one OAuth app, known to the fake and listed in a
+    file, as a CI service's breach leaks them."""
+    values = [f"gho_{secrets.token_hex(18)}" for _ in range(count)]
+    seed = fx.seed()
+    seed["oauth_apps"] = [*seed.get("oauth_apps", []),
+                          {"client_id": "Iv1.ci-service", "client_secret": "ci-secret-value"}]
+    seed["tokens"] = [*seed["tokens"], *({"value": v, "login": f"ci-user-{i}",
+                                          "client_id": "Iv1.ci-service"}
+                                         for i, v in enumerate(values))]
+    seed["limits"] = {"anonymous_per_hour": budget}
+    world.fake.load_seed(seed)
+    leak = tmp_path / "leaked-oauth-tokens.txt"
+    leak.write_text("# exported from the CI service's database\n" + "\n".join(values) + "\n")
+    return values, {"LEAKED_OAUTH_FILE": str(leak)}
+
+
+def test_a_leaked_token_file_is_revoked_1000_a_call_and_verified_on_a_sample(
+        world: World, tmp_path: Path) -> None:
+    values, env = _mass_leak(world, tmp_path, 2_100)
+    github = world.connector(env=env, leaked_token_envs=[],
+                             leaked_tokens_file_envs=["LEAKED_OAUTH_FILE"])
+    found = [c for c in github.discover() if c.kind == "leaked_token_batch"]
+    assert sorted(c.details["tokens"] for c in found) == [100, 1000, 1000]
+    assert all(c.status == "active" and c.details["types"] == {"oauth_token": c.details["tokens"]}
+               for c in found)
+    assert [c.id.split("/")[-1] for c in found] == ["1-of-3", "2-of-3", "3-of-3"]
+
+    results = [github.revoke(c) for c in found]
+    assert [r.outcome for r in results] == [Outcome.DONE] * 3
+    assert world.mutations() == ["POST /credentials/revoke"] * 3
+    assert all(world.state["tokens"][v]["revoked"] for v in values)
+    assert all(github.verify(c).outcome is Outcome.DONE for c in found)
+    # Evidence names tokens by fingerprint only.
+    text = json.dumps([r.model_dump(mode="json") for r in results]) + repr(found)
+    assert not any(v in text for v in values)
+    assert sum(len(r.evidence["fingerprints"]) for r in results) == 2_100
+
+
+def test_a_spent_revoke_budget_leaves_the_rest_for_a_re_run_and_the_plan_says_when(
+        world: World, tmp_path: Path) -> None:
+    values, env = _mass_leak(world, tmp_path, 2_500, budget=2)
+    github = world.connector(env=env, leaked_token_envs=[],
+                             leaked_tokens_file_envs=["LEAKED_OAUTH_FILE"])
+    found = [c for c in github.discover() if c.kind == "leaked_token_batch"]
+    plan = github.plan(found)
+    assert plan["credentials_revoke_calls"] == 3 and plan["budget_remaining"] == 2
+    assert 3000 < plan["eta_seconds"] <= 3600 and "UTC" in plan["summary"]
+
+    outcomes = [github.revoke(c).outcome for c in found]
+    assert outcomes == [Outcome.DONE, Outcome.DONE, Outcome.FAILED]
+    last = github.revoke(found[2])
+    assert "budget spent" in last.detail and "re-run the case" in last.detail
+    assert world.mutations() == ["POST /credentials/revoke"] * 2  # no call wasted on a 403
+    assert sum(world.state["tokens"][v]["revoked"] for v in values) == 2_000
+
+
+def test_a_missing_leaked_token_file_is_a_clear_error(world: World, tmp_path: Path) -> None:
+    with pytest.raises(ConnectorError, match="LEAKED_OAUTH_FILE: cannot read") as caught:
+        world.connector(env={"LEAKED_OAUTH_FILE": str(tmp_path / "absent.txt")},
+                        leaked_tokens_file_envs=["LEAKED_OAUTH_FILE"])
+    assert str(tmp_path) not in str(caught.value)
 
 
 def test_engine_dry_run_records_only_planned_actions(world: World, tmp_path) -> None:
