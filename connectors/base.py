@@ -157,6 +157,24 @@ class Connector(abc.ABC):
         """Issuance evidence that revocation would destroy or hide (audit events, grant
         records, key metadata), as JSON-able data, redacted of secrets."""
 
+    def plan(self, credentials: Sequence[Credential]) -> dict[str, Any]:
+        """What revoking `credentials` will take under the provider's own limits, as
+        JSON-able data; {} (the default) when the playbook's generic budget says it all.
+
+        Must not send mutating requests. Optional keys the engine and the report read:
+
+        - `eta_seconds` (float ≥ 0): seconds until the last revocation call can be sent under
+          the provider's rate budget; 0 when everything can go out now.
+        - `summary` (str): one sentence for people, e.g. "3 calls to /credentials/revoke
+          (1,000 tokens each); 2 left in this hour's budget, the rest after 10:43 UTC".
+        - `calls` (int) and `budget_per_hour` (int): shown instead of the playbook's numbers
+          when the provider counts better.
+
+        Anything else is provider-specific and is recorded as-is (a large plan is trimmed to
+        its scalar values in the ledger).
+        """
+        return {}
+
     @abc.abstractmethod
     def revoke(self, credential: Credential) -> ActionResult:
         """Make the credential unusable. Already revoked or gone is DONE."""

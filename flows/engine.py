@@ -14,6 +14,7 @@ do not know which one drives them.
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import os
 import threading
@@ -41,7 +42,14 @@ from connectors.base import (
     SecretSource,
     Window,
 )
-from playbooks.models import IdentityEntry, Inventory, Playbook, Stage, provider_config
+from playbooks.models import (
+    IdentityEntry,
+    Inventory,
+    Playbook,
+    ProviderPolicy,
+    Stage,
+    provider_config,
+)
 
 from .case import Case
 
@@ -115,6 +123,52 @@ class Outstanding:
 def _failed(subject: str, action: str, error: BaseException) -> ActionResult:
     return ActionResult(subject=subject, action=action, outcome=Outcome.FAILED,
                         detail=f"{type(error).__name__}: {error}")
+
+
+# A provider plan is read back on every report render, so the ledger keeps it small.
+PLAN_RECORD_LIMIT = 4096  # characters of JSON per provider plan
+SUMMARY_LIMIT = 500
+PLAN_KEYS = ("eta_seconds", "summary", "calls", "budget_per_hour")  # see Connector.plan
+
+
+def generic_plan(policy: ProviderPolicy, credentials: int) -> dict[str, Any]:
+    """The playbook's estimate: credentials in batches, batches against calls per hour."""
+    calls = -(-credentials // policy.batch_size)
+    eta = 0.0
+    if policy.calls_per_hour and calls > policy.calls_per_hour:
+        eta = (calls - policy.calls_per_hour) / policy.calls_per_hour * 3600
+    return {"credentials": credentials, "calls": calls, "batch_size": policy.batch_size,
+            "budget_per_hour": policy.calls_per_hour, "concurrency": policy.concurrency,
+            "eta_seconds": round(eta, 1)}
+
+
+def compact_plan(raw: object) -> dict[str, Any]:
+    """A connector's plan as the ledger keeps it: JSON (dates become strings), a numeric
+    `eta_seconds`, a bounded `summary`, and small — too large, it loses its lists and maps
+    first, then everything but the keys the report reads. Raises on a broken contract."""
+    if not isinstance(raw, dict):
+        raise TypeError(f"plan() returned {type(raw).__name__}, not a dict")
+    plan: dict[str, Any] = json.loads(json.dumps(raw, default=str, allow_nan=False))
+    if "eta_seconds" in plan:
+        plan["eta_seconds"] = _eta(plan["eta_seconds"])
+    if "summary" in plan:
+        plan["summary"] = str(plan["summary"])[:SUMMARY_LIMIT]
+    if _size(plan) > PLAN_RECORD_LIMIT:
+        plan = {k: v for k, v in plan.items() if not isinstance(v, (dict, list))}
+        plan["trimmed"] = True
+    if _size(plan) > PLAN_RECORD_LIMIT:
+        plan = {k: plan[k] for k in PLAN_KEYS if k in plan} | {"trimmed": True}
+    return plan
+
+
+def _eta(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"plan() eta_seconds must be a number of seconds >= 0, not {value!r}")
+    return round(float(value), 1)
+
+
+def _size(data: Any) -> int:
+    return len(json.dumps(data))
 
 
 def endpoint_for(provider: str, inventory: Inventory, environ: dict[str, str]) -> str | None:
@@ -243,7 +297,12 @@ class Response:
 
     def error(self, provider: str, stage: str, error: BaseException,
               subject: str | None = None) -> None:
+        """A failure that leaves the provider's work outstanding for the next run."""
         self.providers[provider].errors.append(f"{stage}: {error}")
+        self._record_error(provider, stage, error, subject)
+
+    def _record_error(self, provider: str, stage: str, error: BaseException,
+                      subject: str | None = None) -> None:
         self.ledger.append("error", provider=provider, subject=subject,
                            data={"type": "error", "stage": stage,
                                  "error": f"{type(error).__name__}: {error}",
@@ -340,23 +399,33 @@ class Response:
                            evidence=evidence)
 
     def plan(self) -> dict[str, Any]:
-        """Calls each provider needs against its budget, and an ETA (recorded and printed)."""
-        providers: dict[str, Any] = {}
-        for name, state in self.providers.items():
-            policy = self.playbook.policy(name)
-            calls = -(-len(state.credentials) // policy.batch_size)
-            eta = 0.0
-            if policy.calls_per_hour and calls > policy.calls_per_hour:
-                eta = (calls - policy.calls_per_hour) / policy.calls_per_hour * 3600
-            providers[name] = {"credentials": len(state.credentials), "calls": calls,
-                               "batch_size": policy.batch_size,
-                               "budget_per_hour": policy.calls_per_hour,
-                               "concurrency": policy.concurrency, "eta_seconds": round(eta, 1)}
+        """Calls each provider needs against its budget, and an ETA (recorded and printed):
+        the playbook's generic estimate, refined by the connector's own plan where it has one."""
+        providers = {name: self._plan_provider(name) for name in self.providers}
         plan = {"type": "plan", "providers": providers,
                 "total_eta_seconds": max((p["eta_seconds"] for p in providers.values()),
                                          default=0.0)}
-        self.ledger.append("observation", data=plan)
+        self.ledger.append("observation", data=plan)  # the ledger redacts it
         return plan
+
+    def _plan_provider(self, name: str) -> dict[str, Any]:
+        state = self.providers[name]
+        row = generic_plan(self.playbook.policy(name), len(state.credentials))
+        connector = state.connector
+        if connector is None or not self.reachable(name):  # not asked again this run
+            return row
+        try:
+            own = compact_plan(connector.plan(state.credentials))
+        except Exception as error:
+            # The plan only informs: a broken one is on record, and revocation goes ahead
+            # without marking the provider unreachable.
+            self._record_error(name, "plan", error)
+            return row
+        row["provider_plan"] = own
+        # The provider knows its budget (calls already spent this hour, reset times): its
+        # ETA can only lengthen the generic one, never promise faster.
+        row["eta_seconds"] = max(row["eta_seconds"], own.get("eta_seconds", 0.0))
+        return row
 
     def revoke_one(self, item: tuple[str, Credential]) -> None:
         name, credential = item

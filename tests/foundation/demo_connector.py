@@ -4,6 +4,7 @@ It deliberately does nothing about dry-run: the guard under its client must stop
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,3 +66,21 @@ class DemoConnector(Connector):
     def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
         self.http.post("/restore", json={"artifact": artifact.coordinates})
         return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.DONE)
+
+
+class PlanningDemoConnector(DemoConnector):
+    """Plans like a rate-limited provider: two hours until the last call, a per-credential
+    list, and the leaked token where a careless connector might put it."""
+
+    def plan(self, credentials: Sequence[Credential]) -> dict[str, Any]:
+        return {"eta_seconds": 7200, "budget_per_hour": 1, "calls": len(credentials),
+                "summary": f"{len(credentials)} calls at 1/h, seen with {self.leaked}",
+                "batches": [[c.id] for c in credentials],
+                "resets_at": datetime(2026, 11, 22, 12, 0, tzinfo=UTC)}
+
+
+class BrokenPlanDemoConnector(DemoConnector):
+    """A connector whose plan fails: the response must go on without it."""
+
+    def plan(self, credentials: Sequence[Credential]) -> dict[str, Any]:
+        raise RuntimeError("budget endpoint unavailable")

@@ -11,7 +11,7 @@ import pytest
 
 import connectors
 from flows.case import verify_case
-from flows.engine import run_response
+from flows.engine import compact_plan, run_response
 from flows.respond import ResponseRequest, prepare
 
 from .conftest import RecordingServer
@@ -129,3 +129,55 @@ def test_destructive_step_waits_for_a_recorded_approval(world, recording_server)
                    and r["data"]["action"] == "quarantine_destructive"]
     assert [d["data"]["outcome"] for d in destructive] == ["done"]
     assert len([p for m, p in recording_server.mutating() if p == "/quarantine"]) == 2
+
+
+def use_connector(monkeypatch, class_name: str) -> None:
+    monkeypatch.setitem(connectors.CONNECTORS, "demo",
+                        f"tests.foundation.demo_connector:{class_name}")
+
+
+def plan_record(case: Path) -> dict:
+    return [r for r in records(case) if r["data"].get("type") == "plan"][-1]["data"]
+
+
+def test_provider_plan_lands_in_the_ledger_redacted_and_sets_the_eta(world, monkeypatch,
+                                                                     recording_server) -> None:
+    use_connector(monkeypatch, "PlanningDemoConnector")
+    status, case = respond(world, dry_run=True)
+    assert status == "planned" and recording_server.mutating() == []
+    demo = plan_record(case)["providers"]["demo"]
+    assert (demo["credentials"], demo["calls"], demo["batch_size"]) == (2, 2, 1)  # generic kept
+    own = demo["provider_plan"]
+    assert own["summary"].startswith("2 calls at 1/h") and own["batches"] == [["t1"], ["t2"]]
+    assert own["resets_at"].startswith("2026-11-22 12:00")  # a datetime, recorded as text
+    assert demo["eta_seconds"] == 7200.0 and plan_record(case)["total_eta_seconds"] == 7200.0
+    assert LEAKED not in (case / "ledger.jsonl").read_text() and "…QQQQ" in own["summary"]
+
+
+def test_a_failing_provider_plan_is_an_error_and_the_response_goes_on(world, monkeypatch,
+                                                                     recording_server) -> None:
+    use_connector(monkeypatch, "BrokenPlanDemoConnector")
+    status, case = respond(world)
+    assert status == "contained" and recording_server.tokens == {}  # revoked all the same
+    errors = [r["data"] for r in records(case) if r["kind"] == "error"]
+    assert [(e["stage"], e["error"]) for e in errors] == [
+        ("plan", "RuntimeError: budget endpoint unavailable")]
+    demo = plan_record(case)["providers"]["demo"]
+    assert "provider_plan" not in demo and demo["eta_seconds"] == 0.0
+    enumerated = [r for r in records(case) if r["data"].get("type") == "artifact"]
+    assert enumerated  # the provider was not written off as unreachable
+
+
+def test_compact_plan_keeps_the_ledger_small_and_rejects_a_broken_contract() -> None:
+    huge = {"eta_seconds": 60, "summary": "s" * 2000, "over_budget": True,
+            "subjects": [f"github:token:{i}" for i in range(1000)]}
+    small = compact_plan(huge)
+    assert small == {"eta_seconds": 60.0, "summary": "s" * 500, "over_budget": True,
+                     "trimmed": True}
+    wide = compact_plan({"calls": 3, **{f"k{i}": "v" * 100 for i in range(100)}})
+    assert wide == {"calls": 3, "trimmed": True}
+    assert compact_plan({}) == {}
+    for broken in (["not", "a", "dict"], {"eta_seconds": -1}, {"eta_seconds": "soon"},
+                   {"eta_seconds": float("nan")}):
+        with pytest.raises((TypeError, ValueError)):
+            compact_plan(broken)
