@@ -2,7 +2,8 @@
 case can be re-rendered later and every statement points at the record that supports it.
 
 Record conventions read here (written by flows/engine.py and flows/drill.py), by `data.type`:
-case_opened, identity, credential, snapshot, plan, planned, revoke/verify/quarantine actions,
+case_opened, identity, credential, snapshot, plan (the latest one), planned,
+revoke/verify/quarantine actions,
 approval, awaiting_approval, error, artifact, pre_destroy, inject, no_mutation_check,
 scorecard, finding (sweep), case_closed. Later records for a subject supersede earlier ones;
 a credential revoked in a first run keeps that time when a re-run only re-verifies it.
@@ -10,7 +11,8 @@ a credential revoked in a first run keeps that time when a re-run only re-verifi
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import math
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -89,6 +91,29 @@ class TimelineEntry(View):
     hash: str
 
 
+class PlanRow(View):
+    """One provider's line of the response plan: the playbook's numbers, refined by the
+    connector's own plan (`provider_plan`) where it made one."""
+
+    provider: str
+    credentials: int
+    calls: int | None
+    budget_per_hour: int | None
+    concurrency: int | None
+    eta_seconds: float = Field(description="until the last revocation call can be sent")
+    eta: str = Field(description="eta_seconds for people: 'now', '45 s', '1 h 02 min'")
+    summary: str | None = Field(description="the provider's own sentence; provider text")
+    provider_plan: dict[str, Any]
+
+
+class PlanView(View):
+    planned_at: str
+    providers: list[PlanRow]
+    total_eta_seconds: float
+    total_eta: str
+    evidence: str = Field(description="hash of the plan record")
+
+
 class Report(View):
     schema_version: str = REPORT_SCHEMA_VERSION
     case_id: str | None
@@ -111,6 +136,9 @@ class Report(View):
     timeline: list[TimelineEntry]
     no_mutation_check: dict[str, Any] | None = None
     scorecard: dict[str, Any] | None = None
+    plan: PlanView | None = None
+    rate_limit: str | None = Field(None, description="when a provider's rate budget keeps "
+                                   "revocation from finishing before a time: that, in a line")
     ledger_head: str
     ledger_records: int
 
@@ -140,6 +168,7 @@ class _Fold:
         self.timeline: list[TimelineEntry] = []
         self.closed: dict[str, Any] = {}
         self.special: dict[str, dict[str, Any]] = {}
+        self.plan: dict[str, Any] | None = None  # the latest: a resumed case plans again
 
     def add(self, record: dict[str, Any]) -> None:
         data, subject, kind = record.get("data") or {}, record.get("subject"), record["kind"]
@@ -167,6 +196,8 @@ class _Fold:
             self.errors.append({"provider": record.get("provider"), "subject": subject,
                                 "stage": data.get("stage"), "error": data.get("error"),
                                 "ts": record["ts"], "hash": record["hash"]})
+        elif kind_of == "plan":
+            self.plan = {**data, "ts": record["ts"], "hash": record["hash"]}
         elif kind_of == "case_closed":
             self.closed = data
         elif kind_of == "finding":
@@ -208,6 +239,7 @@ def build_report(case_meta: dict[str, Any], records: list[dict[str, Any]]) -> Re
     identity_owners = _owners(fold.identity.get("owners"))
     findings = _findings(fold, credentials, artifacts, identity_owners)
     window = case_meta.get("window") or {}
+    plan = _plan(fold.plan)
     return Report(
         case_id=case_meta.get("case_id"), identity=fold.identity.get("id", "?"),
         identity_description=fold.identity.get("description", ""),
@@ -222,10 +254,93 @@ def build_report(case_meta: dict[str, Any], records: list[dict[str, Any]]) -> Re
         credentials=credentials, artifacts=artifacts, findings=findings,
         approvals=fold.approvals, planned_requests=fold.planned, errors=fold.errors,
         timeline=fold.timeline, no_mutation_check=fold.special.get("no_mutation_check"),
-        scorecard=fold.special.get("scorecard"),
+        scorecard=fold.special.get("scorecard"), plan=plan,
+        rate_limit=_rate_limit(plan, credentials, dry_run=case_meta.get("mode") == "dry-run"),
         ledger_head=records[-1]["hash"] if records else "0" * 64,
         ledger_records=len(records),
     )
+
+
+def human_duration(seconds: float) -> str:
+    """'now', '45 s', '12 min 05 s', '1 h 02 min'. Rounded up: an ETA is the earliest the
+    work can finish, so it must not read sooner than it is."""
+    total = math.ceil(seconds)
+    if total <= 0:
+        return "now"
+    if total < 60:
+        return f"{total} s"
+    if total < 3600:
+        minutes, rest = divmod(total, 60)
+        return f"{minutes} min {rest:02d} s" if rest else f"{minutes} min"
+    hours, minutes = divmod(math.ceil(total / 60), 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _plan(raw: dict[str, Any] | None) -> PlanView | None:
+    if raw is None:
+        return None
+    providers = raw.get("providers")
+    rows = [_plan_row(str(name), row) for name, row in
+            (providers.items() if isinstance(providers, dict) else ()) if isinstance(row, dict)]
+    total = _seconds(raw.get("total_eta_seconds"))
+    return PlanView(planned_at=raw["ts"], providers=rows, total_eta_seconds=total,
+                    total_eta=human_duration(total), evidence=raw["hash"])
+
+
+def _plan_row(provider: str, row: dict[str, Any]) -> PlanRow:
+    """The provider's own numbers win where it gave them (it knows its budget); the
+    recorded values are checked, not trusted, since a connector wrote some of them."""
+    own = row.get("provider_plan")
+    own = own if isinstance(own, dict) else {}
+    eta = _seconds(row.get("eta_seconds"))
+    summary = own.get("summary")
+    return PlanRow(provider=provider, credentials=_count(row.get("credentials")) or 0,
+                   calls=_count(own.get("calls"), row.get("calls")),
+                   budget_per_hour=_count(own.get("budget_per_hour"), row.get("budget_per_hour")),
+                   concurrency=_count(row.get("concurrency")), eta_seconds=eta,
+                   eta=human_duration(eta),
+                   summary=summary if isinstance(summary, str) else None, provider_plan=own)
+
+
+def _count(*values: Any) -> int | None:
+    """The first value that is a whole number ≥ 0."""
+    return next((v for v in values if isinstance(v, int) and not isinstance(v, bool)
+                 and v >= 0), None)
+
+
+def _seconds(value: Any) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    return float(value) if ok and math.isfinite(value) else 0.0
+
+
+def _rate_limit(plan: PlanView | None, credentials: list[CredentialView], *,
+                dry_run: bool) -> str | None:
+    """The line for the status: when revocation can finish at the earliest, if a provider's
+    budget holds it back. A provider whose credentials the ledger shows all revoked holds
+    nothing back any more, so a finished case does not carry a stale warning."""
+    if plan is None:
+        return None
+    revoked = {c.provider for c in credentials} - {c.provider for c in credentials
+                                                   if not c.revoked_at}
+    limited = [row for row in plan.providers if row.eta_seconds > 0
+               and row.provider not in revoked]
+    planned_at = _when(plan.planned_at)
+    if not limited or planned_at is None:
+        return None
+    eta = max(row.eta_seconds for row in limited)
+    earliest = planned_at + timedelta(seconds=eta)
+    verb = "would not finish" if dry_run else "cannot finish"
+    return (f"Revocation {verb} before ~{_to_minute(earliest)} ({human_duration(eta)} after "
+            f"the plan) because of a provider rate limit: "
+            + ", ".join(row.provider for row in limited) + ".")
+
+
+def _to_minute(moment: datetime) -> str:
+    """UTC, rounded up to the minute (an earliest time must not read earlier than it is)."""
+    moment = moment.astimezone(UTC)
+    if moment.second or moment.microsecond:
+        moment = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _credential(fold: _Fold, subject: str, raw: dict[str, Any]) -> CredentialView:

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,8 @@ from hypothesis import strategies as st
 
 from flows.case import verify_case, write_manifest
 from flows.ledger import Ledger
-from reports.model import build_report
-from reports.render import bundle_case, render_all, render_case
+from reports.model import build_report, human_duration
+from reports.render import _parse, bundle_case, load_case, render_all, render_case
 
 HOSTILE = ('<script>alert(1)</script> [x](javascript:alert(1)) | col | \x1b[31mred\x1b[0m '
            '<img src=x onerror=alert(1)> ![](http://evil.example/p.png) \u202egnp.exe \x9b31m '
@@ -154,3 +155,86 @@ def screenshot(page: Path, workdir: Path) -> Path:
                     f"--screenshot={out}", "--window-size=1200,1600", page.as_uri()],
                    check=True, capture_output=True, timeout=90)
     return out
+
+
+PLAN_SUMMARY = ('<script>alert(1)</script> 3 calls | two | cols \u202eevil [x](javascript:alert(1))'
+                '\n# not a heading ghp_' + "B" * 36)
+
+
+def planned_case(directory: Path) -> tuple[Path, dict]:
+    """The seeded case plus a plan: GitHub held back an hour by its budget (hostile summary),
+    npm with an ETA too but its only credential already revoked."""
+    case = seeded_case(directory)
+    github = {"eta_seconds": 3720, "summary": PLAN_SUMMARY, "calls": 3, "budget_per_hour": 60,
+              "budget_remaining": 2}
+    record = Ledger(case / "ledger.jsonl").append("observation", data={
+        "type": "plan", "total_eta_seconds": 3720.0, "providers": {
+            "github": {"credentials": 2500, "calls": 3, "batch_size": 1000,
+                       "budget_per_hour": 60, "concurrency": 4, "eta_seconds": 3720.0,
+                       "provider_plan": github},
+            "npm": {"credentials": 1, "calls": 1, "batch_size": 1, "budget_per_hour": 1,
+                    "concurrency": 4, "eta_seconds": 5.0}}})
+    return case, record
+
+
+def test_plan_section_shows_each_provider_and_the_rate_limit_inertly(tmp_path: Path) -> None:
+    case, record = planned_case(tmp_path / "case")
+    render_case(case)
+    md, html = (case / "report.md").read_text(), (case / "report.html").read_text()
+    report = json.loads((case / "report.json").read_text())
+    earliest = _parse(record["ts"]) + timedelta(seconds=3720)
+    minute = (earliest.replace(second=0, microsecond=0) + timedelta(minutes=1)).strftime(
+        "%Y-%m-%d %H:%M UTC")  # rounded up: an earliest time never reads earlier
+
+    plan = report["plan"]
+    assert plan["total_eta_seconds"] == 3720 and plan["total_eta"] == "1 h 02 min"
+    github, npm = plan["providers"]
+    assert (github["provider"], github["calls"], github["budget_per_hour"], github["eta"]) == \
+        ("github", 3, 60, "1 h 02 min")
+    assert github["provider_plan"]["budget_remaining"] == 2
+    assert "\u202eevil" in github["summary"] and "B" * 36 not in github["summary"]
+    assert (npm["summary"], npm["eta"], npm["provider_plan"]) == (None, "5 s", {})
+    # npm's credential is revoked already: only GitHub still holds revocation back
+    assert report["rate_limit"] == (f"Revocation cannot finish before ~{minute} (1 h 02 min "
+                                    "after the plan) because of a provider rate limit: github.")
+
+    sections = [line for line in md.splitlines() if line.startswith("## ")]
+    assert sections.index("## Plan") == sections.index("## Headline times") + 1
+    row = next(line for line in md.splitlines() if line.startswith("| github |"))
+    assert len(re.findall(r"(?<!\\)\|", row)) == 8  # seven cells: the summary's pipes escaped
+    assert "1 h 02 min" in row and "\\<script\\>" in row and "](javascript" not in row
+    assert "\n\\# not a heading" not in md and "\n# not a heading" not in md
+    rate_line = next(line for line in md.splitlines() if line.startswith("| Rate limit |"))
+    assert minute in rate_line.replace("\\", "") and "github" in rate_line
+
+    plan_html = html.split("<h2>Plan</h2>")[1].split("<h2>")[0]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in plan_html and "<script" not in html
+    assert "<td>1 h 02 min</td>" in plan_html and "<td>5 s</td>" in plan_html
+    assert html.index("<h2>Headline times</h2>") < html.index("<h2>Plan</h2>")
+    assert f'<p class="gap">Revocation cannot finish before ~{minute}' in html
+    for output in (md, html, (case / "report.json").read_text()):
+        assert "\u202e" not in output and "B" * 36 not in output
+
+
+def test_no_plan_section_without_a_plan_or_once_everything_is_revoked(tmp_path: Path) -> None:
+    case = seeded_case(tmp_path / "old")  # a ledger from before plans were recorded
+    outputs = render_all(build_report(*load_case(case)))
+    assert "## Plan" not in outputs["report.md"] and "<h2>Plan</h2>" not in outputs["report.html"]
+    assert json.loads(outputs["report.json"])["plan"] is None
+
+    case = tmp_path / "done"
+    seeded_case(case)
+    Ledger(case / "ledger.jsonl").append("observation", data={
+        "type": "plan", "total_eta_seconds": 7200.0,
+        "providers": {"npm": {"credentials": 1, "calls": 1, "eta_seconds": 7200.0}}})
+    report = build_report(*load_case(case))
+    assert report.plan is not None and report.plan.total_eta == "2 h 00 min"
+    assert report.rate_limit is None  # npm's one credential is revoked: no stale warning
+    assert "Rate limit" not in render_all(report)["report.md"]
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "now"), (0.4, "1 s"), (45, "45 s"), (59.2, "1 min"), (125, "2 min 05 s"),
+    (3600, "1 h 00 min"), (3601, "1 h 01 min"), (3720, "1 h 02 min"), (90000, "25 h 00 min")])
+def test_human_duration_rounds_up(seconds: float, text: str) -> None:
+    assert human_duration(seconds) == text
