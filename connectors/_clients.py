@@ -98,13 +98,17 @@ class Clients:
             aws_session_token=env.get("AWS_SESSION_TOKEN"),
             region_name=env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION"))
 
-    def github(self, base_url: str, token: str | None, **kwargs: Any) -> Any:
+    def github(self, base_url: str, token: str | None, *, max_rate_limit_wait: float = 60,
+               secondary_rate_wait: float = 60, **kwargs: Any) -> Any:
         from github import Auth, Github, GithubRetry
 
         github = Github(
             base_url=base_url,
             auth=Auth.Token(token) if token else None,
-            retry=GithubRetry(total=self._retry_total),
+            # Left alone, GithubRetry sleeps until a spent budget resets (up to an hour);
+            # past max_rate_limit_wait it raises, and the connector defers the step instead.
+            retry=GithubRetry(total=self._retry_total, secondary_rate_wait=secondary_rate_wait,
+                              max_rate_limit_wait=max_rate_limit_wait),
             timeout=20,
             user_agent=USER_AGENT,
             **kwargs,

@@ -170,6 +170,7 @@ class TokenSteps:
         plan["installation_token_deletes"] = sum(
             1 for c in credentials if c.details.get("revocation") == "installation_token_delete")
         plan["manual"] = sorted(c.subject for c in credentials if c.kind == "actions_secret")
+        plan["calls"] = plan["credentials_revoke_calls"]  # the calls the budget limits
         plan["summary"] = plan_summary(plan, budget)
         return plan
 

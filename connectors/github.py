@@ -138,15 +138,21 @@ class GitHubConnector(TokenSteps, ArtifactSteps, Connector):
             "max_wait": float(self.policy.get("max_retry_wait", 60)),
             "secondary_wait": float(self.policy.get("secondary_rate_wait", 60))}
         # PyGithub spaces requests (0.25 s) and writes (1 s), as GitHub's secondary-limit
-        # guidance asks; the sandbox turns that off.
+        # guidance asks. A loopback endpoint is the local sandbox, which has no such limits.
+        sandbox = urlsplit(self.base_url).hostname in ("127.0.0.1", "localhost", "::1")
         pacing = {"per_page": 100,
-                  "seconds_between_requests": self.policy.get("seconds_between_requests", 0.25),
-                  "seconds_between_writes": self.policy.get("seconds_between_writes", 1.0)}
+                  "seconds_between_requests": self.policy.get(
+                      "seconds_between_requests", 0 if sandbox else 0.25),
+                  "seconds_between_writes": self.policy.get(
+                      "seconds_between_writes", 0 if sandbox else 1.0)}
         token = context.secrets.get(self.config.operator_token_env)
-        self.api = GitHubApi(context.clients.github(self.base_url, token, **pacing), **patience)
+        limits = {"max_rate_limit_wait": patience["max_wait"],
+                  "secondary_rate_wait": patience["secondary_wait"]}
+        self.api = GitHubApi(context.clients.github(self.base_url, token, **pacing, **limits),
+                             **patience)
         # Calls that must not carry the operator's credential: /credentials/revoke (an
         # authenticated call is refused) and calls made *as* a leaked token or the App.
-        self.anon = GitHubApi(context.clients.github(self.base_url, None, **pacing),
+        self.anon = GitHubApi(context.clients.github(self.base_url, None, **pacing, **limits),
                               **patience)
         self._init_tokens(context)
         self._jwt = context.secrets.get(self.config.app_jwt_env)

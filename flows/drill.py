@@ -11,6 +11,7 @@ against the providers configured in the environment (real credentials), reads an
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,10 +52,11 @@ def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) 
     from connectors.sandbox.proxy import Fault
     from connectors.sandbox.seed import apply_seed
 
-    with Sandbox() as sandbox:
+    with Sandbox() as sandbox, tempfile.TemporaryDirectory(prefix="revoker-drill-") as private:
         seeded = apply_seed(sandbox, scenario.seed)
         environ = {**os.environ, **sandbox.environment(),
-                   **{env: seeded.secrets[name] for env, name in scenario.env.items()}}
+                   **{env: seeded.secrets[name] for env, name in scenario.env.items()},
+                   **_secret_files(scenario.env_files, seeded.secrets, Path(private))}
         case_dir.mkdir(parents=True, exist_ok=True)
         inventory = _write_inventory(case_dir, scenario.inventory.model_dump(mode="json"))
         for fault in scenario.faults:
@@ -71,6 +73,7 @@ def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) 
         status = run_response(prepare(request, environ=environ))
         say(f"  first pass: {status}")
         for inject in scenario.injects:
+            environ.update(_secret_files(inject.env_files, seeded.secrets, Path(private)))
             status = _reveal(inject, scenario, request, environ, seeded.secrets, inventory, say)
         ledger = Ledger(case_dir / "ledger.jsonl")
         if not live and not _record_no_mutation(ledger, sandbox.mutating_requests(marks), say):
@@ -78,6 +81,19 @@ def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) 
         _record_scorecard(ledger, scenario)
     finish(case_dir, say)
     return status
+
+
+def _secret_files(files: dict[str, str], secrets: dict[str, str], directory: Path
+                  ) -> dict[str, str]:
+    """Write each named secret to its own file readable by this user only, in `directory`
+    (never the case directory, which is evidence that leaves the machine); env var → path."""
+    paths = {}
+    for env, name in files.items():
+        path = directory / env.lower()
+        path.touch(mode=0o600)
+        path.write_text(secrets[name] + "\n")
+        paths[env] = str(path)
+    return paths
 
 
 def _reveal(inject: Any, scenario: Scenario, request: ResponseRequest, environ: dict[str, str],
@@ -135,8 +151,9 @@ def _record_scorecard(ledger: Ledger, scenario: Scenario) -> None:
         e for inject in scenario.injects for e in inject.reveals)}.values())
     found_c, missed_c = score(expected, credentials)
     found_a, missed_a = score(scenario.planted.artifacts, artifacts)
-    unexpected = [a["provider"] + ":" + a["coordinates"] for a in artifacts
-                  if not any(e.matches(a) for e in scenario.planted.artifacts)]
+    unexpected = list(dict.fromkeys(  # an inject's re-run observes them again
+        a["provider"] + ":" + a["coordinates"] for a in artifacts
+        if not any(e.matches(a) for e in scenario.planted.artifacts)))
     manual = [r["subject"] for r in records
               if r["kind"] == "action" and r["data"].get("outcome") == "manual"]
     opened = next(r for r in records if r["data"].get("type") == "case_opened")

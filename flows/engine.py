@@ -401,21 +401,31 @@ class Response:
     def plan(self) -> dict[str, Any]:
         """Calls each provider needs against its budget, and an ETA (recorded and printed):
         the playbook's generic estimate, refined by the connector's own plan where it has one."""
-        providers = {name: self._plan_provider(name) for name in self.providers}
+        revoked = self._revoked_in_ledger()
+        providers = {name: self._plan_provider(name, revoked) for name in self.providers}
         plan = {"type": "plan", "providers": providers,
                 "total_eta_seconds": max((p["eta_seconds"] for p in providers.values()),
                                          default=0.0)}
         self.ledger.append("observation", data=plan)  # the ledger redacts it
         return plan
 
-    def _plan_provider(self, name: str) -> dict[str, Any]:
+    def _revoked_in_ledger(self) -> set[str]:
+        """Subjects (as recorded) whose revocation is done — not merely planned: a dry-run's
+        plan must still count what a live run would have to send."""
+        return {record["subject"] for record in self.ledger.records()
+                if record["kind"] == "action" and (record.get("data") or {}).get("action")
+                == "revoke" and record["data"].get("outcome") == "done"}
+
+    def _plan_provider(self, name: str, revoked: set[str]) -> dict[str, Any]:
         state = self.providers[name]
-        row = generic_plan(self.playbook.policy(name), len(state.credentials))
+        # A resumed case plans only what is left: an hour's budget is too dear to re-spend.
+        pending = [c for c in state.credentials if redact(c.subject) not in revoked]
+        row = generic_plan(self.playbook.policy(name), len(pending))
         connector = state.connector
         if connector is None or not self.reachable(name):  # not asked again this run
             return row
         try:
-            own = compact_plan(connector.plan(state.credentials))
+            own = compact_plan(connector.plan(pending))
         except Exception as error:
             # The plan only informs: a broken one is on record, and revocation goes ahead
             # without marking the provider unreachable.

@@ -66,6 +66,7 @@ class Inject(Strict):
     at_minute: int = 0
     text: str
     env: dict[str, str] = Field(default_factory=dict)  # env var → seed secret name
+    env_files: dict[str, str] = Field(default_factory=dict)  # env var → file of that secret
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)  # merged into inventory
     reveals: tuple[Expected, ...] = ()
 
@@ -81,6 +82,9 @@ class Scenario(Strict):
     seed: dict[str, Any]
     inventory: Inventory
     env: dict[str, str] = Field(default_factory=dict)  # env var → seed secret name
+    # env var → seed secret written to a private file outside the case directory; the
+    # variable names the file (e.g. a list of leaked tokens, one a line)
+    env_files: dict[str, str] = Field(default_factory=dict)
     planted: Planted
     faults: tuple[Fault, ...] = ()
     injects: tuple[Inject, ...] = ()

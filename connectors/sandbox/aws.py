@@ -18,7 +18,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._ports import HTTP, LOOPBACK, ChildProcess, free_port, http_ok, wait_until
+from ._ports import (
+    HTTP,
+    LOOPBACK,
+    ChildProcess,
+    SandboxError,
+    free_port,
+    http_ok,
+    wait_until,
+)
 
 CREDENTIALS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox",
                "region": "us-east-1"}
@@ -43,14 +51,22 @@ class AwsProvider:
     def start(self) -> None:
         if self.mode == "thread":
             self._start_thread()
-        else:
+            return wait_until(self.healthy, "moto")
+        for attempt in range(3):
+            # free_port() releases the port before moto binds it: another process may take
+            # it in between (seen with the whole sandbox starting at once). Try a new one.
             port = free_port()
             self.url = f"http://{LOOPBACK}:{port}"
             self._child = ChildProcess(
                 "moto", [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
                 log_path=self.workdir / "moto.log")
             self._child.start()
-        wait_until(self.healthy, "moto", alive=self._alive)
+            try:
+                return wait_until(self.healthy, "moto", alive=self._alive)
+            except SandboxError:
+                self._child.stop()
+                if attempt == 2:
+                    raise
 
     def _start_thread(self) -> None:
         from moto.server import ThreadedMotoServer

@@ -53,7 +53,10 @@ The format (YAML or a dict; every model forbids unknown keys):
                   attested_by: release-bot@acme.example, # + a cosign sha256-<hex>.att tag
                   predicate_type: "https://slsa.dev/provenance/v1",  # (the default)
                   sbom: true}]                            # + a sha256-<hex>.sbom tag
-    github: {...}                    # passed verbatim to GitHubFake.load_seed()
+    github: {...}                    # GitHubFake.load_seed()'s format (_github_seed.py), plus:
+      tokens:                        # generated values, kept as secret `github/<secret>`
+        - {generate: 2500, prefix: gho_, login: "ci-user-{n}", client_id: Iv1.ci,
+           secret: ci-oauth-tokens}  # >1 value: the secret is the values, one a line
 
 `in_window` defaults to true. Items with `in_window: false` are published first, then
 `window_start` (UTC) is taken, then the in-window items; when the seed has S3 objects or ECR
@@ -324,7 +327,8 @@ def apply_seed(target: Any, seed_data: dict[str, Any] | Seed) -> SeedResult:
     for seeder in seeders:
         seeder.identities()
     if seed.github:
-        result.github = _seed_github(sandbox, seed.github, target)
+        result.github = _seed_github(sandbox, _generate_github_tokens(seed.github, result),
+                                     target)
     for seeder in seeders:
         seeder.publish(in_window=False)
     # ECR push times, S3 modification times and signing certificates have one-second
@@ -362,6 +366,40 @@ def _window_start(*, whole_second: bool) -> datetime:
         return boundary
     time.sleep(0.01)
     return now
+
+
+def _generate_github_tokens(data: dict[str, Any], result: SeedResult) -> dict[str, Any]:
+    """Expand `{generate: N, prefix, login, secret, …}` token entries into N tokens the fake
+    knows (`{n}` in `login` numbers them), kept in `result.secrets` under `github/<secret>`:
+    the value itself, or for N > 1 the values one a line (what a leaked-token file holds)."""
+    tokens: list[dict[str, Any]] = []
+    for index, entry in enumerate(data.get("tokens") or []):
+        if "generate" not in entry:
+            tokens.append(entry)
+            continue
+        spec = dict(entry)
+        count, prefix = int(spec.pop("generate")), str(spec.pop("prefix", "ghp_"))
+        name = spec.pop("secret", None)
+        if not name or count < 1:
+            raise SeedError(f"github.tokens.{index}: generate needs a count ≥ 1 and a secret "
+                            "name")
+        login = str(spec.pop("login", ""))
+        if "at" not in spec:  # issued before the incident, and off the in-window clock
+            spec.setdefault("in_window", False)
+        values = [prefix + _base62(36) for _ in range(count)]
+        for number, value in enumerate(values):
+            SECRETS.add(value)
+            tokens.append({**spec, "value": value, "login": login.replace("{n}", str(number))})
+        result.secrets[f"github/{name}"] = values[0] if count == 1 else "\n".join(values)
+    return {**data, "tokens": tokens} if data.get("tokens") else data
+
+
+def _base62(length: int) -> str:
+    import secrets
+    import string
+
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
 def _seed_github(sandbox: Any, data: dict[str, Any], target: Any = None) -> Any:

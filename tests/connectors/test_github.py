@@ -120,6 +120,7 @@ def test_web_urls_for_github_com_and_ghes() -> None:
 
 import json  # noqa: E402
 import secrets  # noqa: E402
+import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -542,6 +543,19 @@ def test_a_spent_revoke_budget_leaves_the_rest_for_a_re_run_and_the_plan_says_wh
     assert "budget spent" in last.detail and "re-run the case" in last.detail
     assert world.mutations() == ["POST /credentials/revoke"] * 2  # no call wasted on a 403
     assert sum(world.state["tokens"][v]["revoked"] for v in values) == 2_000
+
+
+def test_a_spent_budget_defers_the_step_instead_of_sleeping_until_the_reset(
+        world: World) -> None:
+    """PyGithub's retry would sleep until x-ratelimit-reset (an hour); the connector gives
+    up after max_retry_wait with a transient error, so the flow re-runs the step later."""
+    world.fake.load_seed({**fx.seed(), "limits": {"anonymous_per_hour": 1}})
+    github = world.connector(operator="", leaked_token_envs=[], app_installations=[],
+                             policy={"max_retry_wait": 5})
+    started = time.monotonic()
+    with pytest.raises(ConnectorError, match="re-run later") as caught:
+        github.discover()
+    assert time.monotonic() - started < 60 and caught.value.transient
 
 
 def test_a_missing_leaked_token_file_is_a_clear_error(world: World, tmp_path: Path) -> None:

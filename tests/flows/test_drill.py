@@ -4,6 +4,7 @@ flags nothing else, and the providers' own logs prove that no mutating request a
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,32 @@ def test_live_pypi_drill_yanks_and_leaves_token_revocation_as_a_named_manual_ste
     assert token["revoke_outcome"] == "manual"
     manual = [o["reason"] for o in report["outstanding"]]
     assert any("manual" in reason for reason in manual)
+
+
+def test_live_mass_oauth_revocation_stops_at_the_budget_and_says_when_to_resume(
+        tmp_path: Path) -> None:
+    """circleci: 3,100 leaked OAuth tokens, 2 calls an hour. The bot's PAT and the first
+    1,000 tokens go out; the rest fail with the time the budget resets, the plan and report
+    say when the last call can go, and no token value reaches the case directory."""
+    status = drill_cli("circleci", case_dir=tmp_path / "case", live_sandbox=True,
+                       dry_run=False, say=lambda _: None)
+    assert status == "partially_contained"
+    records = [json.loads(x) for x in (tmp_path / "case" / "ledger.jsonl").read_text()
+               .splitlines()]
+    sent = [r["subject"] for r in records if r["kind"] == "action"
+            and r["data"]["outcome"] == "done"
+            and "POST /credentials/revoke" in r["data"]["requests"]]
+    assert len(sent) == 2 and any("/1-of-3" in s for s in sent)
+    report = json.loads((tmp_path / "case" / "report.json").read_text())
+    waiting = [o for o in report["outstanding"] if "budget spent" in o["reason"]]
+    assert len(waiting) == 3 and all("re-run the case" in o["reason"] for o in waiting)
+    assert report["plan"]["total_eta_seconds"] > 3000 and report["rate_limit"]
+    batch = next(c for c in report["credentials"] if c["id"].endswith("/1-of-3"))
+    assert batch["verify_outcome"] == "done"
+    leaked = re.compile(r"gh[opsu]_[A-Za-z0-9]{36}")
+    for path in (tmp_path / "case").rglob("*"):
+        if path.is_file():
+            assert not leaked.search(path.read_text(errors="replace")), path
 
 
 def _all_verified(tmp_path: Path) -> None:
