@@ -8,7 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["bench_cold_start.py", "bench_containment.py", "bench_incident.py",
-           "bench_report.py"]
+           "bench_mass_revoke.py", "bench_report.py"]
 
 
 def main() -> int:

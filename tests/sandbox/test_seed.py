@@ -5,7 +5,7 @@ the window, and a schema that refuses unknown keys."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import boto3
 import httpx
@@ -162,3 +162,20 @@ def test_url_only_targets(clean: Sandbox) -> None:
         apply_seed({"npm": urls["npm"]}, {"aws": {"users": [{"name": "u"}]}})
     assert apply_seed({"urls": urls, "admin": clean.admin()}, {"pypi": {
         "users": [{"name": "u", "password": "p"}]}}).secrets["pypi/u/password"] == "p"
+
+
+def test_github_token_sets_are_generated_and_kept_as_one_secret_a_line() -> None:
+    from connectors.sandbox.seed import SeedResult, _generate_github_tokens
+
+    result = SeedResult(window_start=datetime.now(UTC))
+    data = _generate_github_tokens({"tokens": [
+        {"value": "ghp_literalliteralliteral01", "login": "admin"},
+        {"generate": 3, "prefix": "gho_", "login": "user-{n}", "client_id": "Iv1.ci",
+         "secret": "users"}]}, result)
+    generated = data["tokens"][1:]
+    assert [t["login"] for t in generated] == ["user-0", "user-1", "user-2"]
+    assert all(t["value"].startswith("gho_") and len(t["value"]) == 40 and
+               t["in_window"] is False and t["client_id"] == "Iv1.ci" for t in generated)
+    assert result.secrets["github/users"].split("\n") == [t["value"] for t in generated]
+    with pytest.raises(SeedError, match=r"github\.tokens\.0: generate needs"):
+        _generate_github_tokens({"tokens": [{"generate": 2, "login": "x"}]}, result)
