@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
@@ -39,6 +40,21 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
             super().handle_error(request, client_address)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.server_address[1]}"
+
+    def serve(self, name: str) -> threading.Thread:
+        """Serve on a daemon thread; a short poll interval makes `close` quick."""
+        thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True,
+                                  name=name)
+        thread.start()
+        return thread
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
 
 
 def free_port() -> int:

@@ -159,15 +159,12 @@ class GitHubFake:
     def start(self) -> GitHubFake:
         if self._server is None:
             self._server = LoopbackHTTPServer((LOOPBACK, 0), _handler_class(self))
-            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                            daemon=True, name="github-fake")
-            self._thread.start()
+            self._thread = self._server.serve("github-fake")
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
             self._server = None
 
     def __enter__(self) -> GitHubFake:
@@ -180,7 +177,7 @@ class GitHubFake:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the GitHub fake is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.url
 
     def healthy(self) -> bool:
         return self._thread is not None and self._thread.is_alive() and self._server is not None

@@ -156,9 +156,8 @@ class RecordingProxy:
         self._stopping = threading.Event()
         self._server = LoopbackHTTPServer((LOOPBACK, port), _make_handler(self))
         self.port = int(self._server.server_address[1])
-        self.url = f"http://{LOOPBACK}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True, name=f"proxy-{name}")  # fast stop
+        self.url = self._server.url
+        self._thread: threading.Thread | None = None
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             log_path.write_text("")  # a new proxy, a new log
@@ -166,16 +165,15 @@ class RecordingProxy:
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> RecordingProxy:
-        self._thread.start()
+        self._thread = self._server.serve(f"proxy-{self.name}")
         return self
 
     def stop(self) -> None:
         self._stopping.set()  # wakes hanging "timeout" faults
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
 
     def healthy(self) -> bool:
-        return self._thread.is_alive() and not self._stopping.is_set()
+        return bool(self._thread and self._thread.is_alive()) and not self._stopping.is_set()
 
     @property
     def upstream(self) -> str:

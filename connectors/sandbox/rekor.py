@@ -160,15 +160,13 @@ class RekorFake:
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
         self._server = LoopbackHTTPServer((LOOPBACK, 0), Handler)
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True,
-                         name="rekor-fake").start()
-        self.url = f"http://{LOOPBACK}:{self._server.server_address[1]}"
+        self._server.serve("rekor-fake")
+        self.url = self._server.url
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
             self._server = None
 
     def __enter__(self) -> RekorFake:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
@@ -140,11 +139,8 @@ def echo_bytes(size: int) -> bytes:
 def echo_server() -> Iterator[str]:
     """A tiny upstream on 127.0.0.1 for proxy tests; yields its URL."""
     server = LoopbackHTTPServer((LOOPBACK, 0), _Echo)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True,
-                              name="echo")
-    thread.start()
+    server.serve("echo")
     try:
-        yield f"http://{LOOPBACK}:{server.server_address[1]}"
+        yield server.url
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
