@@ -69,6 +69,8 @@ from .base import (
     ConnectorError,
     Credential,
     Outcome,
+    Owner,
+    OwnerRole,
     ProviderContext,
     Window,
     checked_request,
@@ -359,11 +361,25 @@ class NpmConnector(Connector):
 
     # --- artifacts -----------------------------------------------------------------------
 
+    def release_owners(self, packument: dict[str, Any]) -> tuple[Owner, ...]:
+        """The package's maintainers other than the identity itself: the people who can
+        deprecate, unpublish or hand out publish rights on the registry. npmjs lists the
+        current ones at the top of the packument; verdaccio only per version, so there the
+        `latest` version's list stands in."""
+        latest = packument.get("versions", {}).get(packument.get("dist-tags", {}).get("latest"))
+        maintainers = packument.get("maintainers") or (latest or {}).get("maintainers") or []
+        return tuple(Owner(name=str(m["name"]), role=OwnerRole.RELEASE_OWNER,
+                           contact=m.get("email"), source="npm maintainers")
+                     for m in maintainers
+                     if isinstance(m, dict) and m.get("name")
+                     and m["name"] != self.config.user)
+
     def enumerate(self, window: Window) -> list[Artifact]:
         artifacts = []
         for name in self.config.packages:
             packument = self._packument(name)
             good = known_good(packument, window)
+            owners = self.release_owners(packument)
             tags = packument.get("dist-tags", {})
             for version, manifest in packument.get("versions", {}).items():
                 published = parse_rfc3339(packument.get("time", {}).get(version))
@@ -381,7 +397,7 @@ class NpmConnector(Connector):
                     provider="npm", kind="npm_version", coordinates=f"{name}@{version}",
                     digest=(manifest.get("dist") or {}).get("integrity"),
                     published_at=published, published_by=publisher,
-                    signed_by=signing.get("signer"),
+                    signed_by=signing.get("signer"), owners=owners,
                     details={"package": name, "version": version, "known_good": good,
                              "dist_tags": sorted(t for t, v in tags.items() if v == version),
                              "deprecated": manifest.get("deprecated"),

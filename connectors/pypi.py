@@ -32,6 +32,8 @@ from .base import (
     ConnectorError,
     Credential,
     Outcome,
+    Owner,
+    OwnerRole,
     ProviderContext,
     Window,
     checked_request,
@@ -95,6 +97,20 @@ class PypiConnector(Connector):
             roles = (self._project(name).get("ownership") or {}).get("roles", [])
             users |= {r["user"] for r in roles if r.get("role") == "Owner"}
         return sorted(users)
+
+    def release_owners(self, project: dict[str, Any]) -> tuple[Owner, ...]:
+        """The project's Owners and Maintainers (Warehouse's `ownership.roles`) other than
+        the identity: who can yank, remove and change publishing on the index."""
+        ownership = project.get("ownership") or {}
+        owners = [Owner(name=str(r["user"]), role=OwnerRole.RELEASE_OWNER,
+                        contact=f"{DEFAULT_INDEX}/user/{r['user']}/",
+                        source=f"pypi {str(r.get('role', 'role')).lower()}")
+                  for r in ownership.get("roles") or []
+                  if r.get("user") and r["user"] != self.config.user]
+        if ownership.get("organization"):
+            owners.append(Owner(name=str(ownership["organization"]),
+                                role=OwnerRole.PLATFORM_OWNER, source="pypi organization"))
+        return tuple(owners)
 
     # --- credentials ---------------------------------------------------------------------
 
@@ -167,6 +183,7 @@ class PypiConnector(Connector):
                     provider="pypi", kind="pypi_release", coordinates=f"{name}=={version}",
                     digest=files[0].get("digests", {}).get("sha256"), published_at=first,
                     published_by=None, signed_by=publisher,
+                    owners=self.release_owners(project),
                     details={"project": name, "version": version,
                              "files": [{"filename": f["filename"],
                                         "sha256": f.get("digests", {}).get("sha256")}

@@ -377,9 +377,14 @@ class Response:
         return list(seen.values())
 
     def _with_owners(self, item: Any) -> Any:
-        if item.owners or not self.identity.owners:
+        """A credential keeps the owners its provider names (AWS Owner tags), else the
+        identity's. An artifact gets both: the registry's release owners (who must act on
+        it there) and the identity's owners (who answer for what it published)."""
+        if not self.identity.owners or (item.owners and isinstance(item, Credential)):
             return item
-        return item.model_copy(update={"owners": self.identity.owners})
+        named = {(o.name, o.role) for o in item.owners}
+        extra = tuple(o for o in self.identity.owners if (o.name, o.role) not in named)
+        return item.model_copy(update={"owners": (*item.owners, *extra)})
 
     def snapshot(self, name: str) -> None:
         state = self.providers[name]

@@ -20,7 +20,7 @@ SEED = {"npm": {
     "users": [{"name": "release-bot", "password": "sandbox-pw-123", "tokens": 2},
               {"name": "alice", "password": "sandbox-pw-456", "tokens": 1}],
     "packages": [
-        {"name": "@acme/widget", "versions": [
+        {"name": "@acme/widget", "maintainers": ["release-bot", "alice"], "versions": [
             {"version": "1.0.0", "publisher": "release-bot", "in_window": False},
             {"version": "1.0.1", "publisher": "release-bot"},
             {"version": "1.0.2", "publisher": "alice"}]},
@@ -72,6 +72,9 @@ def test_enumerate_finds_only_the_identity_s_versions_in_the_window(world) -> No
     assert [a.coordinates for a in found] == ["@acme/widget@1.0.1"]
     assert found[0].details["known_good"] == "1.0.0"
     assert found[0].digest.startswith("sha512-")
+    # The registry's maintainers, less the compromised identity, own what it published.
+    assert [(o.name, o.role, o.source) for o in found[0].owners] == [
+        ("alice", "release_owner", "npm maintainers")]
 
 
 def test_quarantine_and_restore_round_trip(world) -> None:

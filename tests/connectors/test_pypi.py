@@ -51,6 +51,8 @@ def test_enumerates_in_window_releases_with_their_publisher(world) -> None:
     found = connector(sandbox, environ).enumerate(Window(since=seeded.window_start))
     assert [a.coordinates for a in found] == ["acme-tool==1.0.1"]
     assert found[0].signed_by == "acme/tool:release.yml"
+    assert [(o.name, o.role, o.source) for o in found[0].owners] == [
+        ("owner", "release_owner", "pypi owner")]  # the identity itself is left out
 
 
 def test_yank_and_restore_round_trip(world) -> None:

@@ -17,6 +17,8 @@ from connectors.base import (
     Connector,
     Credential,
     Outcome,
+    Owner,
+    OwnerRole,
     Window,
 )
 
@@ -56,8 +58,11 @@ class DemoConnector(Connector):
         return ActionResult(subject=credential.subject, action="verify", outcome=outcome)
 
     def enumerate(self, window: Window) -> list[Artifact]:
+        maintainer = Owner(name="Bob Maintainer", role=OwnerRole.RELEASE_OWNER,
+                           source="demo maintainers")
         return [Artifact(provider="demo", kind="package", coordinates="demo@1.0.1",
-                         published_at=window.since, published_by="release-bot")]
+                         published_at=window.since, published_by="release-bot",
+                         owners=(maintainer,))]
 
     def quarantine(self, artifact: Artifact, *, destructive: bool = False) -> ActionResult:
         self.http.post("/quarantine", json={"artifact": artifact.coordinates})

@@ -81,6 +81,18 @@ def test_live_run_revokes_verifies_and_rerun_does_nothing_new(world, recording_s
     assert verify_case(case).ok
 
 
+def test_artifacts_name_their_release_owners_and_the_identity_s_owners(world) -> None:
+    from reports.render import render_case
+
+    _, case = respond(world, dry_run=True)
+    report = render_case(case)
+    (artifact,) = report.artifacts
+    assert [(o.name, o.role) for o in artifact.owners] == [
+        ("Bob Maintainer", "release_owner"), ("Alice Example", "identity_owner")]
+    credential = report.credentials[0]  # a credential has the identity's owners only
+    assert [o.name for o in credential.owners] == ["Alice Example"]
+
+
 def test_provider_down_leaves_case_partially_contained(world, recording_server) -> None:
     world["environ"]["REVOKER_DEMO_URL"] = "http://127.0.0.1:9"  # nothing listens there
     status, case = respond(world)
