@@ -144,14 +144,18 @@ _FILTER = RedactingFilter()
 
 
 def install_logging_filter(*logger_names: str) -> None:
-    """Attach the filter to the named loggers and every handler of the root logger.
+    """Attach the filter to the named loggers, every handler of the root logger, and the
+    handler Python falls back to when none is configured (`logging.lastResort`, which is how
+    a library's warning — PyGithub's retries, say — reaches stderr in a plain CLI run).
 
     Prefect stores flow and task logs through its own handlers on `prefect.*` loggers, so they
     are named explicitly by the caller."""
+    handlers = [logging.lastResort] if logging.lastResort is not None else []
     for name in ("", *logger_names):
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
-        for handler in logger.handlers:
-            if _FILTER not in handler.filters:
-                handler.addFilter(_FILTER)
+        handlers += logger.handlers
+    for handler in handlers:
+        if _FILTER not in handler.filters:
+            handler.addFilter(_FILTER)

@@ -72,6 +72,7 @@ def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) 
                                    "live": live}),))
         status = run_response(prepare(request, environ=environ))
         say(f"  first pass: {status}")
+        _say_plan(Ledger(case_dir / "ledger.jsonl"), say)
         for inject in scenario.injects:
             environ.update(_secret_files(inject.env_files, seeded.secrets, Path(private)))
             status = _reveal(inject, scenario, request, environ, seeded.secrets, inventory, say)
@@ -81,6 +82,20 @@ def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) 
         _record_scorecard(ledger, scenario)
     finish(case_dir, say)
     return status
+
+
+def _say_plan(ledger: Ledger, say: Say) -> None:
+    """The facilitator's view of the plan: per provider, what its budget allows and when the
+    last revocation call can go out."""
+    from reports.model import human_duration
+
+    plans = [r["data"] for r in ledger.records() if r["data"].get("type") == "plan"]
+    for provider, row in (plans[-1]["providers"] if plans else {}).items():
+        own = (row.get("provider_plan") or {}).get("summary")
+        eta = row.get("eta_seconds") or 0
+        say(f"  plan, {provider}: {own}" if own else
+            f"  plan, {provider}: {row.get('calls', 0)} call(s) for "
+            f"{row.get('credentials', 0)} credential(s), last one {human_duration(eta)}")
 
 
 def _secret_files(files: dict[str, str], secrets: dict[str, str], directory: Path

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -50,6 +52,21 @@ def test_logging_filter_redacts_messages_args_and_tracebacks(caplog) -> None:
             logger.exception("boom")
     assert "s3cr3t-value-xyz" not in caplog.text
     assert "boom" in caplog.text
+
+
+def test_a_library_warning_with_no_handler_configured_is_redacted_on_stderr() -> None:
+    """With no logging set up (a plain CLI run), Python prints a library's warnings through
+    logging.lastResort: that path is filtered too."""
+    program = (
+        "import logging\n"
+        "from connectors._redact import SECRETS, install_logging_filter\n"
+        "SECRETS.add('s3cr3t-value-xyz')\n"
+        "install_logging_filter('revoker')\n"
+        "logging.getLogger('github.GithubRetry').warning('retrying with %s', 's3cr3t-value-xyz')\n")
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            check=True)
+    assert "retrying with [sha256:" in result.stderr
+    assert "s3cr3t-value-xyz" not in result.stderr
 
 
 @given(st.text(min_size=0, max_size=40), st.text(min_size=0, max_size=40))
