@@ -50,7 +50,8 @@ Policy keys (playbook `providers.github.options`):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
@@ -122,6 +123,20 @@ class GitHubConfig(BaseModel):
                                               description='"owner/repo:tag" → sha')
     signing_key_ids: tuple[str, ...] = ()
     packages: tuple[PackageRef, ...] = ()
+
+    def preflight(self, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+        """(field, problem) for inputs outside the inventory that the response needs."""
+        problems = []
+        for index, env in enumerate(self.leaked_tokens_file_envs):
+            path = environ.get(env)
+            if not path:
+                problems.append((f"leaked_tokens_file_envs[{index}]",
+                                 f"environment variable {env} is not set (it names the file "
+                                 "of leaked token values, one a line)"))
+            elif not os.access(path, os.R_OK) or not os.path.isfile(path):
+                problems.append((f"leaked_tokens_file_envs[{index}]",
+                                 f"{env} names no readable file"))
+        return problems
 
 
 class GitHubConnector(TokenSteps, ArtifactSteps, Connector):

@@ -72,12 +72,22 @@ def prepare(request: ResponseRequest, environ: dict[str, str] | None = None) -> 
     }
     case_dir = request.case_dir or Path("cases") / meta["case_id"]
     for name in entry.providers:  # bad provider sections fail before the case exists
-        provider_config(entry, name, source=str(request.inventory))
+        config = provider_config(entry, name, source=str(request.inventory))
+        _preflight(config, environ if environ is not None else dict(os.environ),
+                   source=str(request.inventory), field=f"identities[{entry.id}].providers.{name}")
     case = open_case(case_dir, meta)
     runner = PrefectRunner() if _use_prefect(request.orchestrator) else None
     return Response(case, playbook, inventory, entry, window,
                     inventory_source=str(request.inventory), runner=runner,
                     approve=request.approve, environ=environ)
+
+
+def _preflight(config: Any, environ: dict[str, str], *, source: str, field: str) -> None:
+    """Inputs a provider section names outside the inventory (files of leaked values) must
+    exist before the case opens: a response that cannot read them would start half-blind."""
+    check = getattr(config, "preflight", None)
+    for name, problem in check(environ) if check else []:
+        raise BadInput(problem, source=source, field=f"{field}.{name}")
 
 
 def _use_prefect(orchestrator: str) -> bool:

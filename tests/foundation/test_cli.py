@@ -40,6 +40,10 @@ INVENTORY = "identities:\n  - id: release-bot\n    providers: {}\n"
         (INVENTORY, ["--identity", "release-bot", "--playbook", "nope"],
          "--playbook: no playbook named 'nope'"),
         (INVENTORY, ["--identity", "release-bot"], "lists no providers"),
+        ("identities:\n  - id: x\n    providers:\n      github: {login: bot, "
+         "leaked_tokens_file_envs: [REVOKER_TEST_UNSET_FILE_ENV]}\n", ["--identity", "x"],
+         "inventory.yaml:identities[x].providers.github.leaked_tokens_file_envs[0]: "
+         "environment variable REVOKER_TEST_UNSET_FILE_ENV is not set"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_mutates_nothing(
