@@ -179,6 +179,11 @@ def _record_scorecard(ledger: Ledger, scenario: Scenario) -> None:
         "found": found_c + found_a, "missed": missed_c + missed_a,
         "false_positives": unexpected,  # flagged although the scenario did not plant them
         "manual_steps": manual,
+        # Did the playbook catch what each late discovery revealed?
+        "injects": [{"at_minute": inject.at_minute, "text": inject.text,
+                     "reveals": [e.label() for e in inject.reveals],
+                     "caught": not score(inject.reveals, credentials + artifacts)[1]}
+                    for inject in scenario.injects],
         "ownership_gaps": sorted({c["provider"] + ":" + c["kind"] + ":" + c["id"]
                                   for c in credentials if not c.get("owners")}),
         "time_to_contain_seconds": _seconds(opened["ts"], last["ts"]),

@@ -32,6 +32,7 @@ def test_shipped_scenario_scores_everything_and_mutates_nothing(scenario: str,
     card = ledger_data(tmp_path / "case", "scorecard")
     assert card["missed"] == [] and card["false_positives"] == []
     assert card["found"] and len(card["found"]) == len(card["planted"])
+    assert all(inject["caught"] for inject in card["injects"])
     proof = ledger_data(tmp_path / "case", "no_mutation_check")
     assert proof["ok"] is True
     assert verify_case(tmp_path / "case").ok
@@ -143,3 +144,24 @@ def test_a_mutating_connector_is_blocked_or_caught_and_the_drill_fails(
     assert proof["ok"] is False
     assert proof["providers"]["npm"]["mutating"] == ["DELETE /-/npm/v1/tokens/token/sneaky"]
     assert any("MUTATING REQUESTS ARRIVED" in line for line in lines)
+
+
+def test_an_inject_the_playbook_cannot_catch_is_reported_missed(tmp_path: Path) -> None:
+    """The facilitator's question — did the playbook catch what the inject revealed? — can be
+    answered "no": an inject revealing a token the world does not hold is scored MISSED."""
+    import yaml
+
+    from playbooks.scenarios import SCENARIOS
+
+    scenario = yaml.safe_load((SCENARIOS / "shai-hulud.yaml").read_text())
+    scenario["name"] = "shai-hulud-unreachable-inject"
+    scenario["injects"][0]["reveals"] = [
+        {"provider": "npm", "kind": "npm_token", "principal": "release-bot", "count": 9}]
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    drill_cli(str(path), case_dir=tmp_path / "case", live_sandbox=False, dry_run=False,
+              say=lambda _: None)
+    card = ledger_data(tmp_path / "case", "scorecard")
+    assert [inject["caught"] for inject in card["injects"]] == [False]
+    assert "npm:npm_token:release-bot ×9" in card["missed"]
+    assert "— **MISSED**" in (tmp_path / "case" / "report.md").read_text()
