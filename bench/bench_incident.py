@@ -35,6 +35,7 @@ from connectors.sandbox.seed import apply_seed  # noqa: E402
 from flows.engine import LocalRunner, run_response  # noqa: E402
 from flows.respond import ResponseRequest, prepare  # noqa: E402
 
+PLAYBOOK = "compromised-release-identity"
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -82,9 +83,15 @@ def one_run(sandbox: Sandbox, args: argparse.Namespace, workdir: Path, *,
         sandbox.set_faults(name, faults)
     path = workdir / "inventory.yaml"
     path.write_text(yaml.safe_dump(inventory(args.packages)))
+    # The same playbook; one at a time also means one packument read at a time.
+    playbook = yaml.safe_load((ROOT / "playbooks" / f"{PLAYBOOK}.yaml").read_text())
+    playbook["providers"]["npm"]["options"]["read_concurrency"] = 1 if sequential else 8
+    playbook_path = workdir / "playbook.yaml"
+    playbook_path.write_text(yaml.safe_dump(playbook))
     environ = {**sandbox.environment(), "NPM_SESSION": seeded.secrets["npm/release-bot/session"],
                "LEAKED_NPM_TOKEN": seeded.secrets["npm/release-bot/token/0"]}
     request = ResponseRequest(identity="release-bot", inventory=path, approve="auto",
+                              playbook=str(playbook_path),
                               since=seeded.window_start.isoformat(), orchestrator="local",
                               case_dir=workdir / f"case-{time.monotonic_ns()}")
     started = time.perf_counter()

@@ -8,7 +8,8 @@ Policy keys (playbook `providers.npm.options`):
 - `move_dist_tags` (bool, default true): point tags at a quarantined version back to the
   newest version published before the window;
 - `unpublish` (bool, default false): with an approval, also unpublish (destructive; npmjs
-  only allows it within 72 h of publishing or without dependents).
+  only allows it within 72 h of publishing or without dependents);
+- `read_concurrency` (int, default 8): packuments read at once while enumerating.
 
 Facts that shape the code:
 - `whoami` answers 200 even for a revoked token, so revocation is verified with a write that
@@ -47,6 +48,7 @@ Signing evidence and trusted publishing (npmjs routes; other registries may lack
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
@@ -375,35 +377,44 @@ class NpmConnector(Connector):
                      and m["name"] != self.config.user)
 
     def enumerate(self, window: Window) -> list[Artifact]:
+        """Versions in the window, several packages at a time (`read_concurrency`, default
+        8): a worm's blast radius is hundreds of packages, each one packument read away."""
+        self._headers()  # log in once, before the readers start
+        workers = max(1, int(self.context.policy.get("read_concurrency", 8)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="npm-read") as pool:
+            found = pool.map(lambda name: self._enumerate_package(name, window),
+                             self.config.packages)
+            return [artifact for artifacts in found for artifact in artifacts]
+
+    def _enumerate_package(self, name: str, window: Window) -> list[Artifact]:
         artifacts = []
-        for name in self.config.packages:
-            packument = self._packument(name)
-            good = known_good(packument, window)
-            owners = self.release_owners(packument)
-            tags = packument.get("dist-tags", {})
-            for version, manifest in packument.get("versions", {}).items():
-                published = parse_rfc3339(packument.get("time", {}).get(version))
-                npm_user = manifest.get("_npmUser")
-                publisher = npm_user.get("name") if isinstance(npm_user, dict) else None
-                if not window.contains(published) or (
-                        publisher != self.config.user and not self.config.workflow_repositories):
-                    continue
-                signing = self._signing(manifest)
-                build_repo = (signing.get("build") or {}).get("repository")
-                if publisher != self.config.user and (
-                        build_repo is None or build_repo not in self.config.workflow_repositories):
-                    continue
-                artifacts.append(Artifact(
-                    provider="npm", kind="npm_version", coordinates=f"{name}@{version}",
-                    digest=(manifest.get("dist") or {}).get("integrity"),
-                    published_at=published, published_by=publisher,
-                    signed_by=signing.get("signer"), owners=owners,
-                    details={"package": name, "version": version, "known_good": good,
-                             "dist_tags": sorted(t for t, v in tags.items() if v == version),
-                             "deprecated": manifest.get("deprecated"),
-                             "provenance": bool(signing.get("attestations_url")),
-                             "signing": signing},
-                ))
+        packument = self._packument(name)
+        good = known_good(packument, window)
+        owners = self.release_owners(packument)
+        tags = packument.get("dist-tags", {})
+        for version, manifest in packument.get("versions", {}).items():
+            published = parse_rfc3339(packument.get("time", {}).get(version))
+            npm_user = manifest.get("_npmUser")
+            publisher = npm_user.get("name") if isinstance(npm_user, dict) else None
+            if not window.contains(published) or (
+                    publisher != self.config.user and not self.config.workflow_repositories):
+                continue
+            signing = self._signing(manifest)
+            build_repo = (signing.get("build") or {}).get("repository")
+            if publisher != self.config.user and (
+                    build_repo is None or build_repo not in self.config.workflow_repositories):
+                continue
+            artifacts.append(Artifact(
+                provider="npm", kind="npm_version", coordinates=f"{name}@{version}",
+                digest=(manifest.get("dist") or {}).get("integrity"),
+                published_at=published, published_by=publisher,
+                signed_by=signing.get("signer"), owners=owners,
+                details={"package": name, "version": version, "known_good": good,
+                         "dist_tags": sorted(t for t, v in tags.items() if v == version),
+                         "deprecated": manifest.get("deprecated"),
+                         "provenance": bool(signing.get("attestations_url")),
+                         "signing": signing},
+            ))
         return artifacts
 
     def _signing(self, manifest: dict[str, Any]) -> dict[str, Any]:
