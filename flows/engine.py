@@ -225,7 +225,7 @@ class Response:
         for record in self.ledger.records():
             data = record.get("data") or {}
             if record["kind"] in ("action", "verification") and data.get("outcome") in finished:
-                done.add((record["subject"], data.get("action") or data.get("type")))
+                done.add((record["subject"], data.get("action") or data.get("type") or ""))
         return done
 
     def _record_planned(self, planned: PlannedRequest) -> None:
@@ -330,12 +330,17 @@ class Response:
                 clients=self.clients, identity=self.identity, config=self._configs[name],
                 endpoint=self._endpoints[name], secrets=SecretSource(self.environ),
                 policy=dict(policy.options),
-                observe=lambda subject, data, _n=name: self.ledger.append(
-                    "observation", provider=_n, subject=subject,
-                    data={"type": "pre_destroy", **data}),
+                observe=self._observer(name),
             ))
         except Exception as error:
             self.error(name, "connect", error)
+
+    def _observer(self, provider: str) -> Callable[[str, dict[str, Any]], None]:
+        """The connector's `observe`: what it is about to destroy, on the ledger at once."""
+        def observe(subject: str, data: dict[str, Any]) -> None:
+            self.ledger.append("observation", provider=provider, subject=subject,
+                               data={"type": "pre_destroy", **data})
+        return observe
 
     def discover(self, name: str) -> list[Credential]:
         state = self.providers[name]
@@ -637,9 +642,9 @@ def run_response(response: Response, *, ask: Callable[[], dict[str, Any] | None]
         contain, names, name="discover", concurrency=len(names) or 1, retries=0))
     response.plan()
     if playbook.has(Stage.REVOKE):
-        items = response.credentials()
-        response.record_failures("revoke", items, runner.map(
-            response.revoke_one, items, name="revoke", concurrency=wide,
+        credentials = response.credentials()
+        response.record_failures("revoke", credentials, runner.map(
+            response.revoke_one, credentials, name="revoke", concurrency=wide,
             retries=playbook.retries))
     if playbook.has(Stage.ENUMERATE):
         reachable = [name for name in names if response.reachable(name)]
@@ -648,8 +653,8 @@ def run_response(response: Response, *, ask: Callable[[], dict[str, Any] | None]
             retries=playbook.retries))
     if playbook.has(Stage.QUARANTINE):
         destructive = playbook.has(Stage.APPROVE) and response.approval(ask)
-        items = response.artifacts()
-        response.record_failures("quarantine", items, runner.map(
-            lambda item: response.quarantine_one(item, destructive), items,
+        artifacts = response.artifacts()
+        response.record_failures("quarantine", artifacts, runner.map(
+            lambda item: response.quarantine_one(item, destructive), artifacts,
             name="quarantine", concurrency=wide, retries=playbook.retries))
     return response.close()

@@ -115,7 +115,8 @@ def list_scenarios() -> list[tuple[str, str]]:
 def score(expected: tuple[Expected, ...], observed: list[dict[str, Any]]
           ) -> tuple[list[str], list[str]]:
     """(found, missed) labels: an expectation is found when enough observed items match."""
-    found, missed = [], []
+    found: list[str] = []
+    missed: list[str] = []
     for item in expected:
         hits = sum(1 for obs in observed if item.matches(obs))
         (found if hits >= item.count else missed).append(item.label())

@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from .models import Inventory, Playbook
 from .scenarios import Scenario
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
-MODELS = {"inventory": Inventory, "playbook": Playbook, "scenario": Scenario}
+MODELS: dict[str, type[BaseModel]] = {
+    "inventory": Inventory, "playbook": Playbook, "scenario": Scenario}
 
 
 def schemas() -> dict[str, str]:

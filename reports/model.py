@@ -171,18 +171,21 @@ class _Fold:
         self.plan: dict[str, Any] | None = None  # the latest: a resumed case plans again
 
     def add(self, record: dict[str, Any]) -> None:
-        data, subject, kind = record.get("data") or {}, record.get("subject"), record["kind"]
+        data, kind = record.get("data") or {}, record["kind"]
+        subject: str | None = record.get("subject")
+        # Records of a credential, an artifact or an action always name their subject.
+        about = subject or ""
         kind_of = data.get("type")
         if subject:
             self.refs.setdefault(subject, []).append(record["hash"])
         if kind_of == "identity":
             self.identity = data["identity"]
         elif kind_of == "credential":
-            self.credentials[subject] = data["credential"]
+            self.credentials[about] = data["credential"]
         elif kind_of == "artifact":
-            self.artifacts[subject] = data["artifact"]
+            self.artifacts[about] = data["artifact"]
         elif kind in ("action", "verification"):
-            key = (subject, data.get("action") or data.get("type"))
+            key = (about, data.get("action") or data.get("type") or "")
             previous = self.actions.get(key)
             # A re-run that finds the work done keeps the original time.
             if not (previous and previous["outcome"] == "done"):

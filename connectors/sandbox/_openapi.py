@@ -187,7 +187,7 @@ class Spec:
         problems: list[str] = []
         doc = operation.document
         for param in operation.parameters:
-            location, name = param.get("in"), param.get("name")
+            location, name = param.get("in"), param.get("name", "")
             source = path_params if location == "path" else (query or {}) \
                 if location == "query" else None
             if source is None:
