@@ -22,10 +22,11 @@ from ._github_logic import (
     signing_key_of,
     tag_status,
 )
-from .base import ActionResult, Artifact, ConnectorError, Outcome, Window
+from .base import ActionResult, Artifact, ConnectorError, Outcome, ProviderContext, Window
 
 if TYPE_CHECKING:
     from ._github_http import GitHubApi
+    from .github import GitHubConfig
 
 QUARANTINE_PREFIX = "quarantined-"
 
@@ -35,9 +36,9 @@ class ArtifactSteps:
 
     provider: ClassVar[str]
     api: GitHubApi
-    config: Any
+    config: GitHubConfig
     policy: dict[str, Any]
-    context: Any
+    context: ProviderContext
 
     def signing_keys(self) -> dict[str, set[str]]:
         raise NotImplementedError

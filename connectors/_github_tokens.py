@@ -20,12 +20,15 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._github_http import GitHubApi
+from ._github_http import ApiResponse, GitHubApi
 from ._github_logic import REVOKE_BATCH, batches, parse_time, revoke_plan, token_prefix, token_type
 from ._redact import SECRETS, fingerprint
 from .base import ActionResult, ConnectorError, Credential, Outcome, ProviderContext
+
+if TYPE_CHECKING:
+    from .github import GitHubConfig
 
 
 def read_token_file(context: ProviderContext, env: str) -> list[str]:
@@ -56,15 +59,20 @@ def sample(values: list[str], size: int) -> list[str]:
 
 
 class TokenSteps:
-    """Discover, revoke, verify and plan for token values; mixed into GitHubConnector."""
+    """Discover, revoke, verify and plan for token values; mixed into GitHubConnector.
 
-    provider: str
-    config: Any
+    Needs from its host class: provider, config, policy, web_url, anon, context, _result()."""
+
+    provider: ClassVar[str]
+    config: GitHubConfig
     policy: dict[str, Any]
     web_url: str
     anon: GitHubApi
     context: ProviderContext
-    _result: Any
+
+    def _result(self, credential: Credential, outcome: Outcome, detail: str, *,
+                action: str = "revoke", **kwargs: Any) -> ActionResult:
+        raise NotImplementedError
 
     def _init_tokens(self, context: ProviderContext) -> None:
         self._leaked: dict[str, str] = {}
@@ -85,7 +93,7 @@ class TokenSteps:
 
     # --- discover ------------------------------------------------------------------------
 
-    def _probe(self, value: str) -> Any:
+    def _probe(self, value: str) -> ApiResponse:
         """A harmless read made with a token value: 401 means GitHub rejects it."""
         path = "/installation/repositories" if value.startswith("ghs_") else "/user"
         return self.anon.get(path, params={"per_page": 1} if path != "/user" else None,
