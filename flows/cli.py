@@ -179,8 +179,8 @@ def verify(case_dir: Annotated[Path, typer.Argument(help="Case directory or unpa
         return
     for problem in result.ledger.problems:
         _say(f"FAIL {problem}", err=True)
-    for problem in result.manifest_problems:
-        _say(f"FAIL {problem}", err=True)
+    for manifest_problem in result.manifest_problems:
+        _say(f"FAIL {manifest_problem}", err=True)
     raise typer.Exit(ExitCode.FAILED)
 
 

@@ -16,9 +16,12 @@ the event payload. Secrets are never parameters: the run reads them from its env
 from __future__ import annotations
 
 import os
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, serve
+from prefect.deployments.runner import RunnerDeployment
 from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
 
 from .respond import ResponseRequest, finish, prepare, respond_flow
@@ -55,6 +58,14 @@ def serve_deployments() -> None:
                     "since": "{{ event.payload.since }}"},
     )
     serve(
-        respond.to_deployment(name="respond", triggers=[trigger]),
-        sweep.to_deployment(name="nightly-sweep", cron=SWEEP_CRON),
+        _built(respond.to_deployment(name="respond", triggers=[trigger])),
+        _built(sweep.to_deployment(name="nightly-sweep", cron=SWEEP_CRON)),
     )
+
+
+def _built(deployment: RunnerDeployment | Coroutine[Any, Any, RunnerDeployment]
+           ) -> RunnerDeployment:
+    """`to_deployment` is typed for async callers too (Prefect's async_dispatch); called
+    from sync code, as here, it returns the deployment itself."""
+    assert isinstance(deployment, RunnerDeployment)
+    return deployment

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from connectors._redact import install_logging_filter
 from connectors.base import Window
@@ -104,7 +104,7 @@ def respond_cli(request: ResponseRequest, say: Say) -> tuple[str, Path]:
     say(f"case {case_dir} ({response.case.meta['mode']}"
         f"{', resumed' if response.case.resumed else ''})")
     if isinstance(response.runner, PrefectRunner):
-        status = respond_flow(response)  # type: ignore[arg-type]
+        status = respond_flow(response)
     else:
         status = run_response(response, ask=_ask_on_terminal)
     finish(case_dir, say)
@@ -117,8 +117,8 @@ def finish(case_dir: Path, say: Say) -> None:
     try:
         from reports.render import render_case
     except ImportError:  # reports not installed in this build
-        render_case = None
-    if render_case is not None:
+        pass
+    else:
         render_case(case_dir)
         say(f"report: {case_dir / 'report.html'}")
     write_manifest(case_dir)
@@ -161,9 +161,9 @@ class PrefectRunner:
         from prefect import task
         from prefect.cache_policies import NONE
 
-        runnable = task(fn, name=name, retries=retries, retry_delay_seconds=0.5,
+        runnable = task(name=name, retries=retries, retry_delay_seconds=0.5,
                         retry_condition_fn=_retry_transient, cache_policy=NONE,
-                        persist_result=False, log_prints=False)
+                        persist_result=False, log_prints=False)(fn)
         futures = [runnable.submit(item) for item in items]
         results: list[R | BaseException] = []
         for future in futures:
@@ -177,9 +177,15 @@ class PrefectRunner:
 def respond_flow(response: Response) -> str:
     """Run the response inside a Prefect flow run (built lazily: importing Prefect costs ~2 s)."""
     from prefect import flow
-    from prefect.task_runners import ThreadPoolTaskRunner
+    from prefect.futures import PrefectFuture
+    from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-    @flow(name="respond", task_runner=ThreadPoolTaskRunner(max_workers=16),
+    # `flow` wants a TaskRunner[PrefectFuture[Any]], and its type parameter is invariant, so
+    # Prefect's own ThreadPoolTaskRunner[PrefectConcurrentFuture] does not match it; Prefect
+    # makes the same cast for its default runner (prefect/flows.py).
+    threads = cast(TaskRunner[PrefectFuture[Any]], ThreadPoolTaskRunner(max_workers=16))
+
+    @flow(name="respond", task_runner=threads,
           flow_run_name=f"respond-{response.identity.id}", log_prints=False,
           validate_parameters=False)
     def respond() -> str:

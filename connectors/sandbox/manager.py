@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from ._ports import SandboxError, wait_until
 from .proxy import Fault, RecordingProxy, is_mutating, read_log
@@ -238,6 +238,15 @@ class Sandbox:
 
     def log_marks(self) -> dict[str, int]:
         return {name: proxy.mark() for name, proxy in self.proxies.items()}
+
+    @overload
+    def mutating_requests(self, provider: str, since: dict[str, int] | int | None = None
+                          ) -> list[dict[str, Any]]: ...
+
+    @overload
+    def mutating_requests(self, provider: dict[str, int] | None = None,
+                          since: dict[str, int] | None = None
+                          ) -> dict[str, list[dict[str, Any]]]: ...
 
     def mutating_requests(self, provider: str | dict[str, int] | None = None,
                           since: dict[str, int] | int | None = None
