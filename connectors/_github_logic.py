@@ -220,7 +220,7 @@ def retry_delay(status: int, headers: Mapping[str, Any] | None, attempt: int, *,
         return max(0.0, int(reset) - now + 1)
     if limited:
         return secondary_wait
-    return base * (2 ** attempt)
+    return base * 2.0 ** attempt
 
 
 def budget_wait(headers: Mapping[str, Any] | None, *, now: float) -> float:

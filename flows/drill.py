@@ -192,7 +192,8 @@ def _record_scorecard(ledger: Ledger, scenario: Scenario) -> None:
 
 
 def _seconds(start: str, end: str) -> float:
-    parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))  # noqa: E731
+    def parse(t: str) -> datetime:
+        return datetime.fromisoformat(t.replace("Z", "+00:00"))
     return round((parse(end) - parse(start)).total_seconds(), 3)
 
 

@@ -104,7 +104,10 @@ def timeline_svg(report: Report) -> dict[str, Any]:
     parsed = [_parse(t) for t in times]
     lo, hi = min(parsed), max(parsed)
     span = max((hi - lo).total_seconds(), 1.0)
-    x = lambda t: 220 + 660 * ((_parse(t) - lo).total_seconds() / span)  # noqa: E731
+
+    def x(t: str) -> float:
+        return 220 + 660 * ((_parse(t) - lo).total_seconds() / span)
+
     rows = []
     for index, cred in enumerate(report.credentials):
         marks = [(kind, round(x(t), 1)) for kind, t in (

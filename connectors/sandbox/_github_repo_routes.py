@@ -20,7 +20,8 @@ from .github import Call, Problem, Reply
 
 def repo_of(call: Call, *, write: bool = False) -> dict[str, Any]:
     """The repository named by the path; private ones (and every write) need a token."""
-    repo = call.state["repos"].get(f"{call.params['owner']}/{call.params['repo']}")
+    repo: dict[str, Any] | None = call.state["repos"].get(
+        f"{call.params['owner']}/{call.params['repo']}")
     if repo is None:
         raise Problem(404, "Not Found")
     if (write or repo["private"]) and call.who.kind != "token":
@@ -40,7 +41,8 @@ def list_deploy_keys(call: Call) -> Reply:
 
 def _deploy_key(call: Call, repo: dict[str, Any]) -> dict[str, Any]:
     key_id = as_int(call, "key_id")
-    found = next((k for k in repo["deploy_keys"] if k["id"] == key_id), None)
+    found: dict[str, Any] | None = next(
+        (k for k in repo["deploy_keys"] if k["id"] == key_id), None)
     if found is None:
         raise Problem(404, "Not Found")
     return found
@@ -113,7 +115,8 @@ def get_commit(call: Call) -> Reply:
 
 def _release(call: Call, repo: dict[str, Any]) -> dict[str, Any]:
     release_id = as_int(call, "release_id")
-    found = next((r for r in repo["releases"] if r["id"] == release_id), None)
+    found: dict[str, Any] | None = next(
+        (r for r in repo["releases"] if r["id"] == release_id), None)
     if found is None or (found["draft"] and call.who.kind != "token"):
         raise Problem(404, "Not Found")
     return found
@@ -311,7 +314,8 @@ def _package(call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _version(call: Call, item: dict[str, Any]) -> dict[str, Any]:
     version_id = as_int(call, "package_version_id")
-    found = next((v for v in item["versions"] if v["id"] == version_id), None)
+    found: dict[str, Any] | None = next(
+        (v for v in item["versions"] if v["id"] == version_id), None)
     if found is None:
         raise Problem(404, "Not Found")
     return found

@@ -64,14 +64,14 @@ def validation_failed(message: str, field: str, resource: str) -> Problem:
 
 
 def org_of(call: Call) -> dict[str, Any]:
-    org = call.state["orgs"].get(call.params["org"])
+    org: dict[str, Any] | None = call.state["orgs"].get(call.params["org"])
     if org is None:
         raise Problem(404, "Not Found")
     return org
 
 
 def user_of(call: Call, login: str) -> dict[str, Any]:
-    user = call.state["users"].get(login)
+    user: dict[str, Any] | None = call.state["users"].get(login)
     if user is None:
         raise Problem(404, "Not Found")
     return user

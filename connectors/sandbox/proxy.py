@@ -33,7 +33,7 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
@@ -245,6 +245,7 @@ def _make_handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         server_version = "revoker-sandbox-proxy"
         disable_nagle_algorithm = True  # else headers + body in two sends cost 40 ms (ACK)
+        _done: Callable[[], None]  # completes this request's log entry
 
         def log_message(self, *args: object) -> None:
             pass  # the request log is ours; stderr noise helps nobody

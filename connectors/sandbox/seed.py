@@ -91,7 +91,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
@@ -408,7 +408,7 @@ def _seed_github(sandbox: Any, data: dict[str, Any], target: Any = None) -> Any:
     upstream (`sandbox_status()` does), so the proxy's request log holds GitHub calls only.
     Returns the fake's answer ({"window_start": ...})."""
     if sandbox is not None and "github" in sandbox.providers:
-        from .github import GitHubSeedError
+        from ._github_seed import GitHubSeedError
 
         try:
             return sandbox.providers["github"].load_seed(data)
@@ -444,7 +444,10 @@ class _Aws:
         session = boto3.session.Session(aws_access_key_id="sandbox",
                                         aws_secret_access_key="sandbox",
                                         region_name="us-east-1")
-        self.client = lambda service: session.client(service, endpoint_url=url)  # noqa: TID251
+        self._session, self._url = session, url
+
+    def client(self, service: Literal["iam", "ecr", "s3"]) -> Any:
+        return self._session.client(service, endpoint_url=self._url)  # noqa: TID251
 
     def identities(self) -> None:
         iam = self.client("iam")

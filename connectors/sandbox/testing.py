@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ._ports import LOOPBACK, LoopbackHTTPServer
 from .manager import Sandbox
@@ -42,14 +42,17 @@ def running_sandbox(providers: Iterable[str] | None = None, workdir: Path | None
         sandbox.down()
 
 
-def sandbox_fixture(providers: Iterable[str] | None = None, *, scope: str = "session",
+FixtureScope = Literal["session", "package", "module", "class", "function"]
+
+
+def sandbox_fixture(providers: Iterable[str] | None = None, *, scope: FixtureScope = "session",
                     **options: Any) -> Callable[..., Any]:
     """A pytest fixture (assign it to a name in a conftest) yielding a running Sandbox."""
     import pytest
 
     chosen = tuple(providers) if providers is not None else None
 
-    @pytest.fixture(scope=scope)  # type: ignore[call-overload,misc]
+    @pytest.fixture(scope=scope)
     def _fixture(tmp_path_factory: Any) -> Iterator[Sandbox]:
         with running_sandbox(chosen, tmp_path_factory.mktemp("sandbox"), **options) as sb:
             yield sb

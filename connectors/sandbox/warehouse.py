@@ -144,7 +144,8 @@ class WarehouseState:
     # --- projects -----------------------------------------------------------------------
 
     def project(self, name: str) -> dict[str, Any] | None:
-        return self.data["projects"].get(normalize(name))
+        found: dict[str, Any] | None = self.data["projects"].get(normalize(name))
+        return found
 
     def role(self, project: str, user: str) -> str | None:
         found = self.project(project)
@@ -358,7 +359,7 @@ class Warehouse:
                 "package_url": f"/project/{project['name']}/"}
 
     def _latest(self, project: dict[str, Any]) -> str:
-        versions = list(project["releases"])
+        versions: list[str] = list(project["releases"])
         live = [v for v in versions if not project["releases"][v]["yanked"]]
         return (live or versions)[-1]  # upload order; good enough for a sandbox
 
