@@ -1,5 +1,6 @@
-# The README's commands. `make demo` runs a real drill on the local sandbox; `make test` runs
-# the tests. Both install what they need first (.ci/setup is idempotent).
+# The README's commands. `make demo` runs a real drill on the local sandbox; `make test` lints
+# (ruff), type-checks (mypy) and runs the tests. Both install what they need first (.ci/setup
+# is idempotent).
 PYTHON ?= python3
 
 .PHONY: setup demo test bench
@@ -10,6 +11,8 @@ demo: setup
 	revoker drill --scenario shai-hulud
 
 test: setup
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m mypy
 	$(PYTHON) -m pytest -q
 
 bench: setup
