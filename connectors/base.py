@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._clients import Clients
@@ -248,13 +249,11 @@ def parse_rfc3339(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-def checked_request(client: Any, provider: str, method: str, path: str, *,
-                    ok: tuple[int, ...] = (200,), **kwargs: Any) -> Any:
+def checked_request(client: httpx.Client, provider: str, method: str, path: str, *,
+                    ok: tuple[int, ...] = (200,), **kwargs: Any) -> httpx.Response:
     """One HTTP call through a guarded client, its failures turned into ConnectorErrors:
     connection problems, 429 and 5xx are transient (the flow retries them), the rest are not.
     (The client's transport has already retried what the server said to retry.)"""
-    import httpx
-
     try:
         response = client.request(method, path, **kwargs)
     except httpx.TransportError as error:

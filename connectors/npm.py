@@ -209,12 +209,13 @@ class NpmConnector(Connector):
 
     def _call(self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201),
               **kwargs: Any) -> httpx.Response:
-        return checked_request(self.http, "npm", method, path, ok=ok,  # type: ignore[no-any-return]
+        return checked_request(self.http, "npm", method, path, ok=ok,
                                **kwargs)
 
     def _packument(self, name: str, *, write: bool = False) -> dict[str, Any]:
         path = "/" + quote(name, safe="@") + ("?write=true" if write else "")
-        return self._call("GET", path, headers=self._headers()).json()  # type: ignore[no-any-return]
+        packument: dict[str, Any] = self._call("GET", path, headers=self._headers()).json()
+        return packument
 
     # --- credentials ---------------------------------------------------------------------
 

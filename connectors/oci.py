@@ -126,7 +126,7 @@ class OciConnector(Connector):
 
     def _request(self, method: str, path: str, *, ok: tuple[int, ...] = (200,),
                  **kwargs: Any) -> httpx.Response:
-        return checked_request(self.http, "oci", method, path, ok=ok,  # type: ignore[no-any-return]
+        return checked_request(self.http, "oci", method, path, ok=ok,
                                **kwargs)
 
     def _manifest(self, repo: str, reference: str) -> tuple[bytes, str, str] | None:
