@@ -85,17 +85,12 @@ def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) 
 
 
 def _say_plan(ledger: Ledger, say: Say) -> None:
-    """The facilitator's view of the plan: per provider, what its budget allows and when the
-    last revocation call can go out."""
-    from reports.model import human_duration
+    """The facilitator's view of the plan recorded by the first pass."""
+    from reports.model import plan_lines
 
     plans = [r["data"] for r in ledger.records() if r["data"].get("type") == "plan"]
-    for provider, row in (plans[-1]["providers"] if plans else {}).items():
-        own = (row.get("provider_plan") or {}).get("summary")
-        eta = row.get("eta_seconds") or 0
-        say(f"  plan, {provider}: {own}" if own else
-            f"  plan, {provider}: {row.get('calls', 0)} call(s) for "
-            f"{row.get('credentials', 0)} credential(s), last one {human_duration(eta)}")
+    for line in plan_lines(plans[-1]) if plans else []:
+        say(f"  {line}")
 
 
 def _secret_files(files: dict[str, str], secrets: dict[str, str], directory: Path

@@ -205,6 +205,9 @@ class Response:
         self.identity = Identity(id=entry.id, description=entry.description, owners=entry.owners)
         self.providers: dict[str, ProviderState] = {}
         self.done = self._completed_from_ledger()
+        # Called with the plan as soon as it is recorded (the CLI prints it: the on-call
+        # engineer needs the ETA before the revocations, not after).
+        self.on_plan: Callable[[dict[str, Any]], None] | None = None
         self._slots: dict[str, threading.Semaphore] = {}
         self._slots_lock = threading.Lock()
         self._configs = {
@@ -416,7 +419,9 @@ class Response:
         plan = {"type": "plan", "providers": providers,
                 "total_eta_seconds": max((p["eta_seconds"] for p in providers.values()),
                                          default=0.0)}
-        self.ledger.append("observation", data=plan)  # the ledger redacts it
+        recorded = self.ledger.append("observation", data=plan)  # the ledger redacts it
+        if self.on_plan is not None:
+            self.on_plan(recorded["data"])
         return plan
 
     def _revoked_in_ledger(self) -> set[str]:

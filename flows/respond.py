@@ -103,6 +103,7 @@ def respond_cli(request: ResponseRequest, say: Say) -> tuple[str, Path]:
     case_dir = response.case.directory
     say(f"case {case_dir} ({response.case.meta['mode']}"
         f"{', resumed' if response.case.resumed else ''})")
+    response.on_plan = lambda plan: _say_plan(plan, say)
     if isinstance(response.runner, PrefectRunner):
         status = respond_flow(response)
     else:
@@ -110,6 +111,13 @@ def respond_cli(request: ResponseRequest, say: Say) -> tuple[str, Path]:
     finish(case_dir, say)
     say(f"status: {status}")
     return status, case_dir
+
+
+def _say_plan(plan: dict[str, Any], say: Say) -> None:
+    from reports.model import plan_lines
+
+    for line in plan_lines(plan):
+        say(line)
 
 
 def finish(case_dir: Path, say: Say) -> None:

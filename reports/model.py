@@ -279,6 +279,20 @@ def human_duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def plan_lines(plan: dict[str, Any]) -> list[str]:
+    """A recorded plan as one line per provider, for a terminal: the provider's own summary
+    (its budget and when the last call can go out) where it gave one."""
+    lines = []
+    for provider, row in (plan.get("providers") or {}).items():
+        own = (row.get("provider_plan") or {}).get("summary")
+        eta = float(row.get("eta_seconds") or 0)
+        lines.append(f"plan, {provider}: {own}" if own else
+                     f"plan, {provider}: {row.get('calls', 0)} call(s) for "
+                     f"{row.get('credentials', 0)} credential(s), last one "
+                     f"{human_duration(eta)}")
+    return lines
+
+
 def _plan(raw: dict[str, Any] | None) -> PlanView | None:
     if raw is None:
         return None

@@ -193,3 +193,24 @@ def test_compact_plan_keeps_the_ledger_small_and_rejects_a_broken_contract() -> 
                    {"eta_seconds": float("nan")}):
         with pytest.raises((TypeError, ValueError)):
             compact_plan(broken)
+
+
+def test_respond_prints_the_plan_before_any_revocation(world, recording_server,
+                                                       monkeypatch) -> None:
+    from flows.respond import respond_cli
+
+    for name, value in world["environ"].items():
+        monkeypatch.setenv(name, value)
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(f"{line} (mutations so far: {len(recording_server.mutating())})")
+
+    request = ResponseRequest(identity="release-bot", inventory=world["inventory"],
+                              since="2026-11-20T08:00Z", case_dir=world["case"],
+                              approve="auto", orchestrator="local")
+    status, _ = respond_cli(request, say)
+    assert status == "contained"
+    (plan,) = [line for line in lines if line.startswith("plan, demo:")]
+    assert "2 call(s) for 2 credential(s), last one now (mutations so far: 0)" in plan
+    assert recording_server.mutating()  # the revocations came after it
