@@ -5,6 +5,8 @@ went through the recording proxy sees the proxy's address, as PyGithub insists."
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 from urllib.parse import quote
 
@@ -219,6 +221,29 @@ def git_tag(base: str, repo: str, item: dict[str, Any]) -> dict[str, Any]:
             "verification": verification(item["signature"], f"object {item['object']}\n",
                                          item["date"])}
 
+
+def blob_sha(data: bytes) -> str:
+    """The git blob id of a file's bytes, as GitHub reports it in `sha`."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def content_file(base: str, repo: str, path: str, text: str, ref: str = "main"
+                 ) -> dict[str, Any]:
+    """GET /repos/{o}/{r}/contents/{path} for a file: base64 in lines of 60, as GitHub
+    sends it. download_url is on the fake's host (GHES' /{o}/{r}/raw/{ref}/{path} form)."""
+    data = text.encode()
+    sha = blob_sha(data)
+    encoded = base64.b64encode(data).decode()
+    quoted = quote(path)
+    url = f"{base}/repos/{repo}/contents/{quoted}?ref={quote(ref, safe='')}"
+    git_url = f"{base}/repos/{repo}/git/blobs/{sha}"
+    html_url = f"{web(base)}/{repo}/blob/{quote(ref)}/{quoted}"
+    return {"type": "file", "encoding": "base64", "size": len(data),
+            "name": path.rsplit("/", 1)[-1], "path": path, "sha": sha,
+            "content": "".join(encoded[i:i + 60] + "\n" for i in range(0, len(encoded), 60)),
+            "url": url, "git_url": git_url, "html_url": html_url,
+            "download_url": f"{web(base)}/{repo}/raw/{quote(ref)}/{quoted}",
+            "_links": {"self": url, "git": git_url, "html": html_url}}
 
 def package(base: str, org: str, item: dict[str, Any]) -> dict[str, Any]:
     return {"id": item["id"], "name": item["name"], "package_type": item["type"],

@@ -1,6 +1,6 @@
 """The GitHub fake's repository and package routes: deploy keys, Actions secrets, commits
-with their signature verification, releases and assets, tags, git refs and tag objects,
-attestations by digest, org packages and their versions (delete and restore)."""
+with their signature verification, file contents, releases and assets, tags, git refs and
+tag objects, attestations by digest, org packages and their versions (delete and restore)."""
 
 from __future__ import annotations
 
@@ -109,6 +109,22 @@ def get_commit(call: Call) -> Reply:
                       f"No commit found for SHA: {call.params['ref']}")
     return Reply(200, render.commit(call.base, repo["full_name"], repo["commits"][sha]))
 
+
+# --- contents ------------------------------------------------------------------------------
+
+
+def get_content(call: Call) -> Reply:
+    """A seeded file, the same at every ref the repository knows (`ref` is checked, not
+    versioned). Anything else answers 404 — a directory too, which GitHub would list."""
+    repo = repo_of(call)
+    ref = call.query.get("ref") or "main"
+    if "ref" in call.query and _resolve(repo, ref) is None:
+        raise Problem(404, f"No commit found for the ref {ref}")
+    path = call.params["path"]
+    text = repo["files"].get(path)
+    if text is None:
+        raise Problem(404, "Not Found")
+    return Reply(200, render.content_file(call.base, repo["full_name"], path, text, ref))
 
 # --- releases and assets -------------------------------------------------------------------
 
@@ -353,6 +369,7 @@ ROUTES = [
     ("GET", R + "/actions/secrets", list_repo_secrets),
     ("GET", R + "/commits", list_commits),
     ("GET", R + "/commits/{ref}", get_commit),
+    ("GET", R + "/contents/{path}", get_content),
     ("GET", R + "/releases", list_releases),
     ("GET", R + "/releases/assets/{asset_id}", get_release_asset),
     ("PATCH", R + "/releases/assets/{asset_id}", update_release_asset),

@@ -39,6 +39,8 @@ _github_render.py). The format, with every section optional:
              assets: [{id: 301, name: widget.tgz, uploader: release-bot,
                        digest: "sha256:..."}]}
         attestations: [{digest: "sha256:...", initiator: github-actions}]
+        files:                             # GET …/contents/{path}; the same at every ref
+          .github/CODEOWNERS: "* @acme/release-team @dana"
 
 Times: every dated item takes `at` (RFC 3339) or `in_window` (default true). In-window
 items are dated from `window_start` on, others 30 days before it, one second apart in seed
@@ -263,6 +265,17 @@ class Repo(_Dated):
     tag_objects: list[TagObject] = Field(default_factory=list)
     releases: list[Release] = Field(default_factory=list)
     attestations: list[Attestation] = Field(default_factory=list)
+    files: dict[str, str] = Field(default_factory=dict,
+                                  description="path → text, served by the contents API")
+
+    @field_validator("files")
+    @classmethod
+    def _file_paths(cls, files: dict[str, str]) -> dict[str, str]:
+        bad = [path for path in files
+               if not path or path.startswith("/") or path.endswith("/") or "//" in path]
+        if bad:
+            raise ValueError(f"file paths are relative, like .github/CODEOWNERS: {bad}")
+        return files
 
     @field_validator("refs")
     @classmethod
@@ -418,6 +431,7 @@ def _repo(repo: Repo, when: _Clock) -> dict[str, Any]:
                         for t in repo.tag_objects},
         "releases": [_release(r, when) for r in repo.releases],
         "attestations": [a.model_dump() for a in repo.attestations],
+        "files": dict(repo.files),
     }
 
 

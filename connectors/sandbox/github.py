@@ -130,7 +130,7 @@ def _route_table() -> list[Route]:
     for method, template, handler in [*_github_routes.ROUTES, *_github_repo_routes.ROUTES]:
         pattern = re.escape(template)
         for name in re.findall(r"\{(\w+)\}", template):
-            greedy = name == "ref" and template.endswith("{ref}")
+            greedy = name in ("ref", "path") and template.endswith("{" + name + "}")
             pattern = pattern.replace(re.escape("{" + name + "}"),
                                       f"(?P<{name}>.+)" if greedy else f"(?P<{name}>[^/]+)")
         routes.append(Route(method, template, handler, re.compile(f"^{pattern}$")))

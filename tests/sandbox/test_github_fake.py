@@ -33,6 +33,7 @@ C0, C1, C2 = ("0" * 40, "1" * 40, "2" * 40)
 T1 = "f" * 40
 DIGEST = "sha256:" + "a" * 64
 R = "/repos/acme/widget"
+CODEOWNERS = "# release owners\n* @acme/release-team @dana\n/docs/ writer@example.com\n"
 
 SEED: dict[str, Any] = {
     "window_start": "2026-11-20T08:00:00Z",
@@ -81,7 +82,8 @@ SEED: dict[str, Any] = {
                       "assets": [{"id": 301, "name": "widget.tgz", "uploader": "release-bot",
                                   "digest": DIGEST},
                                  {"id": 302, "name": "notes.txt", "uploader": "release-bot"}]}],
-        "attestations": [{"digest": DIGEST}]}],
+        "attestations": [{"digest": DIGEST}],
+        "files": {".github/CODEOWNERS": CODEOWNERS}}],
 }
 
 
@@ -174,6 +176,9 @@ def _drive_every_route(gh: _Session) -> None:
     c("GET", R + "/commits", params={"since": "2026-11-20T08:00:00Z", "per_page": 1})
     assert c("GET", R + "/commits/v1.1.0").json()["sha"] == C1  # through the tag object
     c("GET", R + "/commits/" + "9" * 40, status=404)
+    owners = c("GET", R + "/contents/.github/CODEOWNERS", params={"ref": "v1.1.0"}).json()
+    assert base64.b64decode(owners["content"]).decode() == CODEOWNERS
+    c("GET", R + "/contents/CODEOWNERS", status=404)
     c("GET", R + "/releases")
     c("GET", R + "/releases/3")
     c("PATCH", R + "/releases/3", json={"draft": True, "prerelease": True})
@@ -214,7 +219,7 @@ def test_every_route_and_answer_conforms_to_githubs_description(gh: _Session) ->
     served = {(r.method, r.template) for r in gh.fake.routes}
     assert served - set(gh.fake.route_hits) == set(), "routes the contract did not drive"
     operations = {spec().operation(e["method"], e["path"])[0].id for e in log}  # type: ignore[index]
-    assert len(served) == len(operations) == 49
+    assert len(served) == len(operations) == 50
     statuses = {e["status"] for e in log}
     assert {200, 201, 202, 204, 401, 403, 404, 422} <= statuses
     assert len(gh.proxy.log) == len(log)  # every call went through the proxy
@@ -269,6 +274,25 @@ def test_lists_paginate_with_link_headers_on_the_callers_host(gh: _Session) -> N
     assert set(first.links) == {"next", "prev", "first", "last"}
     assert first.links["last"]["url"].endswith("page=3")
 
+
+def test_contents_serve_seeded_files_as_github_does(gh: _Session) -> None:
+    gh.fake.load_seed({**SEED, "repos": [{**SEED["repos"][0],
+                                          "files": {"CODEOWNERS": "* @acme/release-team\n"}}]})
+    body = gh.call("GET", R + "/contents/CODEOWNERS").json()
+    assert body["sha"] == "b56507cdb1c3813cf99c036219c6618573a1e7ba"  # git hash-object
+    assert (body["type"], body["encoding"], body["size"], body["name"], body["path"]) == \
+        ("file", "base64", 21, "CODEOWNERS", "CODEOWNERS")
+    assert base64.b64decode(body["content"]) == b"* @acme/release-team\n"
+    assert body["url"] == gh.proxy.url + R + "/contents/CODEOWNERS?ref=main"
+    assert body["_links"] == {"self": body["url"], "git": body["git_url"],
+                              "html": body["html_url"]}
+    assert all(body[k].startswith(gh.proxy.url + "/") for k in
+               ("git_url", "html_url", "download_url"))
+    gh.call("GET", R + "/contents/.github/CODEOWNERS", status=404)
+    gh.call("GET", R + "/contents/CODEOWNERS", params={"ref": "no-such-ref"}, status=404)
+    assert problems_in_log(gh.fake.request_log, responses=True) == []
+    with pytest.raises(GitHubSeedError, match=r"repos\.0\.files"):
+        gh.fake.load_seed({"repos": [{"full_name": "a/b", "files": {"/CODEOWNERS": "*"}}]})
 
 def test_credentials_revoke_is_unauthenticated_bounded_and_budgeted(gh: _Session) -> None:
     gh.call("POST", "/credentials/revoke", ADMIN, status=403, json={"credentials": [BOT]})
