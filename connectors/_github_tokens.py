@@ -5,7 +5,11 @@ service's breach where every user's OAuth token of its GitHub App leaks at once.
 Both are revoked with the unauthenticated POST /credentials/revoke, ≤1,000 values a call,
 under a budget of 60 calls an hour per client IP — the limit that made one such rotation take
 a week. The budget is read from GET /rate_limit (which does not spend it) before each call
-and for the plan, so a drill shows when the last batch can go out.
+and for the plan, so a drill shows when the last batch can go out. GitHub documents the 60/h
+but not which bucket /rate_limit reports it in; the unauthenticated `core` bucket is the
+assumption here (the sandbox fake models it so). Should GitHub keep a separate count, its 403
+with x-ratelimit-reset still ends the call: the client does not wait past `max_retry_wait`,
+and the batch fails with "re-run later" instead of blocking.
 
 A file becomes `leaked_token_batch` credentials of ≤1,000 tokens each, in fingerprint order.
 A batch's id names the env var, the whole file's fingerprint and the batch's place, so a re-run
