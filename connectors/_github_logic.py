@@ -6,7 +6,8 @@
 - the PATCH body that drafts (or marks prerelease) a release while keeping every other field;
 - moved-tag detection against targets recorded before the incident;
 - how long to wait before retrying a response (Retry-After, x-ratelimit-*, backoff);
-- which key made a commit signature (PGP issuer key id, SSH signature public key).
+- which key made a commit signature (PGP issuer key id, SSH signature public key);
+- who a CODEOWNERS file names for a whole repository (its release-level owners).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import math
 import re
 import struct
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -352,3 +354,67 @@ def ssh_key_blob(public_key: str) -> str:
     """"ssh-ed25519 AAAA… comment" → "AAAA…"."""
     parts = public_key.split()
     return parts[1] if len(parts) > 1 else public_key
+
+
+# --- CODEOWNERS ----------------------------------------------------------------------------
+
+# Where GitHub looks, in this order; the first file found is the only one used.
+CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+# Patterns that match every path in the repository. A release, its assets and its tag belong
+# to the whole repository, not to a path, so their owners are those of the last such rule.
+# Not `/*`: in CODEOWNERS `dir/*` matches the files directly in `dir`, nothing nested.
+CATCH_ALL_PATTERNS = frozenset({"*", "**", "/", "/**", "**/*", "/**/*"})
+_OWNER = re.compile(r"^(@[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?|[^@\s]+@[^@\s]+\.[^@\s]+)$")
+
+
+@dataclass(frozen=True)
+class CodeownersRule:
+    """One rule of a CODEOWNERS file: a path pattern and its owners (none: unowned)."""
+
+    line: int  # 1-based
+    pattern: str
+    owners: tuple[str, ...]
+
+
+def parse_codeowners(text: str) -> tuple[list[CodeownersRule], list[int]]:
+    """(rules in file order, numbers of the lines skipped as invalid).
+
+    GitHub's syntax: blank lines and lines starting with `#` are comments, and so is
+    everything from a `#` that starts a word after the pattern; then a pattern and owners
+    separated by whitespace, each owner `@user`, `@org/team` or an e-mail address. A line
+    with any other owner is invalid and GitHub skips it whole; so does this parser. A
+    pattern without owners is valid: it leaves the paths it matches unowned."""
+    rules: list[CodeownersRule] = []
+    invalid: list[int] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        words = raw.split()
+        if not words or words[0].startswith("#"):
+            continue
+        comment = next((i for i, w in enumerate(words) if w.startswith("#")), len(words))
+        pattern, owners = words[0], words[1:comment]
+        if not all(_OWNER.match(owner) for owner in owners):
+            invalid.append(number)
+            continue
+        rules.append(CodeownersRule(number, pattern, tuple(dict.fromkeys(owners))))
+    return rules, invalid
+
+
+def repository_code_owners(rules: Sequence[CodeownersRule], exclude: Iterable[str] = ()
+                           ) -> tuple[str, ...]:
+    """Owners of the whole repository: those of the last rule whose pattern matches every
+    path (`CATCH_ALL_PATTERNS`; later rules win, as on GitHub), without the names in
+    `exclude` (logins with or without `@`, or e-mails; case-insensitive). Rules for
+    narrower paths (`/docs/`, `*.js`) are not consulted."""
+    last = next((r for r in reversed(rules) if r.pattern in CATCH_ALL_PATTERNS), None)
+    if last is None:
+        return ()
+    skip = {name.lower().removeprefix("@") for name in exclude}
+    return tuple(o for o in last.owners if o.lower().removeprefix("@") not in skip)
+
+
+def code_owner_contact(owner: str, web_url: str) -> str:
+    """Where to reach a CODEOWNERS owner: a team's or user's page, or the e-mail itself."""
+    if not owner.startswith("@"):
+        return owner
+    org, _, team = owner[1:].partition("/")
+    return f"{web_url}/orgs/{org}/teams/{team}" if team else f"{web_url}/{org}"

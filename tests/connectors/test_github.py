@@ -9,10 +9,13 @@ import pytest
 
 from connectors._github_logic import (
     batches,
+    code_owner_contact,
     in_window,
     is_rate_limited,
     next_link,
+    parse_codeowners,
     release_patch_body,
+    repository_code_owners,
     retry_delay,
     revoke_eta_seconds,
     revoke_plan,
@@ -110,6 +113,37 @@ def test_signature_key_ids() -> None:
     assert signing_key_of(None) is None
     assert signing_key_of("-----BEGIN PGP SIGNATURE-----\n\nnot base64!\n-----END") is None
 
+
+def test_codeowners_of_the_whole_repository() -> None:
+    text = """# release owners
+* @acme/old-team
+
+*        @acme/release-team   @Release-Bot  dana@example.com  # the catch-all, again
+/docs/   @writer
+*.js     @js-owner
+/src/    @acme/core, @dana
+  # an indented comment
+/build/
+"""
+    rules, invalid = parse_codeowners(text)
+    assert [(r.line, r.pattern) for r in rules] == \
+        [(2, "*"), (4, "*"), (5, "/docs/"), (6, "*.js"), (9, "/build/")]
+    assert rules[1].owners == ("@acme/release-team", "@Release-Bot", "dana@example.com")
+    assert rules[-1].owners == ()  # valid: /build/ is unowned
+    assert invalid == [7]  # "@acme/core," is no owner: GitHub skips the whole line
+    # the later catch-all wins; narrower rules after it do not change the repository's
+    # owners; the identity is left out, whatever its case or @
+    assert repository_code_owners(rules, exclude=["release-bot"]) == \
+        ("@acme/release-team", "dana@example.com")
+    assert repository_code_owners(rules) == rules[1].owners
+    assert repository_code_owners(parse_codeowners("/docs/ @writer\n")[0]) == ()
+    assert repository_code_owners(parse_codeowners("/** @a\n**/* @b\n/ @c\n")[0]) == ("@c",)
+    assert repository_code_owners(parse_codeowners("* @a\n* \n")[0]) == ()  # unowned again
+    assert repository_code_owners(parse_codeowners("/* @root-files-only\n")[0]) == ()
+    assert code_owner_contact("@acme/release-team", "https://github.com") == \
+        "https://github.com/orgs/acme/teams/release-team"
+    assert code_owner_contact("@dana", "https://ghe.example") == "https://ghe.example/dana"
+    assert code_owner_contact("dana@example.com", "https://github.com") == "dana@example.com"
 
 def test_web_urls_for_github_com_and_ghes() -> None:
     assert web_url("https://api.github.com") == "https://github.com"
