@@ -6,23 +6,50 @@ Why these sources: there is no audit-log action for releases, so the Releases AP
 `author`/`uploader` says who published; a moved tag is found only by comparing its target
 with the one recorded before (`known_tag_targets`); GitHub Packages does not report a
 publisher, so every version in the window of a listed package is suspect.
+
+Owners: a repository's artifacts (releases, assets, tags, signed commits) name the owners of
+its CODEOWNERS file's last catch-all rule (`*`, `/**`, `/`; see `repository_code_owners`) as
+release owners — the people who must act on a compromised release — minus the identity
+itself. The file is read once per repository, and only when the repository has suspect
+artifacts, from the default branch in GitHub's order (.github/, root, docs/; the first found
+wins); it needs the operator token to read contents. Each such artifact's `codeowners`
+detail says what was read: {"path": ".github/CODEOWNERS"} (plus `invalid_lines` GitHub would
+skip), {"path": null} when the repository has none, or {"error": "..."} when reading failed
+— that never fails enumeration; the artifacts then carry no CODEOWNERS owners, and the next
+enumeration reads again. Package versions name none: a package is not read as belonging to
+a repository.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from ._github_logic import (
+    CODEOWNERS_PATHS,
+    code_owner_contact,
     in_window,
+    parse_codeowners,
     parse_time,
     recorded_tags,
     release_patch_body,
     release_state,
+    repository_code_owners,
     signing_key_of,
     tag_status,
 )
-from .base import ActionResult, Artifact, ConnectorError, Outcome, ProviderContext, Window
+from .base import (
+    ActionResult,
+    Artifact,
+    ConnectorError,
+    Outcome,
+    Owner,
+    OwnerRole,
+    ProviderContext,
+    Window,
+)
 
 if TYPE_CHECKING:
     from ._github_http import GitHubApi
@@ -32,13 +59,16 @@ QUARANTINE_PREFIX = "quarantined-"
 
 
 class ArtifactSteps:
-    """Needs from its host class: provider, api, config, policy, context, signing_keys()."""
+    """Needs from its host class: provider, api, config, policy, context, web_url,
+    signing_keys(), and an empty `_codeowners` dict (repo → what its CODEOWNERS says)."""
 
     provider: ClassVar[str]
     api: GitHubApi
     config: GitHubConfig
     policy: dict[str, Any]
     context: ProviderContext
+    web_url: str
+    _codeowners: dict[str, tuple[tuple[Owner, ...], dict[str, Any]]]
 
     def signing_keys(self) -> dict[str, set[str]]:
         raise NotImplementedError
@@ -91,7 +121,47 @@ class ArtifactSteps:
                     found.append(self._asset_artifact(repo, release, asset, suspect))
         found += self._enumerate_tags(repo, window, suspect_tags)
         found += self._enumerate_signed_commits(repo, window)
-        return found
+        if not found:
+            return found
+        owners, note = self._code_owners(repo)
+        return [a.model_copy(update={"owners": (*a.owners, *owners),
+                                     "details": {**a.details, "codeowners": note}})
+                for a in found]
+
+    def _code_owners(self, repo: str) -> tuple[tuple[Owner, ...], dict[str, Any]]:
+        """The repository's release owners from its CODEOWNERS file, and the `codeowners`
+        detail (see the module docstring). Found or absent is kept for the connector's life;
+        a failed read is not, so the next enumeration tries again."""
+        if repo in self._codeowners:
+            return self._codeowners[repo]
+        path, data = None, None
+        try:
+            for candidate in CODEOWNERS_PATHS:
+                response = self.api.get(f"/repos/{repo}/contents/{candidate}", accept=(404,))
+                if response.ok:
+                    path, data = candidate, response.data
+                    break
+        except ConnectorError as error:
+            return (), {"error": str(error)}
+        if path is None:
+            self._codeowners[repo] = (), {"path": None}
+            return self._codeowners[repo]
+        try:
+            if not isinstance(data, dict) or data.get("encoding") != "base64":
+                raise ValueError("not a base64-encoded file (a directory, or over 1 MB)")
+            text = base64.b64decode(str(data.get("content", ""))).decode("utf-8", "replace")
+        except (ValueError, binascii.Error) as error:
+            return (), {"path": path, "error": f"unreadable: {error}"}
+        rules, invalid = parse_codeowners(text)
+        source = f"CODEOWNERS ({repo})"
+        owners = tuple(Owner(name=name, role=OwnerRole.RELEASE_OWNER, source=source,
+                             contact=code_owner_contact(name, self.web_url))
+                       for name in repository_code_owners(rules, exclude=[self.config.login]))
+        note: dict[str, Any] = {"path": path}
+        if invalid:
+            note["invalid_lines"] = invalid
+        self._codeowners[repo] = owners, note
+        return owners, note
 
     @staticmethod
     def _asset_facts(asset: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,8 @@ Artifacts (`enumerate`): `github_release` ("owner/repo@tag", author = identity, 
 the window), `release_asset` ("owner/repo@tag/name", uploader = identity; digest and
 attestations), `git_tag` ("owner/repo:tag": moved from its recorded target, deleted, or new
 in the window), `package_version` ("org/type/name@version"), `signed_commit`
-("owner/repo@sha", signed by one of the identity's keys).
+("owner/repo@sha", signed by one of the identity's keys). A repository's artifacts name the
+owners of its CODEOWNERS file's catch-all rule as release owners (_github_artifacts.py).
 
 Policy keys (playbook `providers.github.options`):
 - `draft_releases` (bool, default true): quarantine a release by making it a draft; false:
@@ -70,6 +71,7 @@ from .base import (
     ConnectorError,
     Credential,
     Outcome,
+    Owner,
     ProviderContext,
 )
 
@@ -174,6 +176,7 @@ class GitHubConnector(TokenSteps, ArtifactSteps, Connector):
         self._operator_login: str | None = None
         self._signing_keys: dict[str, set[str]] | None = None
         self._grants: dict[str, list[dict[str, Any]]] = {}
+        self._codeowners: dict[str, tuple[tuple[Owner, ...], dict[str, Any]]] = {}
 
     # --- helpers -------------------------------------------------------------------------
 

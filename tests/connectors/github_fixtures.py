@@ -45,6 +45,10 @@ OLD, IN = "2026-10-01T10:00:00Z", "2026-11-20T10:00:00Z"  # before / inside the 
 SINCE = "2026-11-20T08:00:00Z"
 C0, C1, CX, C2, C9, C3 = (c * 40 for c in "0123456789abcdef"[:6])
 T1 = "f" * 40
+CODEOWNERS = f"""# acme/widget
+*         @acme/release-team @{LOGIN} dana@acme.example
+/docs/    @writer
+"""
 KNOWN_TAGS = {"acme/widget:v1.0.0": C0, "acme/widget:v1.0.1": C1, "acme/widget:v0.9": C9}
 
 
@@ -125,5 +129,7 @@ def seed() -> dict[str, Any]:
                         _commit(C3, OLD, GPG_SIGNATURE)],
             "attestations": [{"digest": "sha256:" + "a" * 64,
                               "bundle_url": "https://x.invalid/b"}],
+            "files": {".github/CODEOWNERS": CODEOWNERS,
+                      "CODEOWNERS": "* @not-read\n"},  # .github/ comes first
         }],
     }

@@ -165,6 +165,7 @@ from connectors.base import (  # noqa: E402
     ConnectorError,
     Identity,
     Outcome,
+    OwnerRole,
     ProviderContext,
     SecretSource,
     Window,
@@ -360,6 +361,51 @@ def test_enumerate_finds_releases_assets_moved_tags_signed_commits_packages(worl
     assert signers[fx.CX].startswith("gpg:") and signers[fx.C2].startswith("ssh:")
     assert world.mutations() == []
 
+
+def test_a_repositorys_artifacts_name_its_codeowners_as_release_owners(world: World) -> None:
+    """acme/widget's CODEOWNERS (.github/, read before the root one) names the release team
+    and an e-mail beside the bot; acme/cli has no CODEOWNERS; acme/site keeps its file in
+    docs/. Each file is read once per repository, however often enumeration runs."""
+    seed = fx.seed()
+    bot_release = {"id": 90, "tag": "v0.1.0", "author": fx.LOGIN, "at": fx.IN}
+    seed["repos"] += [{"full_name": "acme/cli", "releases": [bot_release]},
+                      {"full_name": "acme/site", "releases": [bot_release],
+                       "files": {"docs/CODEOWNERS": "* @acme/web\n"}}]
+    world.fake.load_seed(seed)
+    github = world.connector(repos=["acme/widget", "acme/cli", "acme/site"])
+    found = github.enumerate(WINDOW)
+    widget = [a for a in found if a.coordinates.startswith("acme/widget")]
+    assert {a.kind for a in widget} == \
+        {"github_release", "release_asset", "git_tag", "signed_commit"}
+    for artifact in widget:
+        assert [(o.name, o.role, o.source) for o in artifact.owners] == [
+            ("@acme/release-team", OwnerRole.RELEASE_OWNER, "CODEOWNERS (acme/widget)"),
+            ("dana@acme.example", OwnerRole.RELEASE_OWNER, "CODEOWNERS (acme/widget)")]
+        assert artifact.details["codeowners"] == {"path": ".github/CODEOWNERS"}
+    assert widget[0].owners[0].contact == world.url + "/orgs/acme/teams/release-team"
+    cli = next(a for a in found if a.coordinates == "acme/cli@v0.1.0")
+    assert cli.owners == () and cli.details["codeowners"] == {"path": None}
+    site = next(a for a in found if a.coordinates == "acme/site@v0.1.0")
+    assert [o.name for o in site.owners] == ["@acme/web"]
+    package = next(a for a in found if a.kind == "package_version")
+    assert package.owners == ()
+    github.enumerate(WINDOW)
+    reads = [e["path"].split("/contents/")[1] for e in world.fake.request_log
+             if "/contents/" in e["path"]]
+    assert sorted(reads) == [".github/CODEOWNERS", ".github/CODEOWNERS", ".github/CODEOWNERS",
+                             "CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS", "docs/CODEOWNERS"]
+
+
+def test_a_failed_codeowners_read_leaves_the_artifacts_found_and_says_why(world: World
+                                                                           ) -> None:
+    world.proxy.set_faults([Fault(match=r"^GET /repos/acme/widget/contents/", status=403)])
+    github = world.connector()
+    found = [a for a in github.enumerate(WINDOW) if a.kind != "package_version"]
+    assert found and all(a.owners == () for a in found)
+    assert "HTTP 403" in found[0].details["codeowners"]["error"]
+    world.proxy.set_faults([])  # readable again: the failure was not remembered
+    again = next(a for a in github.enumerate(WINDOW) if a.kind == "github_release")
+    assert [o.name for o in again.owners] == ["@acme/release-team", "dana@acme.example"]
 
 def test_quarantine_is_reversible_and_restore_puts_everything_back(world: World) -> None:
     github = world.connector()
