@@ -79,6 +79,10 @@ def test_live_mass_oauth_revocation_stops_at_the_budget_and_says_when_to_resume(
     assert report["plan"]["total_eta_seconds"] > 3000 and report["rate_limit"]
     batch = next(c for c in report["credentials"] if c["id"].endswith("/1-of-3"))
     assert batch["verify_outcome"] == "done"
+    for artifact in report["artifacts"]:  # ci-corp/orbs' CODEOWNERS, without the bot
+        code_owners = [o["name"] for o in artifact["owners"]
+                       if o["source"] == "CODEOWNERS (ci-corp/orbs)"]
+        assert code_owners == ["@ci-corp/orb-maintainers"], artifact["subject"]
     leaked = re.compile(r"gh[opsu]_[A-Za-z0-9]{36}")
     for path in (tmp_path / "case").rglob("*"):
         if path.is_file():
