@@ -20,7 +20,7 @@ import jinja2
 from connectors._redact import redact
 from flows.ledger import read_records
 
-from .model import Report, build_report
+from .model import OwnerView, Report, build_report
 
 TEMPLATES = Path(__file__).parent / "templates"
 MD_ESCAPES = {ord(ch): "\\" + ch for ch in "\\`*_{}[]<>()#+-.!|~"}
@@ -65,9 +65,16 @@ def _environment(autoescape: bool) -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["md"] = md
     env.filters["short"] = lambda v, n=12: "" if v is None else str(v)[:n]
-    env.filters["owners"] = lambda owners: ", ".join(
-        f"{o.name} ({o.role.replace('_', ' ')})" for o in owners)
+    env.filters["owners"] = owners_text
     return env
+
+
+def owners_text(owners: list[OwnerView]) -> str:
+    """"Dana Lee (identity owner), @acme/release (release owner, CODEOWNERS (acme/widget))":
+    where an owner came from is shown unless it is the inventory."""
+    return ", ".join(
+        f"{o.name} ({o.role.replace('_', ' ')}"
+        f"{'' if o.source == 'inventory' else ', ' + o.source})" for o in owners)
 
 
 def load_case(case_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:

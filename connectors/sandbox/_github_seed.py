@@ -324,14 +324,16 @@ class _Clock:
 
     def __init__(self, window_start: datetime) -> None:
         self.window_start = window_start
-        self.step = 0
+        # One count per side of the window: thousands of old tokens in a seed must not push
+        # the in-window items an hour into the future.
+        self.steps = {True: 0, False: 0}
 
     def __call__(self, item: _Dated) -> str:
-        self.step += 1
         if item.at is not None:
             return str(iso(item.at))
+        self.steps[item.in_window] += 1
         base = self.window_start if item.in_window else self.window_start - OUT_OF_WINDOW
-        return str(iso(base + timedelta(seconds=self.step)))
+        return str(iso(base + timedelta(seconds=self.steps[item.in_window])))
 
 
 def token_kind(value: str) -> str:

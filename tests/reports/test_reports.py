@@ -238,3 +238,13 @@ def test_no_plan_section_without_a_plan_or_once_everything_is_revoked(tmp_path: 
     (3600, "1 h 00 min"), (3601, "1 h 01 min"), (3720, "1 h 02 min"), (90000, "25 h 00 min")])
 def test_human_duration_rounds_up(seconds: float, text: str) -> None:
     assert human_duration(seconds) == text
+
+
+def test_owners_say_where_they_came_from_unless_it_is_the_inventory() -> None:
+    from reports.model import OwnerView
+    from reports.render import owners_text
+
+    assert owners_text([
+        OwnerView(name="@acme/release", role="release_owner", source="CODEOWNERS (acme/w)"),
+        OwnerView(name="Dana Lee", role="identity_owner"),
+    ]) == "@acme/release (release owner, CODEOWNERS (acme/w)), Dana Lee (identity owner)"
