@@ -9,7 +9,8 @@ Policy keys (playbook `providers.npm.options`):
   newest version published before the window;
 - `unpublish` (bool, default false): with an approval, also unpublish (destructive; npmjs
   only allows it within 72 h of publishing or without dependents);
-- `read_concurrency` (int, default 8): packuments read at once while enumerating.
+- `read_concurrency` (int, default 8): packages read at once (trusted publishers,
+  versions).
 
 Facts that shape the code:
 - `whoami` answers 200 even for a revoked token, so revocation is verified with a write that
@@ -48,8 +49,9 @@ Signing evidence and trusted publishing (npmjs routes; other registries may lack
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -78,6 +80,8 @@ from .base import (
     checked_request,
     parse_rfc3339,
 )
+
+T = TypeVar("T")
 
 DEFAULT_REGISTRY = "https://registry.npmjs.org"
 NPM_WEB = "https://www.npmjs.com"
@@ -233,9 +237,17 @@ class NpmConnector(Connector):
                 details={"masked": token.get("token"), "cidr": token.get("cidr", []),
                          "leaked": bool(leaked)},
             ))
-        for name in self.config.packages:
-            credentials += self._trusted_publishers(name)
+        for found in self._per_package(self._trusted_publishers):
+            credentials += found
         return credentials
+
+    def _per_package(self, read: Callable[[str], list[T]]) -> list[list[T]]:
+        """`read` for every package, `read_concurrency` (default 8) at a time, in order:
+        a worm's blast radius is hundreds of packages, each a few reads away."""
+        self._headers()  # log in once, before the readers start
+        workers = max(1, int(self.context.policy.get("read_concurrency", 8)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="npm-read") as pool:
+            return list(pool.map(read, self.config.packages))
 
     def _trust_list(self, name: str) -> tuple[list[dict[str, Any]] | None, str | None]:
         """(configurations, None) where the registry lists them; (None, why) where not."""
@@ -378,14 +390,9 @@ class NpmConnector(Connector):
                      and m["name"] != self.config.user)
 
     def enumerate(self, window: Window) -> list[Artifact]:
-        """Versions in the window, several packages at a time (`read_concurrency`, default
-        8): a worm's blast radius is hundreds of packages, each one packument read away."""
-        self._headers()  # log in once, before the readers start
-        workers = max(1, int(self.context.policy.get("read_concurrency", 8)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="npm-read") as pool:
-            found = pool.map(lambda name: self._enumerate_package(name, window),
-                             self.config.packages)
-            return [artifact for artifacts in found for artifact in artifacts]
+        """Versions in the window, several packages at a time (see `_per_package`)."""
+        found = self._per_package(lambda name: self._enumerate_package(name, window))
+        return [artifact for artifacts in found for artifact in artifacts]
 
     def _enumerate_package(self, name: str, window: Window) -> list[Artifact]:
         artifacts = []
