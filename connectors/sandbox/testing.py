@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._ports import LOOPBACK, LoopbackHTTPServer
+from .github import GitHubFake
 from .manager import Sandbox
 from .proxy import RecordingProxy
 
@@ -83,6 +84,13 @@ def running_proxy(upstream: str, name: str = "test", **options: Any
         yield proxy
     finally:
         proxy.stop()
+
+
+@contextmanager
+def github_behind_proxy() -> Iterator[tuple[GitHubFake, RecordingProxy]]:
+    """The GitHub fake behind a recording proxy, as connector tests talk to it."""
+    with GitHubFake() as fake, running_proxy(fake.url, "github") as proxy:
+        yield fake, proxy
 
 
 class _Echo(BaseHTTPRequestHandler):

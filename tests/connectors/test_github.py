@@ -174,6 +174,7 @@ from connectors.github import GitHubConfig, GitHubConnector  # noqa: E402
 from connectors.sandbox._openapi import problems_in_log  # noqa: E402
 from connectors.sandbox.github import GitHubFake  # noqa: E402
 from connectors.sandbox.proxy import Fault, RecordingProxy  # noqa: E402
+from connectors.sandbox.testing import github_behind_proxy  # noqa: E402
 
 from . import github_fixtures as fx  # noqa: E402
 
@@ -229,13 +230,8 @@ class World:
 
 @pytest.fixture(scope="module")
 def github_server() -> Iterator[tuple[GitHubFake, RecordingProxy]]:
-    fake = GitHubFake().start()
-    proxy = RecordingProxy(fake.url, "github").start()
-    try:
-        yield fake, proxy
-    finally:
-        proxy.stop()
-        fake.stop()
+    with github_behind_proxy() as pair:
+        yield pair
 
 
 @pytest.fixture

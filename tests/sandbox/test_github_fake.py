@@ -21,6 +21,7 @@ from connectors.sandbox._github_seed import GitHubSeedError
 from connectors.sandbox._openapi import problems_in_log, spec
 from connectors.sandbox.github import GitHubFake, Reply
 from connectors.sandbox.proxy import RecordingProxy
+from connectors.sandbox.testing import github_behind_proxy
 
 ADMIN = "ghp_" + "A" * 36
 BOT = "ghp_" + "B" * 36
@@ -89,13 +90,8 @@ SEED: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[tuple[GitHubFake, RecordingProxy]]:
-    fake = GitHubFake().start()
-    proxy = RecordingProxy(fake.url, "github").start()
-    try:
-        yield fake, proxy
-    finally:
-        proxy.stop()
-        fake.stop()
+    with github_behind_proxy() as pair:
+        yield pair
 
 
 @pytest.fixture
