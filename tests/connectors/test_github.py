@@ -686,3 +686,37 @@ def test_engine_dry_run_records_only_planned_actions(world: World, tmp_path) -> 
 
 
 SINCE_TEXT = "2026-11-20T08:00Z"
+
+
+def test_a_mass_revocation_resumes_where_the_budget_stopped_it(world: World,
+                                                               tmp_path: Path) -> None:
+    """The respond flow with 2,500 leaked tokens and 2 revoke calls an hour: the first run
+    revokes 2 batches and stops (partially contained); once the budget resets, re-running
+    the case sends the one call left — no batch twice — and no batch is outstanding."""
+    import yaml
+
+    from flows.engine import run_response
+    from flows.respond import ResponseRequest, prepare
+
+    values, env = _mass_leak(world, tmp_path, 2_500, budget=2)
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(yaml.safe_dump({"identities": [{
+        "id": fx.LOGIN, "owners": [{"name": "Alice Example", "role": "identity_owner"}],
+        "providers": {"github": {"login": fx.LOGIN,
+                                 "leaked_tokens_file_envs": ["LEAKED_OAUTH_FILE"]}}}]}))
+    environ = {**env, "GITHUB_TOKEN": fx.OPERATOR, "REVOKER_GITHUB_URL": world.url,
+               "REVOKER_HTTP_RETRIES": "1"}
+    request = ResponseRequest(identity=fx.LOGIN, inventory=inventory, since=SINCE_TEXT,
+                              case_dir=tmp_path / "case", playbook="contain-only",
+                              approve="auto", orchestrator="local")
+    assert run_response(prepare(request, environ=environ)) == "partially_contained"
+    assert world.mutations() == ["POST /credentials/revoke"] * 2
+
+    world.fake._budgets.clear()  # the hour has passed
+    response = prepare(request, environ=environ)
+    run_response(response)
+    left = [o.subject for o in response.outstanding()]
+    assert left and not any("leaked_token_batch" in subject for subject in left)  # only the
+    # signing keys, which only the account itself can delete, are left
+    assert world.mutations() == ["POST /credentials/revoke"] * 3
+    assert all(world.state["tokens"][v]["revoked"] for v in values)
