@@ -16,8 +16,11 @@ wins); it needs the operator token to read contents. Each such artifact's `codeo
 detail says what was read: {"path": ".github/CODEOWNERS"} (plus `invalid_lines` GitHub would
 skip), {"path": null} when the repository has none, or {"error": "..."} when reading failed
 — that never fails enumeration; the artifacts then carry no CODEOWNERS owners, and the next
-enumeration reads again. Package versions name none: a package is not read as belonging to
-a repository.
+enumeration reads again. If the identity itself changed the file in the window (its commits
+touching that path since the window opened), the file names no owners — the identity could
+have named anyone — and the detail lists those commits under
+`changed_in_window_by_identity`. Package versions name none: a package is not read as
+belonging to a repository.
 """
 
 from __future__ import annotations
@@ -123,12 +126,13 @@ class ArtifactSteps:
         found += self._enumerate_signed_commits(repo, window)
         if not found:
             return found
-        owners, note = self._code_owners(repo)
+        owners, note = self._code_owners(repo, window)
         return [a.model_copy(update={"owners": (*a.owners, *owners),
                                      "details": {**a.details, "codeowners": note}})
                 for a in found]
 
-    def _code_owners(self, repo: str) -> tuple[tuple[Owner, ...], dict[str, Any]]:
+    def _code_owners(self, repo: str, window: Window
+                     ) -> tuple[tuple[Owner, ...], dict[str, Any]]:
         """The repository's release owners from its CODEOWNERS file, and the `codeowners`
         detail (see the module docstring). Found or absent is kept for the connector's life;
         a failed read is not, so the next enumeration tries again."""
@@ -160,8 +164,21 @@ class ArtifactSteps:
         note: dict[str, Any] = {"path": path}
         if invalid:
             note["invalid_lines"] = invalid
+        try:
+            changed = self._changed_by_identity(repo, path, window)
+        except ConnectorError as error:  # not kept: the next enumeration tries again
+            return (), {"path": path, "error": f"its history is unreadable: {error}"}
+        if changed:
+            # The identity could have named anyone: the file's history, not its current
+            # text, says who owns the repository.
+            owners, note["changed_in_window_by_identity"] = (), changed
         self._codeowners[repo] = owners, note
         return owners, note
+
+    def _changed_by_identity(self, repo: str, path: str, window: Window) -> list[str]:
+        """The shas of the identity's commits that changed `path` in the window."""
+        params = {"path": path, "author": self.config.login, "since": window.since.isoformat()}
+        return [str(c["sha"]) for c in self.api.pages(f"/repos/{repo}/commits", params=params)]
 
     @staticmethod
     def _asset_facts(asset: dict[str, Any]) -> dict[str, Any]:

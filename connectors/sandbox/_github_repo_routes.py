@@ -75,6 +75,8 @@ def list_commits(call: Call) -> Reply:
              and (not until or not _after(c["date"], until, strict=True))]
     if call.query.get("author"):
         items = [c for c in items if c["author"] == call.query["author"]]
+    if call.query.get("path"):
+        items = [c for c in items if call.query["path"] in c.get("files", [])]
     return paged(call, [render.commit(call.base, repo["full_name"], c) for c in items])
 
 

@@ -30,7 +30,7 @@ _github_render.py). The format, with every section optional:
       - full_name: acme/widget
         deploy_keys: [{id: 31, key: "ssh-ed25519 AAAA", title: bot, added_by: release-bot}]
         secrets: [{name: RELEASE_BOT_TOKEN}]
-        commits: [{sha: "c0..", author: release-bot, signature: "-----BEGIN PGP ...",
+        commits: [{sha: "c0..", author: release-bot, signature: "-----BEGIN PGP ...", files: [...],
                    in_window: false}]
         refs: {refs/tags/v1.0.0: "c0..", refs/heads/main: "c0.."}   # sha, or {sha, type}
         tag_objects: [{sha: "f0..", tag: v1.1.0, object: "c2..", tagger: release-bot}]
@@ -210,6 +210,7 @@ class Commit(_Dated):
     author: str
     signature: str | None = None  # armored PGP or SSH signature: verified when given
     parents: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=list)  # paths it changed (GET …/commits?path=)
 
 
 class RefTarget(_Strict):
@@ -424,7 +425,8 @@ def _repo(repo: Repo, when: _Clock) -> dict[str, Any]:
         "secrets": [{"name": s.name, "created_at": when(s)} for s in repo.secrets],
         "commits": {c.sha: {"sha": c.sha, "message": c.message or f"commit {c.sha[:7]}",
                             "author": c.author, "signature": c.signature,
-                            "parents": c.parents, "date": when(c)} for c in repo.commits},
+                            "parents": c.parents, "files": c.files, "date": when(c)}
+                    for c in repo.commits},
         "refs": {name: (t.model_dump() if isinstance(t, RefTarget)
                         else {"sha": t, "type": "commit"}) for name, t in repo.refs.items()},
         "tag_objects": {t.sha: {"sha": t.sha, "tag": t.tag, "object": t.object,

@@ -403,6 +403,31 @@ def test_a_failed_codeowners_read_leaves_the_artifacts_found_and_says_why(world:
     again = next(a for a in github.enumerate(WINDOW) if a.kind == "github_release")
     assert [o.name for o in again.owners] == ["@acme/release-team", "dana@acme.example"]
 
+
+def test_a_codeowners_file_the_identity_changed_in_the_window_names_no_owners(
+        world: World) -> None:
+    """The identity could have put anyone in CODEOWNERS: when its own commit in the window
+    touched the file, the file is not trusted. Someone else's change is."""
+    seed = fx.seed()
+    bot_release = {"id": 90, "tag": "v0.1.0", "author": fx.LOGIN, "at": fx.IN}
+    edit = {"author": fx.LOGIN, "at": fx.IN, "files": ["docs/CODEOWNERS", "README.md"]}
+    seed["repos"] += [
+        {"full_name": "acme/site", "releases": [bot_release],
+         "files": {"docs/CODEOWNERS": "* @attacker-friend\n"},
+         "commits": [{"sha": "a" * 40, **edit}]},
+        {"full_name": "acme/docs", "releases": [bot_release],
+         "files": {"docs/CODEOWNERS": "* @acme/web\n"},
+         "commits": [{"sha": "b" * 40, **edit, "author": "dana"}]}]
+    world.fake.load_seed(seed)
+    found = world.connector(repos=["acme/site", "acme/docs"]).enumerate(WINDOW)
+    site = next(a for a in found if a.coordinates == "acme/site@v0.1.0")
+    assert site.owners == ()
+    assert site.details["codeowners"] == {"path": "docs/CODEOWNERS",
+                                          "changed_in_window_by_identity": ["a" * 40]}
+    docs = next(a for a in found if a.coordinates == "acme/docs@v0.1.0")
+    assert [o.name for o in docs.owners] == ["@acme/web"]
+
+
 def test_quarantine_is_reversible_and_restore_puts_everything_back(world: World) -> None:
     github = world.connector()
     artifacts = {a.coordinates: a for a in github.enumerate(WINDOW)}
