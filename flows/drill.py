@@ -26,7 +26,7 @@ from .case import new_case_id
 from .engine import run_response
 from .errors import BadInput
 from .ledger import Ledger
-from .respond import ResponseRequest, finish, prepare
+from .respond import ResponseRequest, finish, prepare, say_plan
 
 __all__ = ["drill_cli", "list_scenarios", "sandbox_environment"]
 Say = Callable[[str], None]
@@ -70,9 +70,10 @@ def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) 
             orchestrator="local", detected_at=datetime.now(UTC).isoformat(),
             extra_meta=(("drill", {"scenario": scenario.name, "mode": "sandbox",
                                    "live": live}),))
-        status = run_response(prepare(request, environ=environ))
+        response = prepare(request, environ=environ)
+        response.on_plan = lambda plan: say_plan(plan, lambda line: say(f"  {line}"))
+        status = run_response(response)
         say(f"  first pass: {status}")
-        _say_plan(Ledger(case_dir / "ledger.jsonl"), say)
         for inject in scenario.injects:
             environ.update(_secret_files(inject.env_files, seeded.secrets, Path(private)))
             status = _reveal(inject, scenario, request, environ, seeded.secrets, inventory, say)
@@ -82,15 +83,6 @@ def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) 
         _record_scorecard(ledger, scenario)
     finish(case_dir, say)
     return status
-
-
-def _say_plan(ledger: Ledger, say: Say) -> None:
-    """The facilitator's view of the plan recorded by the first pass."""
-    from reports.model import plan_lines
-
-    plans = [r["data"] for r in ledger.records() if r["data"].get("type") == "plan"]
-    for line in plan_lines(plans[-1]) if plans else []:
-        say(f"  {line}")
 
 
 def _secret_files(files: dict[str, str], secrets: dict[str, str], directory: Path

@@ -219,12 +219,14 @@ class Response:
 
     # --- ledger helpers -----------------------------------------------------------------
 
-    def _completed_from_ledger(self) -> set[tuple[str, str]]:
+    def _completed_from_ledger(self, finished: set[str] | None = None
+                               ) -> set[tuple[str, str]]:
         """(subject, action) pairs already done in earlier runs of this case."""
         done: set[tuple[str, str]] = set()
         # In a dry-run case a planned action is as far as it can go: a re-run (a drill inject)
         # plans only what is new.
-        finished = {"done", "planned"} if self.case.dry_run else {"done"}
+        if finished is None:
+            finished = {"done", "planned"} if self.case.dry_run else {"done"}
         for record in self.ledger.records():
             data = record.get("data") or {}
             if record["kind"] in ("action", "verification") and data.get("outcome") in finished:
@@ -427,9 +429,8 @@ class Response:
     def _revoked_in_ledger(self) -> set[str]:
         """Subjects (as recorded) whose revocation is done — not merely planned: a dry-run's
         plan must still count what a live run would have to send."""
-        return {record["subject"] for record in self.ledger.records()
-                if record["kind"] == "action" and (record.get("data") or {}).get("action")
-                == "revoke" and record["data"].get("outcome") == "done"}
+        return {subject for subject, action in self._completed_from_ledger({"done"})
+                if action == "revoke"}
 
     def _plan_provider(self, name: str, revoked: set[str]) -> dict[str, Any]:
         state = self.providers[name]

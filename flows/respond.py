@@ -103,7 +103,7 @@ def respond_cli(request: ResponseRequest, say: Say) -> tuple[str, Path]:
     case_dir = response.case.directory
     say(f"case {case_dir} ({response.case.meta['mode']}"
         f"{', resumed' if response.case.resumed else ''})")
-    response.on_plan = lambda plan: _say_plan(plan, say)
+    response.on_plan = lambda plan: say_plan(plan, say)
     if isinstance(response.runner, PrefectRunner):
         status = respond_flow(response)
     else:
@@ -113,7 +113,8 @@ def respond_cli(request: ResponseRequest, say: Say) -> tuple[str, Path]:
     return status, case_dir
 
 
-def _say_plan(plan: dict[str, Any], say: Say) -> None:
+def say_plan(plan: dict[str, Any], say: Say) -> None:
+    """A recorded plan, a line per provider (see `Response.on_plan`)."""
     from reports.model import plan_lines
 
     for line in plan_lines(plan):
