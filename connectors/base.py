@@ -97,6 +97,10 @@ class Outcome(StrEnum):
     MANUAL = "manual"  # no API can do it: a named person must, following `instructions`
     FAILED = "failed"  # a transient or provider failure; re-running the case retries it
     SKIPPED = "skipped"  # policy said not to (e.g. destructive action without approval)
+    # Read-backs only (verify, confirm): the provider could not tell us — a 429, a 5xx, a
+    # timeout, or a probe that cannot tell revoked from refused. Never counted as done; the
+    # next run of the case reads it again.
+    INDETERMINATE = "indeterminate"
 
 
 class ActionResult(Frozen):
@@ -182,7 +186,13 @@ class Connector(abc.ABC):
 
     @abc.abstractmethod
     def verify(self, credential: Credential) -> ActionResult:
-        """Prove the credential is now rejected (or gone). DONE means proven."""
+        """Read back from the provider that the credential is rejected (or gone).
+
+        Three states: DONE — the provider shows it revoked; FAILED — the provider shows it
+        still live; INDETERMINATE — the provider could not tell (429, 5xx, timeout, a probe
+        that cannot distinguish). Called after every revocation, again for every credential
+        in the world check before a case closes, and for MANUAL revocations on each re-run
+        (so a step a person did is seen done). Must not mutate."""
 
     @abc.abstractmethod
     def enumerate(self, window: Window) -> list[Artifact]:
@@ -191,6 +201,23 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def quarantine(self, artifact: Artifact, *, destructive: bool = False) -> ActionResult:
         """Take the artifact out of circulation, reversibly unless `destructive` is allowed."""
+
+    def confirm(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        """Read back from the provider that the artifact is out of circulation — the
+        post-condition of `quarantine` (action "confirm"); `evidence` is what the latest
+        quarantine action recorded (its targets, the quarantine location), {} if none.
+
+        Three states as in `verify`: DONE — the provider shows the post-condition (npm: the
+        version deprecated and no dist-tag on an in-window version; a release drafted; a tag
+        at its recorded target or gone; an image or object present in quarantine and absent
+        from its source; a release yanked); FAILED — the provider shows it still in
+        circulation; INDETERMINATE — it could not tell. Called after each quarantine, for
+        interrupted quarantines on resume, and in the world check. Must not mutate.
+
+        The default cannot tell: a connector that quarantines must say how to read it back."""
+        return ActionResult(subject=artifact.subject, action="confirm",
+                            outcome=Outcome.INDETERMINATE,
+                            detail=f"no read-back for {artifact.kind} artifacts")
 
     @abc.abstractmethod
     def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
