@@ -262,18 +262,46 @@ def create_ref(call: Call) -> Reply:
     return Reply(201, render.git_ref(call.base, repo["full_name"], name, repo["refs"][name]))
 
 
+def _refuse_protected(repo: dict[str, Any], name: str, verb: str) -> None:
+    """GitHub refuses with 422 to move or delete a tag that a ruleset restricts ("Restrict
+    updates", "Restrict deletions": docs.github.com/en/repositories/configuring-branches-and-
+    merges-in-your-repository/managing-rulesets/available-rules-for-rulesets) or that an
+    immutable release locks ("Git tags cannot be moved … and cannot be deleted while the
+    release exists": docs.github.com/en/code-security/concepts/supply-chain-security/
+    immutable-releases). 422 is the documented refusal of both operations
+    (docs.github.com/en/rest/git/refs#delete-a-reference, #update-a-reference); the same
+    status answers a DELETE of a ref that does not exist, so only a read tells them apart.
+    The message is this fake's wording."""
+    from fnmatch import fnmatchcase
+
+    tag = name.removeprefix("refs/tags/")
+    if not name.startswith("refs/tags/"):
+        return
+    ruled = any(fnmatchcase(tag, pattern) for pattern in repo["protected_tags"])
+    locked = any(r["immutable"] and not r["draft"] and r["tag_name"] == tag
+                 for r in repo["releases"])
+    if ruled or locked:
+        why = "protected ref" if ruled else "tag of an immutable release"
+        raise Problem(422, f"Repository rule violations found\n\nCannot {verb} this {why}.",
+                      docs="https://docs.github.com/rest/git/refs", errors=[])
+
+
 def update_ref(call: Call) -> Reply:
     repo = repo_of(call, write=True)
     name = "refs/" + call.params["ref"]
     if name not in repo["refs"]:
         raise validation_failed("Reference does not exist", "ref", "Reference")
+    _refuse_protected(repo, name, "update")
     repo["refs"][name] = _target(repo, (call.body or {}).get("sha"))
     return Reply(200, render.git_ref(call.base, repo["full_name"], name, repo["refs"][name]))
 
 
 def delete_ref(call: Call) -> Reply:
     repo = repo_of(call, write=True)
-    if repo["refs"].pop("refs/" + call.params["ref"], None) is None:
+    name = "refs/" + call.params["ref"]
+    if name in repo["refs"]:
+        _refuse_protected(repo, name, "delete")
+    if repo["refs"].pop(name, None) is None:
         raise Problem(422, "Reference does not exist")
     return no_content()
 

@@ -41,6 +41,7 @@ _github_render.py). The format, with every section optional:
         attestations: [{digest: "sha256:...", initiator: github-actions}]
         files:                             # GET …/contents/{path}; the same at every ref
           .github/CODEOWNERS: "* @acme/release-team @dana"
+        protected_tags: ["v1.*"]           # a tag ruleset: DELETE/PATCH of a match → 422
 
 Times: every dated item takes `at` (RFC 3339) or `in_window` (default true). In-window
 items are dated from `window_start` on, others 30 days before it, one second apart in seed
@@ -268,6 +269,9 @@ class Repo(_Dated):
     attestations: list[Attestation] = Field(default_factory=list)
     files: dict[str, str] = Field(default_factory=dict,
                                   description="path → text, served by the contents API")
+    # A tag ruleset restricting updates and deletions of matching tags (fnmatch patterns,
+    # as rulesets' fnmatch-style ref_name conditions); immutable releases lock their tags too.
+    protected_tags: list[str] = Field(default_factory=list)
 
     @field_validator("files")
     @classmethod
@@ -436,6 +440,7 @@ def _repo(repo: Repo, when: _Clock) -> dict[str, Any]:
         "releases": [_release(r, when) for r in repo.releases],
         "attestations": [a.model_dump() for a in repo.attestations],
         "files": dict(repo.files),
+        "protected_tags": list(repo.protected_tags),
     }
 
 

@@ -12,8 +12,9 @@ The seed format is documented in _github_seed.py; the routes live in _github_rou
 
 What it shares with GitHub:
 - authentication: `Authorization: token|Bearer <value>` with a seeded token (401 "Bad
-  credentials" for an unknown or revoked one), `Bearer <App JWT>` for /app routes, Basic
-  client_id:client_secret for an OAuth app's /applications routes;
+  credentials" for an unknown or revoked one, and for a refresh token: see _principal),
+  `Bearer <App JWT>` for /app routes, Basic client_id:client_secret for an OAuth app's
+  /applications routes;
 - rate limits on every answer (x-ratelimit-limit/remaining/reset/used/resource): a core
   budget per token (5,000/h) that counts down, and one per client address for
   unauthenticated calls (60/h, the budget that limits POST /credentials/revoke); over it,
@@ -263,6 +264,12 @@ class GitHubFake:
                 return Principal("app", app=slug)
         token = self.state["tokens"].get(value)
         if token is None or token["revoked"]:
+            return None
+        if token["kind"] == "refresh":
+            # A refresh token (ghr_) only buys a new user access token at
+            # POST github.com/login/oauth/access_token; the REST API refuses it, revoked or not
+            # (docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/
+            # refreshing-user-access-tokens).
             return None
         return Principal("token", login=token["login"], token=value)
 

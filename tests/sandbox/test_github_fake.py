@@ -84,7 +84,8 @@ SEED: dict[str, Any] = {
                                   "digest": DIGEST},
                                  {"id": 302, "name": "notes.txt", "uploader": "release-bot"}]}],
         "attestations": [{"digest": DIGEST}],
-        "files": {".github/CODEOWNERS": CODEOWNERS}}],
+        "files": {".github/CODEOWNERS": CODEOWNERS},
+        "protected_tags": ["v1.0.*"]}],
 }
 
 
@@ -192,6 +193,8 @@ def _drive_every_route(gh: _Session) -> None:
     c("PATCH", R + "/git/refs/tags/v0.9", json={"sha": C1, "force": True})
     c("DELETE", R + "/git/refs/tags/v0.9", status=204)
     c("DELETE", R + "/git/refs/tags/v0.9", status=422)
+    c("DELETE", R + "/git/refs/tags/v1.0.0", status=422)  # a ruleset protects it
+    c("PATCH", R + "/git/refs/tags/v1.0.0", status=422, json={"sha": C1, "force": True})
     c("GET", R + f"/git/tags/{T1}")
     c("GET", R + f"/attestations/{DIGEST}")
     c("GET", f"/orgs/acme/attestations/{DIGEST}")
@@ -338,6 +341,26 @@ def test_revocation_paths_make_tokens_fail_with_401(gh: _Session) -> None:
     gh.call("GET", "/user", OAUTH_1, status=401)
     gh.call("GET", "/user", OAUTH_2, status=401)  # the grant covered both
     assert gh.fake.state["tokens"][BOT]["revoked"] is False
+
+
+def test_a_refresh_token_is_refused_by_the_rest_api_revoked_or_not(gh: _Session) -> None:
+    refresh = "ghr_" + "R" * 36
+    gh.fake.load_seed({"tokens": [{"value": refresh, "login": "release-bot"}]})
+    gh.call("GET", "/user", refresh, status=401)  # live, yet refused: a probe proves nothing
+    gh.call("POST", "/credentials/revoke", None, status=202, json={"credentials": [refresh]})
+    assert gh.fake.state["tokens"][refresh]["revoked"] is True
+
+
+def test_protected_tags_refuse_moves_and_deletions_with_422(gh: _Session) -> None:
+    seed = {**SEED, "repos": [{**SEED["repos"][0], "protected_tags": [],
+                               "releases": [{"id": 9, "tag": "v1.1.0", "author": "alice",
+                                             "immutable": True}]}]}
+    gh.fake.load_seed(seed)
+    gh.call("DELETE", R + "/git/refs/tags/v1.1.0", status=422)  # an immutable release's tag
+    gh.call("PATCH", R + "/git/refs/tags/v1.1.0", status=422, json={"sha": C0, "force": True})
+    assert gh.fake.state["repos"]["acme/widget"]["refs"]["refs/tags/v1.1.0"]["sha"] == T1
+    gh.call("DELETE", R + "/git/refs/tags/v1.0.0", status=204)  # no ruleset now
+    assert problems_in_log(gh.fake.request_log, responses=True) == []
 
 
 def test_absolute_urls_follow_the_host_header(gh: _Session) -> None:
