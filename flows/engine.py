@@ -52,6 +52,7 @@ from playbooks.models import (
 )
 
 from .case import Case
+from .state import READBACK_OF, CaseState
 
 log = logging.getLogger("revoker.response")
 T = TypeVar("T")
@@ -110,7 +111,8 @@ class ProviderState:
     connector: Connector | None = None
     credentials: list[Credential] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the provider is not asked again
+    gaps: list[str] = field(default_factory=list)  # evidence not read; the rest goes on
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,9 @@ class Response:
                                retry_total=int(self.environ.get("REVOKER_HTTP_RETRIES", "4")))
         self.identity = Identity(id=entry.id, description=entry.description, owners=entry.owners)
         self.providers: dict[str, ProviderState] = {}
-        self.done = self._completed_from_ledger()
+        # The ledger is read once; every record this run appends is applied as it is written.
+        self.state = CaseState.from_records(self.ledger.records(), dry_run=case.dry_run)
+        self._verified_this_run: set[str] = set()
         # Called with the plan as soon as it is recorded (the CLI prints it: the on-call
         # engineer needs the ETA before the revocations, not after).
         self.on_plan: Callable[[dict[str, Any]], None] | None = None
@@ -219,22 +223,13 @@ class Response:
 
     # --- ledger helpers -----------------------------------------------------------------
 
-    def _completed_from_ledger(self, finished: set[str] | None = None
-                               ) -> set[tuple[str, str]]:
-        """(subject, action) pairs already done in earlier runs of this case."""
-        done: set[tuple[str, str]] = set()
-        # In a dry-run case a planned action is as far as it can go: a re-run (a drill inject)
-        # plans only what is new.
-        if finished is None:
-            finished = {"done", "planned"} if self.case.dry_run else {"done"}
-        for record in self.ledger.records():
-            data = record.get("data") or {}
-            if record["kind"] in ("action", "verification") and data.get("outcome") in finished:
-                done.add((record["subject"], data.get("action") or data.get("type") or ""))
-        return done
+    def _append(self, kind: Any, **fields: Any) -> dict[str, Any]:
+        record = self.ledger.append(kind, **fields)
+        self.state.apply(record)
+        return record
 
     def _record_planned(self, planned: PlannedRequest) -> None:
-        self.ledger.append("planned", provider=planned.provider, subject=_current_subject.get(),
+        self._append("planned", provider=planned.provider, subject=_current_subject.get(),
                            data={"type": "planned", "method": planned.method,
                                  "target": planned.target})
 
@@ -253,7 +248,7 @@ class Response:
             outcome = Outcome.PLANNED if self.case.dry_run else Outcome.DONE
             return ActionResult(subject=subject, action=action, outcome=outcome,
                                 detail="already done in an earlier run of this case")
-        intent = self.ledger.append("intent", provider=provider, subject=subject,
+        intent = self._append("intent", provider=provider, subject=subject,
                                     data={"type": action, "action": action,
                                           "destructive": destructive})
         try:
@@ -263,8 +258,6 @@ class Response:
                                                                             error))
             raise
         self._record_action(provider, subject, action, intent, result)
-        if result.outcome is Outcome.DONE:
-            self.done.add((redact(subject), action))
         return result
 
     def _attempt(self, subject: str, action: str, call: Callable[[], ActionResult]
@@ -288,11 +281,11 @@ class Response:
 
     def _is_done(self, subject: str, action: str) -> bool:
         # The ledger stores subjects redacted (an AWS key id is fingerprinted), so compare so.
-        return (redact(subject), action) in self.done
+        return self.state.is_done(redact(subject), action)
 
     def _record_action(self, provider: str, subject: str, action: str,
                        intent: dict[str, Any], result: ActionResult) -> None:
-        self.ledger.append(
+        self._append(
             "action", provider=provider, subject=subject,
             data={"type": action, "action": action, "outcome": result.outcome.value,
                   "detail": result.detail, "instructions": result.instructions,
@@ -308,7 +301,7 @@ class Response:
 
     def _record_error(self, provider: str, stage: str, error: BaseException,
                       subject: str | None = None) -> None:
-        self.ledger.append("error", provider=provider, subject=subject,
+        self._append("error", provider=provider, subject=subject,
                            data={"type": "error", "stage": stage,
                                  "error": f"{type(error).__name__}: {error}",
                                  "transient": is_transient(error)})
@@ -317,10 +310,10 @@ class Response:
 
     def open(self) -> None:
         if not self.case.resumed:
-            self.ledger.append("note", data={"type": "case_opened", "case": self.case.meta})
+            self._append("note", data={"type": "case_opened", "case": self.case.meta})
         else:
-            self.ledger.append("note", data={"type": "case_resumed"})
-        self.ledger.append("observation", subject=self.identity.id,
+            self._append("note", data={"type": "case_resumed"})
+        self._append("observation", subject=self.identity.id,
                            data={"type": "identity",
                                  "identity": self.identity.model_dump(mode="json")})
         for name in self.entry.providers:
@@ -343,7 +336,7 @@ class Response:
     def _observer(self, provider: str) -> Callable[[str, dict[str, Any]], None]:
         """The connector's `observe`: what it is about to destroy, on the ledger at once."""
         def observe(subject: str, data: dict[str, Any]) -> None:
-            self.ledger.append("observation", provider=provider, subject=subject,
+            self._append("observation", provider=provider, subject=subject,
                                data={"type": "pre_destroy", **data})
         return observe
 
@@ -367,7 +360,7 @@ class Response:
         for credential in state.credentials:
             if credential.subject not in known:
                 continue
-            self.ledger.append("observation", provider=name, subject=credential.subject,
+            self._append("observation", provider=name, subject=credential.subject,
                                data={"type": "credential",
                                      "credential": credential.model_dump(mode="json")})
         return state.credentials
@@ -379,12 +372,12 @@ class Response:
         return state.connector is not None and not state.errors
 
     def _credentials_from_ledger(self, provider: str) -> list[Credential]:
-        seen: dict[str, Credential] = {}
-        for record in self.ledger.records():
-            data = record.get("data") or {}
-            if data.get("type") == "credential" and record.get("provider") == provider:
-                seen[record["subject"]] = Credential.model_validate(data["credential"])
-        return list(seen.values())
+        return [Credential.model_validate(raw)
+                for raw in self.state.credentials.get(provider, {}).values()]
+
+    def _artifacts_from_ledger(self, provider: str) -> list[Artifact]:
+        return [Artifact.model_validate(raw)
+                for raw in self.state.artifacts.get(provider, {}).values()]
 
     def _with_owners(self, item: Any) -> Any:
         """A credential keeps the owners its provider names (AWS Owner tags), else the
@@ -403,9 +396,11 @@ class Response:
         try:
             evidence = state.connector.snapshot(state.credentials)
         except Exception as error:
-            self.error(name, "snapshot", error)
+            # Evidence not read is a gap on record, never a reason to hold back revocation.
+            state.gaps.append(f"snapshot: {error}")
+            self._record_error(name, "snapshot", error)
             return
-        self.ledger.append("observation", provider=name,
+        self._append("observation", provider=name,
                            data={"type": "snapshot", "provider": name,
                                  "summary": f"issuance evidence for {len(state.credentials)} "
                                             f"credential(s)",
@@ -421,7 +416,7 @@ class Response:
         plan = {"type": "plan", "providers": providers,
                 "total_eta_seconds": max((p["eta_seconds"] for p in providers.values()),
                                          default=0.0)}
-        recorded = self.ledger.append("observation", data=plan)  # the ledger redacts it
+        recorded = self._append("observation", data=plan)  # the ledger redacts it
         if self.on_plan is not None:
             self.on_plan(recorded["data"])
         return plan
@@ -429,8 +424,8 @@ class Response:
     def _revoked_in_ledger(self) -> set[str]:
         """Subjects (as recorded) whose revocation is done — not merely planned: a dry-run's
         plan must still count what a live run would have to send."""
-        return {subject for subject, action in self._completed_from_ledger({"done"})
-                if action == "revoke"}
+        return {subject for (subject, action), data in self.state.latest.items()
+                if action == "revoke" and data.get("outcome") == "done"}
 
     def _plan_provider(self, name: str, revoked: set[str]) -> dict[str, Any]:
         state = self.providers[name]
@@ -461,7 +456,9 @@ class Response:
         with self._slot(name):
             result = self.act(name, credential.subject, "revoke",
                               lambda: connector.revoke(credential))
-            if self.playbook.has(Stage.VERIFY) and result.outcome is Outcome.DONE:
+            # A manual step is read back too: once a person has done it, the provider shows it.
+            if result.outcome in (Outcome.DONE, Outcome.MANUAL) and (
+                    self.playbook.has(Stage.VERIFY) or not self.case.dry_run):
                 self.verify_one(name, connector, credential)
 
     def _slot(self, provider: str) -> threading.Semaphore:
@@ -472,20 +469,155 @@ class Response:
                 self._slots[provider] = threading.Semaphore(limit)
             return self._slots[provider]
 
-    def verify_one(self, name: str, connector: Connector, credential: Credential) -> None:
-        if self._is_done(credential.subject, "verify"):
-            return
-        try:
-            result = self._attempt(credential.subject, "verify",
-                                   lambda: connector.verify(credential))
-        except Exception as error:  # a transient failure leaves it for the next run
-            result = _failed(credential.subject, "verify", error)
-        self.ledger.append("verification", provider=name, subject=credential.subject,
-                           data={"type": "verify", "action": "verify",
-                                 "outcome": result.outcome.value, "detail": result.detail},
-                           evidence=result.evidence or None)
+    # --- read-backs ----------------------------------------------------------------------
+
+    def verify_one(self, name: str, connector: Connector, credential: Credential) -> ActionResult:
+        """Read the credential's state back from the provider (three-state) and record it."""
+        if self.case.dry_run and self._is_done(credential.subject, "verify"):
+            return ActionResult(subject=credential.subject, action="verify",
+                                outcome=Outcome.PLANNED, detail="planned")
+        result = self._read_back(credential.subject, "verify",
+                                 lambda: connector.verify(credential))
+        self._record_readback(name, credential.subject, result)
         if result.outcome is Outcome.DONE:
-            self.done.add((redact(credential.subject), "verify"))
+            self._verified_this_run.add(redact(credential.subject))
+        return result
+
+    def confirm_one(self, name: str, connector: Connector, artifact: Artifact) -> ActionResult:
+        """Read the artifact's quarantine post-condition back from the provider."""
+        evidence = self._evidence(artifact.subject, "quarantine")
+        result = self._read_back(artifact.subject, "confirm",
+                                 lambda: connector.confirm(artifact, evidence))
+        self._record_readback(name, artifact.subject, result)
+        return result
+
+    def _read_back(self, subject: str, action: str, call: Callable[[], ActionResult]
+                   ) -> ActionResult:
+        """A read-back never raises: a provider that cannot answer (429, 5xx, timeout) is
+        "indeterminate", which is never counted as done and is read again on the next run."""
+        try:
+            result = self._attempt(subject, action, call)
+        except Exception as error:
+            return ActionResult(subject=subject, action=action,
+                                outcome=Outcome.INDETERMINATE,
+                                detail=f"could not read back: {type(error).__name__}: {error}")
+        if result.outcome is Outcome.PLANNED:  # a read-back that wanted to write
+            return result.model_copy(update={"outcome": Outcome.INDETERMINATE})
+        return result
+
+    def _record_readback(self, provider: str, subject: str, result: ActionResult) -> None:
+        self._append("verification", provider=provider, subject=subject,
+                     data={"type": result.action, "action": result.action,
+                           "outcome": result.outcome.value, "detail": result.detail},
+                     evidence=result.evidence or None)
+
+    def _evidence(self, subject: str, action: str) -> dict[str, Any]:
+        """What the latest `action` on `subject` recorded, for its read-back."""
+        merged: dict[str, Any] = {}
+        for ref in self.state.evidence_refs(redact(subject), action):
+            data = self.ledger.evidence.get(ref)
+            if isinstance(data, dict):
+                merged.update(data)
+        return merged
+
+    # --- resume: what the last run left between intent and result -------------------------
+
+    def reconcile(self, name: str) -> None:
+        """Answer each intent a killed run left without a result, from the provider's state:
+        the call may have landed (then it is done, and not sent again) or not (then it is
+        recorded as interrupted, and the step runs again — every step reads state first)."""
+        state = self.providers[name]
+        if state.connector is None or self.case.dry_run:
+            return
+        credentials = {redact(c.subject): c for c in state.credentials}
+        artifacts = {redact(a.subject): a for a in self._artifacts_from_ledger(name)}
+        for intent in self.state.orphans():
+            if intent.get("provider") != name:
+                continue
+            self._reconcile(name, state.connector, intent, credentials, artifacts)
+
+    def _reconcile(self, name: str, connector: Connector, intent: dict[str, Any],
+                   credentials: dict[str, Credential], artifacts: dict[str, Artifact]) -> None:
+        subject, action = intent["subject"], intent["data"].get("action", "")
+        readback: ActionResult | None = None
+        if action == "revoke" and subject in credentials:
+            readback = self.verify_one(name, connector, credentials[subject])
+        elif action == "quarantine" and subject in artifacts:
+            readback = self.confirm_one(name, connector, artifacts[subject])
+        landed = readback is not None and readback.outcome is Outcome.DONE
+        shown = f"the provider shows: {readback.detail}" if readback else \
+            "no read-back decides it; the step runs again and reads the provider first"
+        self._append("action", provider=name, subject=subject, data={
+            "type": action, "action": action, "reconciled": True, "intent": intent["hash"],
+            "outcome": Outcome.DONE.value if landed else Outcome.FAILED.value,
+            "detail": f"interrupted before its result was recorded; {shown}"})
+
+    # --- the world check -----------------------------------------------------------------
+
+    def world_check(self) -> dict[str, int]:
+        """Before the case closes, read every claim back from the providers: each credential
+        (unless already read back revoked in this run) and each quarantined artifact (always:
+        a later write can undo an earlier one). What the providers contradict is done again
+        once, then read back again. The case status is computed from these read-backs."""
+        if self.case.dry_run:
+            return {}
+        credentials = [(n, c) for n, c in self.credentials()
+                       if redact(c.subject) not in self._verified_this_run]
+        artifacts = self.artifacts() if self.playbook.has(Stage.QUARANTINE) else []
+        self._read_all(credentials, artifacts)
+        # A claim the provider contradicts is done again once (each step reads the provider
+        # first, and its own read-back follows it).
+        self._map("revoke", self.revoke_one,
+                  [(n, c) for n, c in credentials if self._contradicted(c.subject, "revoke")])
+        self._map("quarantine", lambda item: self.quarantine_one(item, False),
+                  [(n, a) for n, a in artifacts if self._contradicted(a.subject, "quarantine")])
+        counts = self._readback_counts()
+        self._append("note", data={"type": "world_check", **counts})
+        return counts
+
+    def _read_all(self, credentials: list[tuple[str, Credential]],
+                  artifacts: list[tuple[str, Artifact]]) -> None:
+        def verify(item: tuple[str, Credential]) -> None:
+            connector = self.providers[item[0]].connector
+            if connector is not None:
+                with self._slot(item[0]):
+                    self.verify_one(item[0], connector, item[1])
+
+        def confirm(item: tuple[str, Artifact]) -> None:
+            connector = self.providers[item[0]].connector
+            if connector is not None:
+                with self._slot(item[0]):
+                    self.confirm_one(item[0], connector, item[1])
+
+        self._map("verify", verify, credentials)
+        self._map("confirm", confirm, artifacts)
+
+    def _map(self, stage: str, fn: Callable[[Any], Any], items: Sequence[Any]) -> None:
+        if items:
+            self.record_failures(stage, items, self.runner.map(
+                fn, items, name=stage, concurrency=self._width(), retries=0))
+
+    def _width(self) -> int:
+        return max(1, sum(self.playbook.policy(n).concurrency for n in self.entry.providers))
+
+    def _contradicted(self, subject: str, action: str) -> bool:
+        """The action is on record as done, and its read-back since says it is not."""
+        recorded = redact(subject)
+        return (self.state.outcome(recorded, action) == Outcome.DONE.value
+                and not self.state.is_done(recorded, action))
+
+    def _readback_counts(self) -> dict[str, int]:
+        subjects = [(c.subject, "verify") for _, c in self.credentials()]
+        if self.playbook.has(Stage.QUARANTINE):
+            subjects += [(a.subject, "confirm") for _, a in self.artifacts()]
+        outcomes = [self.state.outcome(redact(s), r) for s, r in subjects]
+        return {"claims": len(outcomes),
+                "verified": outcomes.count("done"),
+                "still_live": outcomes.count("failed"),
+                "indeterminate": outcomes.count("indeterminate"),
+                "not_read": sum(o not in ("done", "failed", "indeterminate") for o in outcomes)}
+
+    # --- artifacts -----------------------------------------------------------------------
 
     def enumerate(self, name: str) -> list[Artifact]:
         state = self.providers[name]
@@ -496,11 +628,15 @@ class Response:
         except Exception as error:
             self.error(name, "enumerate", error)
             return []
-        state.artifacts = [self._with_owners(a) for a in artifacts]
-        for artifact in state.artifacts:
-            self.ledger.append("observation", provider=name, subject=artifact.subject,
-                               data={"type": "artifact",
-                                     "artifact": artifact.model_dump(mode="json")})
+        listed = {redact(a.subject) for a in artifacts}
+        # An artifact the case has seen stays in scope though no longer listed (a quarantine
+        # the last run began has already moved it out of its source).
+        remembered = [a for a in self._artifacts_from_ledger(name)
+                      if redact(a.subject) not in listed]
+        state.artifacts = [self._with_owners(a) for a in artifacts] + remembered
+        for artifact in state.artifacts[:len(artifacts)]:
+            self._append("observation", provider=name, subject=artifact.subject,
+                         data={"type": "artifact", "artifact": artifact.model_dump(mode="json")})
         return state.artifacts
 
     def approval(self, ask: Callable[[], dict[str, Any] | None] | None = None) -> bool:
@@ -508,22 +644,23 @@ class Response:
         or drill), an earlier `revoker approve`, or a human asked now by `ask`."""
         if not self.playbook.destructive:
             return False
-        for record in reversed(self.ledger.records()):
-            if record["kind"] == "approval":
-                return bool(record["data"].get("decision") == "approve")
+        # `revoker approve` writes from another process: read what it may have added.
+        self.state = CaseState.from_records(self.ledger.records(), dry_run=self.case.dry_run)
+        if self.state.approval is not None:
+            return self.state.approval == "approve"
         if self.approve_mode == "auto":
-            self.ledger.append("approval", data={
+            self._append("approval", data={
                 "type": "approval", "decision": "approve", "approver": "playbook:" +
                 self.playbook.name, "reason": "pre-authorised by --approve auto",
                 "mode": "auto", "scope": "destructive quarantine"})
             return True
         answer = ask() if ask else None
         if answer is None:
-            self.ledger.append("note", data={"type": "awaiting_approval",
-                                             "scope": "destructive quarantine"})
+            self._append("note", data={"type": "awaiting_approval",
+                                       "scope": "destructive quarantine"})
             return False
-        self.ledger.append("approval", data={"type": "approval", "scope":
-                                             "destructive quarantine", **answer})
+        self._append("approval", data={"type": "approval", "scope": "destructive quarantine",
+                                       **answer})
         return bool(answer.get("decision") == "approve")
 
     def quarantine_one(self, item: tuple[str, Artifact], destructive: bool) -> None:
@@ -536,6 +673,8 @@ class Response:
             # own action so a re-run never repeats it.
             result = self.act(name, artifact.subject, "quarantine",
                               lambda: connector.quarantine(artifact, destructive=False))
+            if result.outcome is Outcome.DONE and "already done" not in result.detail:
+                self.confirm_one(name, connector, artifact)
             if destructive and result.outcome is Outcome.DONE:
                 self.act(name, artifact.subject, "quarantine_destructive",
                          lambda: connector.quarantine(artifact, destructive=True),
@@ -560,65 +699,63 @@ class Response:
     # --- closing -------------------------------------------------------------------------
 
     def outstanding(self) -> list[Outstanding]:
-        """What is not done, from the ledger (so it also counts earlier runs)."""
-        latest: dict[tuple[str, str], dict[str, Any]] = {}
-        for record in self.ledger.records():
-            data = record.get("data") or {}
-            if record["kind"] in ("action", "verification"):
-                latest[(record["subject"], data.get("action", ""))] = data
+        """What is not done. In a live case a claim counts only when its read-back is: a
+        credential the provider shows revoked, an artifact it shows out of circulation."""
         items: list[Outstanding] = []
-        finished = {"done", "planned"} if self.case.dry_run else {"done"}
-        wanted = [("revoke", Stage.REVOKE)]
-        if not self.case.dry_run:  # a planned revocation has nothing to verify yet
-            wanted.append(("verify", Stage.VERIFY))
         for state in self.providers.values():
             for stage_error in state.errors:
                 items.append(Outstanding(state.name, "provider", stage_error))
-            for credential in state.credentials:
-                for action, stage in wanted:
-                    if not self.playbook.has(stage):
-                        continue
-                    data = latest.get((redact(credential.subject), action))
-                    if data is None or data.get("outcome") not in finished:
-                        reason = (data or {}).get("detail") or "not attempted"
-                        items.append(Outstanding(credential.subject, action,
-                                                 f"{(data or {}).get('outcome', 'pending')}: "
-                                                 f"{reason}"))
-                        break
+            for gap in state.gaps:
+                items.append(Outstanding(state.name, "evidence", gap))
+            if self.playbook.has(Stage.REVOKE):
+                for credential in state.credentials:
+                    item = self._open_item(credential.subject, "revoke")
+                    if item:
+                        items.append(item)
             if self.playbook.has(Stage.QUARANTINE):
                 for artifact in state.artifacts:
-                    data = latest.get((redact(artifact.subject), "quarantine"))
-                    if data is None or data.get("outcome") not in finished:
-                        items.append(Outstanding(artifact.subject, "quarantine",
-                                                 f"{(data or {}).get('outcome', 'pending')}: "
-                                                 f"{(data or {}).get('detail', '')}"))
-        if self._awaiting_approval():
+                    item = self._open_item(artifact.subject, "quarantine")
+                    if item:
+                        items.append(item)
+        for intent in self.state.orphans():
+            items.append(Outstanding(intent["subject"] or "?", intent["data"].get("action", ""),
+                                     "interrupted: no result recorded and not reconciled"))
+        if self.state.awaiting_approval:
             items.append(Outstanding("approval", "approve",
                                      "destructive quarantine awaits approval: revoker approve "
                                      f"{self.case.directory} --as NAME --reason TEXT, then "
                                      "re-run with --case"))
         return items
 
-    def _awaiting_approval(self) -> bool:
-        waiting = False
-        for record in self.ledger.records():
-            data = record.get("data") or {}
-            if data.get("type") == "awaiting_approval":
-                waiting = True
-            elif record["kind"] == "approval":
-                waiting = False
-        return waiting
+    def _open_item(self, subject: str, action: str) -> Outstanding | None:
+        recorded = redact(subject)
+        data = self.state.latest.get((recorded, action)) or {}
+        outcome = data.get("outcome", "pending")
+        if self.case.dry_run:
+            if outcome in ("done", "planned"):
+                return None
+            return Outstanding(subject, action, f"{outcome}: {data.get('detail') or ''}")
+        readback = READBACK_OF[action]
+        check = self.state.latest.get((recorded, readback)) or {}
+        if check.get("outcome") == "done":
+            return None
+        shown = check.get("outcome", "not read back")
+        reason = f"{outcome}: {data.get('detail') or 'not attempted'}; " \
+                 f"read-back {shown}: {check.get('detail', '')}"
+        return Outstanding(subject, readback if outcome == "done" else action, reason.strip())
 
     def close(self) -> str:
+        counts = self.world_check()
         outstanding = self.outstanding()
         if self.case.dry_run:
             status = "planned" if not any(o.stage == "provider" for o in outstanding) \
                 else "planned_with_errors"
         else:
             status = "contained" if not outstanding else "partially_contained"
-        self.ledger.append("note", data={
+        self._append("note", data={
             "type": "case_closed", "status": status,
             "outstanding": [o.__dict__ for o in outstanding],
+            "readback": counts,
             "counts": {name: {"credentials": len(s.credentials), "artifacts": len(s.artifacts),
                               "errors": len(s.errors)} for name, s in self.providers.items()},
             "mutating_requests_refused": len(self.guard.planned),
@@ -632,15 +769,17 @@ class Response:
 def run_response(response: Response, *, ask: Callable[[], dict[str, Any] | None] | None = None,
                  ) -> str:
     """The orchestration: containment first, every provider and credential in parallel
-    (bounded per provider), then enumeration, approval and quarantine."""
+    (bounded per provider), then enumeration, approval and quarantine; then the world check
+    reads every claim back before the case closes."""
     playbook, runner = response.playbook, response.runner
     names = list(response.entry.providers)
-    wide = max(1, sum(playbook.policy(n).concurrency for n in names))
+    wide = response._width()
     response.open()
 
     def contain(name: str) -> None:
         response.connect(name)
         response.discover(name)
+        response.reconcile(name)
         if playbook.has(Stage.SNAPSHOT) and response.reachable(name):
             response.snapshot(name)
 

@@ -12,12 +12,14 @@ import pytest
 
 
 class RecordingServer:
-    """Serves a small token API: GET /tokens lists, DELETE /tokens/<id> revokes."""
+    """Serves a small token API: GET /tokens lists, DELETE /tokens/<id> revokes; POST
+    /quarantine {"artifact": …} quarantines and GET /quarantine lists what is."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str]] = []
         self.arrivals: list[tuple[float, str]] = []  # perf_counter() at arrival, method
         self.tokens: dict[str, dict[str, str]] = {}
+        self.quarantined: set[str] = set()
         self.latency = 0.0  # seconds added to every response, to model a distant provider
         server = self
 
@@ -37,6 +39,8 @@ class RecordingServer:
                 server.record("GET", self.path)
                 if self.path.startswith("/tokens"):
                     self._reply(200, list(server.tokens.values()))
+                elif self.path == "/quarantine":
+                    self._reply(200, sorted(server.quarantined))
                 else:  # PyGithub-shaped: GET /repos/{o}/{r}
                     base = f"http://{self.headers['Host']}"
                     self._reply(200, {"id": 1, "name": "r", "full_name": "o/r",
@@ -50,6 +54,12 @@ class RecordingServer:
 
             def do_POST(self) -> None:
                 server.record("POST", self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path == "/quarantine":
+                    server.quarantined.add(body.get("artifact", ""))
+                elif self.path == "/restore":
+                    server.quarantined.discard(body.get("artifact", ""))
                 self._reply(201, {})
 
             do_PUT = do_PATCH = do_POST

@@ -68,6 +68,12 @@ class DemoConnector(Connector):
         self.http.post("/quarantine", json={"artifact": artifact.coordinates})
         return ActionResult(subject=artifact.subject, action="quarantine", outcome=Outcome.DONE)
 
+    def confirm(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        held = artifact.coordinates in self.http.get("/quarantine").json()
+        return ActionResult(subject=artifact.subject, action="confirm",
+                            outcome=Outcome.DONE if held else Outcome.FAILED,
+                            detail="in quarantine" if held else "not in quarantine")
+
     def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
         self.http.post("/restore", json={"artifact": artifact.coordinates})
         return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.DONE)
