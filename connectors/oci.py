@@ -22,29 +22,35 @@ entries matching a found image's signature or attestation payload join its evide
 others are reported as `rekor_entry` artifacts (a manual step: the identity signed something
 these repositories do not hold), and an unreadable Rekor is an `unreached_scope` gap.
 
-Quarantine follows the v2 API's own moves: for each blob, a cross-repository mount into the
-quarantine repository; the manifest put there under the same tag; a HEAD to confirm; then
-the source manifest deleted by digest (deleting by tag is not supported, and deleting a
-digest removes every tag on it). Signature, attestation and SBOM tags move with their image,
-and referrers move by digest. Restore is the same
+Quarantine follows the v2 API's own moves (see `_oci_move`): for each blob, a
+cross-repository mount into the quarantine repository; the manifest put there under the same
+tag; a read-back; then the source manifest deleted by digest (deleting by tag is not
+supported, and deleting a digest removes every tag on it). Signature, attestation and SBOM
+tags, the OCI 1.1 referrers fallback tag, and referrers (by digest) move with their image.
+The provider state is read first, so a re-run after a crash finishes what is left (the
+source deleted but its `.sig` still there, the copy made but the source kept), and the
+result is the post-condition read back — also what `confirm` reads. Restore is the same
 move back. The manifests are kept as evidence before anything is deleted.
 
 Registry credentials (robot accounts, tokens) are provider-specific: revocation is a named
-manual step here; ECR is covered by the AWS connector, GHCR by GitHub's package APIs.
+manual step here; `verify` probes a login where the account's leaked password is supplied,
+and is INDETERMINATE otherwise. ECR is covered by the AWS connector, GHCR by GitHub's
+package APIs.
 
 Policy keys: `delete_source` (bool, default true): delete the source manifest after the copy.
 """
 
 from __future__ import annotations
 
-import base64
 import json
+import re
 from datetime import datetime
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from ._oci_move import Found, Move, Registry, attached_tags
 from ._sigstore import (
     BUNDLE_ANNOTATION,
     CERT_ANNOTATION,
@@ -67,14 +73,11 @@ from .base import (
     checked_request,
 )
 
-ACCEPT = ", ".join([
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-])
 ATTACHED_SUFFIXES = (".sig", ".att", ".sbom")
 SIGSTORE_BUNDLE = "application/vnd.dev.sigstore.bundle"
+# The OCI 1.1 referrers fallback tag (distribution-spec "Referrers Tag Schema"): an index of
+# an image's referrers, not an image; it moves with its image (see _oci_move)
+FALLBACK_TAG = re.compile(r"sha256-[0-9a-f]{64}")
 
 
 class OciConfig(BaseModel):
@@ -95,6 +98,8 @@ class OciConfig(BaseModel):
     password_env: str | None = None
     quarantine_prefix: str = "quarantine/"
     registry_accounts: tuple[str, ...] = ()  # robot accounts / users the identity pushes as
+    # account → env var holding its leaked password, so verify can probe a login
+    account_password_envs: dict[str, str] = {}
     # Optional: also search this Rekor (e.g. https://rekor.sigstore.dev) for what the
     # identity_emails signed in the window. Off by default (see connectors/rekor.py).
     rekor_url: str | None = None
@@ -121,6 +126,7 @@ class OciConnector(Connector):
         auth = (self.config.username, password) if self.config.username and password else None
         self.registry = context.endpoint.rstrip("/")
         self.http = context.clients.http("oci", self.registry, auth=auth)
+        self.api = Registry(self._request)
         self._referrers_api: dict[str, bool] = {}
         self._blobs: dict[str, bytes] = {}
 
@@ -129,17 +135,11 @@ class OciConnector(Connector):
         return checked_request(self.http, "oci", method, path, ok=ok,
                                **kwargs)
 
-    def _manifest(self, repo: str, reference: str) -> tuple[bytes, str, str] | None:
-        response = self._request("GET", f"/v2/{repo}/manifests/{reference}", ok=(200, 404),
-                                 headers={"Accept": ACCEPT})
-        if response.status_code == 404:
-            return None
-        digest = response.headers.get("Docker-Content-Digest", "")
-        return response.content, response.headers.get("Content-Type", ""), digest
+    def _manifest(self, repo: str, reference: str) -> Found | None:
+        return self.api.manifest(repo, reference)
 
     def _tags(self, repo: str) -> list[str]:
-        response = self._request("GET", f"/v2/{repo}/tags/list", ok=(200, 404))
-        return (response.json().get("tags") or []) if response.status_code == 200 else []
+        return self.api.tags(repo)
 
     # --- credentials: provider-specific, so named manual steps ---------------------------
 
@@ -159,8 +159,28 @@ class OciConnector(Connector):
                           "rotate any CI secret that holds its password."))
 
     def verify(self, credential: Credential) -> ActionResult:
+        """With the account's leaked password (`account_password_envs`), a login probe:
+        `GET /v2/` refused (401) → DONE, accepted → FAILED. Without it nothing readable
+        tells, so INDETERMINATE: the registry admins must confirm."""
+        password = self.context.secrets.get(
+            self.config.account_password_envs.get(credential.id))
+        if not password:
+            return ActionResult(
+                subject=credential.subject, action="verify", outcome=Outcome.INDETERMINATE,
+                detail=f"no probe without the password of {credential.id}: registry admins "
+                       f"must confirm the account is disabled on {self.registry}")
+        probe = self.context.clients.http("oci", self.registry, auth=(credential.id, password))
+        try:  # 5xx, 429 and timeouts raise a transient error: the engine reads INDETERMINATE
+            status = checked_request(probe, "oci", "GET", "/v2/", ok=(200, 401, 403)
+                                     ).status_code
+        finally:
+            probe.close()
+        refused = status in (401, 403)
         return ActionResult(subject=credential.subject, action="verify",
-                            outcome=Outcome.MANUAL, detail="confirm with the registry admins")
+                            outcome=Outcome.DONE if refused else Outcome.FAILED,
+                            detail=f"GET /v2/ as {credential.id}: HTTP {status} — "
+                                   + ("the password is refused" if refused
+                                      else "the password still logs in"))
 
     # --- artifacts -----------------------------------------------------------------------
 
@@ -171,13 +191,12 @@ class OciConnector(Connector):
             tags = self._tags(repo)
             by_digest: dict[str, list[str]] = {}
             for tag in tags:
-                if not tag.endswith(ATTACHED_SUFFIXES):
+                if not tag.endswith(ATTACHED_SUFFIXES) and not FALLBACK_TAG.fullmatch(tag):
                     found = self._manifest(repo, tag)
                     if found:
                         by_digest.setdefault(found[2], []).append(tag)
             for digest, image_tags in by_digest.items():
-                prefix = digest.replace(":", "-") + "."
-                attached = [t for t in tags if t.startswith(prefix)]
+                attached = attached_tags(digest, tags)
                 referrers = self._referrers(repo, digest)
                 evidence = self._evidence(repo, attached, referrers or [])
                 mine = [e for e in evidence if wanted.intersection(e["signers"])
@@ -334,9 +353,39 @@ class OciConnector(Connector):
         if destructive:  # the move already took it out of circulation; nothing is destroyed
             return ActionResult(subject=artifact.subject, action="quarantine_destructive",
                                 outcome=Outcome.SKIPPED, detail="no destructive step for images")
-        source = artifact.details["repository"]
-        target = self.config.quarantine_prefix + source
-        return self._move(artifact, source, target, "quarantine")
+        source, target = self._places(artifact)
+        return self._mover(artifact, source, target).run(
+            "quarantine", delete_source=self.context.policy.get("delete_source", True))
+
+    def _places(self, artifact: Artifact) -> tuple[str, str]:
+        source = str(artifact.details["repository"])
+        return source, self.config.quarantine_prefix + source
+
+    def _mover(self, artifact: Artifact, source: str, target: str) -> Move:
+        return Move(self.api, artifact, source, target, self.context.observe)
+
+    def confirm(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        """The image under its tag in the quarantine repository; nothing of it — tag, digest,
+        `.sig`/`.att`/`.sbom` tags, referrers — left in the source repository."""
+        if artifact.kind != "oci_tag":
+            return self._result(artifact, "confirm", Outcome.INDETERMINATE,
+                                "nothing Revoker moved: see the quarantine step's instructions")
+        source, target = self._places(artifact)
+        try:
+            problems, read = self._mover(artifact, source, str(evidence.get("to") or target)
+                                         ).check()
+        except ConnectorError as error:  # a 5xx, a timeout, refused credentials
+            return self._result(artifact, "confirm", Outcome.INDETERMINATE,
+                                f"registry not readable: {error}")
+        if problems:
+            return self._result(artifact, "confirm", Outcome.FAILED, "; ".join(problems))
+        return self._result(artifact, "confirm", Outcome.DONE, read)
+
+    @staticmethod
+    def _result(artifact: Artifact, action: str, outcome: Outcome, detail: str
+                ) -> ActionResult:
+        return ActionResult(subject=artifact.subject, action=action, outcome=outcome,
+                            detail=detail)
 
     def _not_movable(self, artifact: Artifact, destructive: bool) -> ActionResult:
         action = "quarantine_destructive" if destructive else "quarantine"
@@ -363,55 +412,9 @@ class OciConnector(Connector):
         if artifact.kind != "oci_tag":
             return ActionResult(subject=artifact.subject, action="restore",
                                 outcome=Outcome.SKIPPED, detail="nothing was moved")
-        target = artifact.details["repository"]
-        source = self.config.quarantine_prefix + target
-        return self._move(artifact, source, target, "restore")
-
-    def _move(self, artifact: Artifact, source: str, target: str, action: str
-              ) -> ActionResult:
-        # Attached tags (.sig, .att, .sbom) move under their names; OCI 1.1 referrers have
-        # no tag and move by digest.
-        tags = [artifact.details["tag"], *artifact.details.get("attached", []),
-                *artifact.details.get("referrers", [])]
-        manifests = {tag: self._manifest(source, tag) for tag in tags}
-        if manifests[artifact.details["tag"]] is None:
-            if self._manifest(target, artifact.details["tag"]):
-                return ActionResult(subject=artifact.subject, action=action,
-                                    outcome=Outcome.DONE, detail=f"already in {target}")
-            raise ConnectorError(f"{source}:{artifact.details['tag']} is gone", provider="oci")
-        kept = {tag: {"media_type": m[1], "digest": m[2],
-                      "manifest": base64.b64encode(m[0]).decode()}
-                for tag, m in manifests.items() if m}
-        self.context.observe(artifact.subject, {"moving_to": target, "manifests": kept})
-        requests: list[str] = []
-        for tag, found in manifests.items():
-            if found:
-                self._copy(found, source, target, tag, requests)
-        if self.context.policy.get("delete_source", True):
-            for digest in {m[2] for m in manifests.values() if m}:
-                self._request("DELETE", f"/v2/{source}/manifests/{digest}", ok=(202, 404))
-                requests.append(f"DELETE /v2/{source}/manifests/{digest}")
-        return ActionResult(subject=artifact.subject, action=action, outcome=Outcome.DONE,
-                            detail=f"moved with {len(kept) - 1} attached signature, "
-                                   f"attestation or SBOM manifest(s) to {target}",
-                            requests=tuple(requests),
-                            evidence={"manifests": kept, "from": source, "to": target})
-
-    def _copy(self, found: tuple[bytes, str, str], source: str, target: str, tag: str,
-              requests: list[str]) -> None:
-        body, media_type, digest = found
-        manifest = json.loads(body)
-        for blob in [manifest.get("config"), *manifest.get("layers", [])]:
-            if blob:
-                self._request("POST", f"/v2/{target}/blobs/uploads/",
-                              params={"mount": blob["digest"], "from": source}, ok=(201,))
-                requests.append(f"POST /v2/{target}/blobs/uploads/?mount={blob['digest']}")
-        self._request("PUT", f"/v2/{target}/manifests/{tag}", content=body,
-                      headers={"Content-Type": media_type}, ok=(201,))
-        requests.append(f"PUT /v2/{target}/manifests/{tag}")
-        copied = self._manifest(target, tag)
-        if copied is None or copied[2] != digest:
-            raise ConnectorError(f"copy of {source}:{tag} did not verify", provider="oci")
+        home, quarantine = self._places(artifact)
+        return self._mover(artifact, str(evidence.get("to") or quarantine), home).run(
+            "restore", delete_source=True)
 
     def close(self) -> None:
         self.http.close()

@@ -270,7 +270,10 @@ def test_oci_11_referrers_are_read_and_moved_by_digest() -> None:
         if method == "PUT":
             stored[(repo, reference)] = request.content
             return httpx.Response(201)
-        if method == "DELETE":
+        if method == "DELETE":  # by digest: every tag on it goes too (distribution-spec)
+            for key in [k for k, body in stored.items()
+                        if k[0] == repo and digest_of(body) == reference]:
+                del stored[key]
             return httpx.Response(202)
         body = stored.get((repo, reference))
         if body is None:
@@ -295,3 +298,153 @@ def test_oci_11_referrers_are_read_and_moved_by_digest() -> None:
     result = oci.quarantine(artifact)
     assert f"PUT /v2/quarantine/acme/api/manifests/{referrer_digest}" in sent
     assert result.outcome is Outcome.DONE
+    assert ("acme/api", referrer_digest) not in stored  # the referrer left the source too
+    assert oci.confirm(artifact, result.evidence).outcome is Outcome.DONE
+
+
+# --- read-backs and crash-safe quarantine ---------------------------------------------------
+
+ACCEPT = ("application/vnd.oci.image.manifest.v1+json, "
+          "application/vnd.docker.distribution.manifest.v2+json")
+
+
+def registry(sandbox, environ) -> httpx.Client:
+    """The registry itself, without the connector: to build the states a SIGKILL leaves."""
+    return httpx.Client(base_url=sandbox.urls()["oci"],
+                        auth=("image-signer", environ["OCI_PASSWORD"]))
+
+
+def copy_by_hand(http: httpx.Client, source: str, target: str, reference: str) -> None:
+    found = http.get(f"/v2/{source}/manifests/{reference}", headers={"Accept": ACCEPT})
+    manifest = found.json()
+    for blob in [manifest["config"], *manifest.get("layers", [])]:
+        assert http.post(f"/v2/{target}/blobs/uploads/", params={
+            "mount": blob["digest"], "from": source}).status_code == 201
+    assert http.put(f"/v2/{target}/manifests/{reference}", content=found.content, headers={
+        "Content-Type": found.headers["Content-Type"]}).status_code == 201
+
+
+def delete_by_hand(http: httpx.Client, repo: str, reference: str) -> None:
+    digest = http.get(f"/v2/{repo}/manifests/{reference}", headers={
+        "Accept": ACCEPT}).headers["Docker-Content-Digest"]
+    assert http.delete(f"/v2/{repo}/manifests/{digest}").status_code == 202
+
+
+def suspect(sandbox, seeded, environ):
+    oci = connector(sandbox, environ)
+    [artifact] = oci.enumerate(Window(since=seeded.window_start))
+    return oci, artifact, [artifact.details["tag"], *artifact.details["attached"]]
+
+
+def test_confirm_reads_the_move_back(world) -> None:
+    sandbox, seeded, environ = world
+    oci, artifact, _ = suspect(sandbox, seeded, environ)
+    before = oci.confirm(artifact, {})
+    assert before.outcome is Outcome.FAILED and "acme/api:v2 still resolves" in before.detail
+    result = oci.quarantine(artifact)
+    confirmed = oci.confirm(artifact, result.evidence)
+    assert confirmed.outcome is Outcome.DONE, confirmed.detail
+    assert "quarantine/acme/api:v2" in confirmed.detail and "1 attached" in confirmed.detail
+    assert oci.confirm(artifact, {}).outcome is Outcome.DONE  # from the artifact alone
+    oci.restore(artifact, result.evidence)
+    assert oci.confirm(artifact, result.evidence).outcome is Outcome.FAILED
+
+
+def test_quarantine_finishes_a_copy_whose_source_was_not_deleted(world) -> None:
+    sandbox, seeded, environ = world
+    oci, artifact, moving = suspect(sandbox, seeded, environ)
+    with registry(sandbox, environ) as http:  # killed after the copies, before the deletes
+        for reference in moving:
+            copy_by_hand(http, "acme/api", "quarantine/acme/api", reference)
+    result = oci.quarantine(artifact)
+    assert result.outcome is Outcome.DONE, result.detail
+    assert not set(moving) & set(tags(sandbox, environ, "acme/api"))
+    assert set(moving) <= set(tags(sandbox, environ, "quarantine/acme/api"))
+    assert oci.confirm(artifact, result.evidence).outcome is Outcome.DONE
+
+
+def test_quarantine_moves_signatures_left_behind_by_an_interrupted_move(world) -> None:
+    """The image deleted from the source, its `.sig` not yet: a real trial closed such a case
+    as contained. The artifact comes from the ledger (the source no longer lists it)."""
+    sandbox, seeded, environ = world
+    oci, artifact, moving = suspect(sandbox, seeded, environ)
+    with registry(sandbox, environ) as http:
+        for reference in moving:
+            copy_by_hand(http, "acme/api", "quarantine/acme/api", reference)
+        delete_by_hand(http, "acme/api", "v2")
+    signature = artifact.details["attached"][0]
+    assert signature in tags(sandbox, environ, "acme/api")
+    assert oci.enumerate(Window(since=seeded.window_start)) == []  # not listed any more
+    left = oci.confirm(artifact, {})
+    assert left.outcome is Outcome.FAILED and "still holds" in left.detail
+    result = oci.quarantine(artifact)
+    assert result.outcome is Outcome.DONE, result.detail
+    assert signature not in tags(sandbox, environ, "acme/api")
+    assert oci.confirm(artifact, {}).outcome is Outcome.DONE
+    again = oci.quarantine(artifact)
+    assert again.outcome is Outcome.DONE and again.detail.startswith("already in")
+    assert again.evidence["manifests"]  # read from the quarantine side, for restore
+    assert oci.restore(artifact, again.evidence).outcome is Outcome.DONE
+    assert set(moving) <= set(tags(sandbox, environ, "acme/api"))
+
+
+def test_the_referrers_fallback_tag_moves_with_its_image(world) -> None:
+    """`sha256-<hex>` (no suffix), the OCI 1.1 fallback for registries without the referrers
+    API: not an image of its own, and nothing of it may stay in the source."""
+    sandbox, seeded, environ = world
+    oci, artifact, _ = suspect(sandbox, seeded, environ)
+    fallback = artifact.digest.replace(":", "-")
+    with registry(sandbox, environ) as http:
+        found = http.get(f"/v2/acme/api/manifests/{artifact.details['attached'][0]}",
+                         headers={"Accept": ACCEPT})
+        assert http.put(f"/v2/acme/api/manifests/{fallback}", content=found.content, headers={
+            "Content-Type": found.headers["Content-Type"]}).status_code == 201
+    [artifact] = oci.enumerate(Window(since=seeded.window_start))  # not taken for an image
+    assert oci.quarantine(artifact).outcome is Outcome.DONE
+    assert fallback not in tags(sandbox, environ, "acme/api")
+    assert fallback in tags(sandbox, environ, "quarantine/acme/api")
+
+
+def test_quarantine_with_the_source_kept_by_policy_is_not_done(world) -> None:
+    sandbox, seeded, environ = world
+    _, artifact, _ = suspect(sandbox, seeded, environ)
+    keep = OciConnector(ProviderContext(
+        clients=Clients(Guard(dry_run=False)), identity=Identity(id="image-signer"),
+        config=connector(sandbox, environ).config, endpoint=sandbox.urls()["oci"],
+        secrets=SecretSource(environ), policy={"delete_source": False}))
+    result = keep.quarantine(artifact)
+    assert result.outcome is Outcome.FAILED and "delete_source" in result.detail
+    assert "v2" in tags(sandbox, environ, "quarantine/acme/api")
+
+
+def test_confirm_is_indeterminate_when_the_registry_cannot_be_read(world) -> None:
+    from connectors.sandbox.proxy import Fault
+
+    sandbox, seeded, environ = world
+    _, artifact, _ = suspect(sandbox, seeded, environ)
+    sandbox.set_faults("oci", [Fault(match="^GET /v2/", status=503)])
+    oci = OciConnector(ProviderContext(
+        clients=Clients(Guard(dry_run=False), retry_total=0),
+        identity=Identity(id="image-signer"), config=connector(sandbox, environ).config,
+        endpoint=sandbox.urls()["oci"], secrets=SecretSource(environ)))
+    result = oci.confirm(artifact, {})
+    assert result.outcome is Outcome.INDETERMINATE and "503" in result.detail
+
+
+def test_verify_probes_a_leaked_registry_password(world) -> None:
+    sandbox, seeded, environ = world
+
+    def verified(password_env: str | None) -> Outcome:
+        oci = OciConnector(ProviderContext(
+            clients=Clients(Guard(dry_run=False)), identity=Identity(id="image-signer"),
+            config=OciConfig(repositories=("acme/api",), identity_emails=("x@acme.example",),
+                             registry_accounts=("image-signer",), account_password_envs={
+                                 "image-signer": password_env} if password_env else {}),
+            endpoint=sandbox.urls()["oci"],
+            secrets=SecretSource({**environ, "WRONG": "not-the-password"})))
+        [account] = oci.discover()
+        return oci.verify(account).outcome
+
+    assert verified("OCI_PASSWORD") is Outcome.FAILED  # still logs in
+    assert verified("WRONG") is Outcome.DONE  # refused
+    assert verified(None) is Outcome.INDETERMINATE  # nothing to probe with

@@ -1,0 +1,241 @@
+"""Moving an image and everything attached to it between two repositories of one registry,
+from whatever state a crash left, and reading back that the move holds.
+
+What belongs to an image (digest `sha256:<hex>`) in a repository:
+- the image under its tag (or, with the tag gone, by digest);
+- cosign's tag schema: `sha256-<hex>.sig`, `.att`, `.sbom` (cosign `pkg/oci/remote/remote.go`);
+- the OCI 1.1 referrers fallback tag `sha256-<hex>` (distribution-spec `spec.md`, "Referrers
+  Tag Schema"), written by cosign's bundle format on registries without the referrers API;
+- OCI 1.1 referrers, by digest (those recorded at enumeration, and those the source's
+  referrers API lists now).
+
+A move is: read both repositories, copy into the target what it lacks, delete from the
+source what is left there (by digest: the v2 API deletes no tag alone), then read both again.
+A SIGKILL between any two requests leaves a state this same sequence finishes: copy done but
+source kept, image deleted but signatures still in the source, everything already moved.
+The post-condition — the image in the target under its tag, nothing of it in the source — is
+what `quarantine` returns and what `confirm` reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import httpx
+
+from .base import ActionResult, Artifact, ConnectorError, Outcome
+
+ACCEPT = ", ".join([
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+])
+Request = Callable[..., httpx.Response]
+
+
+class Found(NamedTuple):
+    body: bytes
+    media_type: str
+    digest: str
+
+
+def attached_tags(digest: str, tags: list[str]) -> list[str]:
+    """The tags cosign and the OCI 1.1 fallback schema hang off an image digest."""
+    stem = digest.replace(":", "-")
+    return [t for t in tags if t == stem or t.startswith(stem + ".")]
+
+
+class Registry:
+    """The v2 API reads and writes a move needs, over the connector's guarded client."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    def manifest(self, repo: str, reference: str) -> Found | None:
+        response = self.request("GET", f"/v2/{repo}/manifests/{reference}", ok=(200, 404),
+                                headers={"Accept": ACCEPT})
+        if response.status_code == 404:
+            return None
+        return Found(response.content, response.headers.get("Content-Type", ""),
+                     response.headers.get("Docker-Content-Digest", ""))
+
+    def tags(self, repo: str) -> list[str]:
+        response = self.request("GET", f"/v2/{repo}/tags/list", ok=(200, 404))
+        return list(response.json().get("tags") or []) if response.status_code == 200 else []
+
+    def referrers(self, repo: str, digest: str) -> list[str] | None:
+        """Digests of an image's OCI 1.1 referrers; None where there is no referrers API."""
+        response = self.request("GET", f"/v2/{repo}/referrers/{digest}",
+                                ok=(200, 400, 404, 405, 501),
+                                headers={"Accept": "application/vnd.oci.image.index.v1+json"})
+        if response.status_code != 200 or "json" not in response.headers.get("Content-Type", ""):
+            return None
+        return [str(m["digest"]) for m in response.json().get("manifests") or []
+                if m.get("digest")]
+
+    def copy(self, found: Found, source: str, target: str, reference: str,
+             requests: list[str]) -> None:
+        """Blobs by cross-repository mount, then the manifest; read back by digest."""
+        manifest = json.loads(found.body)
+        for blob in [manifest.get("config"), *manifest.get("layers", [])]:
+            if blob:
+                self.request("POST", f"/v2/{target}/blobs/uploads/",
+                             params={"mount": blob["digest"], "from": source}, ok=(201,))
+                requests.append(f"POST /v2/{target}/blobs/uploads/?mount={blob['digest']}")
+        self.request("PUT", f"/v2/{target}/manifests/{reference}", content=found.body,
+                     headers={"Content-Type": found.media_type}, ok=(201,))
+        requests.append(f"PUT /v2/{target}/manifests/{reference}")
+        copied = self.manifest(target, reference)
+        if copied is None or copied.digest != found.digest:
+            raise ConnectorError(f"copy of {source}:{reference} did not verify", provider="oci",
+                                 transient=True)
+
+    def delete(self, repo: str, digest: str, requests: list[str]) -> None:
+        self.request("DELETE", f"/v2/{repo}/manifests/{digest}", ok=(202, 404))
+        requests.append(f"DELETE /v2/{repo}/manifests/{digest}")
+
+
+@dataclass
+class Holding:
+    """What one repository holds of an image: under its tag, by digest, and attached."""
+
+    repo: str
+    tagged: Found | None
+    untagged: Found | None
+    attached: dict[str, Found] = field(default_factory=dict)
+
+    @property
+    def image(self) -> Found | None:
+        return self.tagged or self.untagged
+
+    def manifests(self, tag: str) -> dict[str, Found]:
+        return ({tag: self.image} if self.image else {}) | self.attached
+
+
+def read_holding(registry: Registry, repo: str, artifact: Artifact, digest: str) -> Holding:
+    details = artifact.details
+    tagged = registry.manifest(repo, details["tag"])
+    untagged = None if tagged and tagged.digest == digest else registry.manifest(repo, digest)
+    names = set(attached_tags(digest, registry.tags(repo)))
+    references = sorted(names | set(details.get("attached") or [])) + list(
+        details.get("referrers") or [])
+    if details.get("referrers_api"):
+        references += [d for d in registry.referrers(repo, digest) or []
+                       if d not in references]
+    attached = {}
+    for reference in references:
+        found = registry.manifest(repo, reference)
+        if found is not None:
+            attached[reference] = found
+    return Holding(repo, tagged, untagged, attached)
+
+
+def image_digest(registry: Registry, artifact: Artifact, source: str, target: str) -> str:
+    if artifact.digest:
+        return artifact.digest
+    for repo in (source, target):  # an artifact recorded without its digest: read it
+        found = registry.manifest(repo, artifact.details["tag"])
+        if found:
+            return found.digest
+    raise ConnectorError(f"{artifact.coordinates}: no digest recorded and no tag to read",
+                         provider="oci")
+
+
+def problems_of(source: Holding, target: Holding, tag: str, digest: str) -> list[str]:
+    """Why the post-condition does not hold (empty when it does)."""
+    found = []
+    if target.tagged is None or target.tagged.digest != digest:
+        found.append(f"{target.repo}:{tag} is not {_short(digest)}")
+    if source.tagged is not None:
+        found.append(f"{source.repo}:{tag} still resolves (to {_short(source.tagged.digest)})")
+    if source.untagged is not None:
+        found.append(f"{source.repo} still holds {_short(digest)}")
+    if source.attached:
+        found.append(f"{source.repo} still holds {', '.join(sorted(map(_short, source.attached)))}")
+    return found
+
+
+def _short(reference: str) -> str:
+    return reference[:19] + "…" if reference.startswith("sha256") else reference
+
+
+def kept(manifests: dict[str, Found]) -> dict[str, dict[str, str]]:
+    return {reference: {"media_type": m.media_type, "digest": m.digest,
+                        "manifest": base64.b64encode(m.body).decode()}
+            for reference, m in manifests.items()}
+
+
+@dataclass
+class Move:
+    """One artifact's move from `source` to `target` (quarantine, or the way back)."""
+
+    registry: Registry
+    artifact: Artifact
+    source: str
+    target: str
+    observe: Callable[[str, dict[str, Any]], None]
+
+    @property
+    def tag(self) -> str:
+        return str(self.artifact.details["tag"])
+
+    def read(self) -> tuple[str, Holding, Holding]:
+        digest = image_digest(self.registry, self.artifact, self.source, self.target)
+        return (digest, read_holding(self.registry, self.source, self.artifact, digest),
+                read_holding(self.registry, self.target, self.artifact, digest))
+
+    def check(self) -> tuple[list[str], str]:
+        """The post-condition read back: (problems, what was read)."""
+        digest, source, target = self.read()
+        moved = sorted(target.attached)
+        read = (f"{self.target}:{self.tag} → {_short(digest)} with {len(moved)} attached "
+                f"manifest(s); {self.source} holds none of it")
+        return problems_of(source, target, self.tag, digest), read
+
+    def run(self, action: str, *, delete_source: bool) -> ActionResult:
+        digest, source, target = self.read()
+        if source.tagged and source.tagged.digest != digest:
+            raise ConnectorError(f"{self.source}:{self.tag} now points at another image "
+                                 f"({_short(source.tagged.digest)}); not moved", provider="oci")
+        if target.tagged and target.tagged.digest != digest:
+            raise ConnectorError(f"{self.target}:{self.tag} holds another image "
+                                 f"({_short(target.tagged.digest)}); not overwritten",
+                                 provider="oci")
+        if source.image is None and target.tagged is None:
+            raise ConnectorError(f"{self.artifact.coordinates} ({_short(digest)}) is in neither "
+                                 f"{self.source} nor {self.target}", provider="oci")
+        pending = source.manifests(self.tag)
+        requests: list[str] = []
+        if pending:
+            self.observe(self.artifact.subject, {"moving_to": self.target,
+                                                 "manifests": kept(pending)})
+            self._copy(source, target, requests)
+            if delete_source:
+                for found in {m.digest: m for m in pending.values()}.values():
+                    self.registry.delete(self.source, found.digest, requests)
+        problems, read = self.check()
+        evidence_from = pending or target.manifests(self.tag)
+        if problems:
+            detail = "; ".join(problems) + ("" if delete_source else
+                                            " (delete_source is false in the playbook)")
+        else:
+            detail = (f"moved {len(pending)} manifest(s): {read}" if pending
+                      else f"already in {self.target}: {read}")
+        return ActionResult(subject=self.artifact.subject, action=action,
+                            outcome=Outcome.FAILED if problems else Outcome.DONE,
+                            detail=detail, requests=tuple(requests),
+                            evidence={"manifests": kept(evidence_from), "from": self.source,
+                                      "to": self.target, "digest": digest})
+
+    def _copy(self, source: Holding, target: Holding, requests: list[str]) -> None:
+        if source.image and target.tagged is None:
+            self.registry.copy(source.image, self.source, self.target, self.tag, requests)
+        for reference, found in source.attached.items():
+            there = target.attached.get(reference)
+            if there is None or there.digest != found.digest:
+                self.registry.copy(found, self.source, self.target, reference, requests)
