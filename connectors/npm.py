@@ -49,6 +49,7 @@ Signing evidence and trusted publishing (npmjs routes; other registries may lack
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -57,6 +58,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._npm_quarantine import QuarantineSteps, known_good, publisher_of, worst
 from ._redact import SECRETS, fingerprint
 from ._sigstore import (
     build_identity,
@@ -82,6 +84,7 @@ from .base import (
 )
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 DEFAULT_REGISTRY = "https://registry.npmjs.org"
 NPM_WEB = "https://www.npmjs.com"
@@ -89,6 +92,9 @@ UNSERVED = (404, 405, 501)  # the registry has no such route (verdaccio, most pr
 REFUSED = (401, 403)  # npmjs: not an owner, or a session without 2FA
 SLSA_PREFIX = "https://slsa.dev/provenance/"
 PROBE_TAG = "revoker-revocation-probe"  # never exists; deleting it is a harmless write
+# The probe's answers that prove the token still authenticates and may write: the delete was
+# accepted (verdaccio: 201 even for a missing tag) or the tag was not found (npmjs: 404).
+PROBE_LIVE = (200, 201, 202, 204, 404)
 
 
 class NpmConfig(BaseModel):
@@ -166,19 +172,7 @@ def parse_attestations(body: dict[str, Any]) -> dict[str, Any]:
     return facts
 
 
-def known_good(packument: dict[str, Any], window: Window) -> str | None:
-    """The newest version published before the window and not deprecated."""
-    times = packument.get("time", {})
-    candidates = [
-        (parse_rfc3339(times.get(version)), version)
-        for version, manifest in packument.get("versions", {}).items()
-        if times.get(version) and not manifest.get("deprecated")
-    ]
-    before = [(t, v) for t, v in candidates if t is not None and t < window.since]
-    return max(before)[1] if before else None
-
-
-class NpmConnector(Connector):
+class NpmConnector(QuarantineSteps, Connector):
     provider = "npm"
     Config = NpmConfig
 
@@ -188,6 +182,8 @@ class NpmConnector(Connector):
         self.registry = (context.endpoint or DEFAULT_REGISTRY).rstrip("/")
         self.http = context.clients.http("npm", self.registry)
         self._auth: dict[str, str] | None = None
+        self._auth_lock = threading.Lock()  # quarantine threads share one login
+        self._init_locks()
         self._leaked = [v for v in (context.secrets.get(e) for e in
                                     self.config.leaked_token_envs) if v]
 
@@ -195,21 +191,25 @@ class NpmConnector(Connector):
 
     def _headers(self) -> dict[str, str]:
         """Authenticate as the account: a session from its password, or an operator token."""
-        if self._auth is None:
-            password = self.context.secrets.get(self.config.password_env)
-            if password:
-                # A login is a PUT with the credentials as basic auth (what `npm login` sends
-                # for an existing account).
-                response = self._call("PUT", f"/-/user/org.couchdb.user:{self.config.user}",
-                                      json={"name": self.config.user, "password": password},
-                                      auth=(self.config.user, password))
-                token = response.json().get("token")
-                SECRETS.add(token)
-            else:
-                token = self.context.secrets.require(self.config.token_env or "NPM_TOKEN",
-                                                     provider="npm")
-            self._auth = {"Authorization": f"Bearer {token}"}
-        return self._auth
+        with self._auth_lock:
+            if self._auth is None:
+                self._auth = self._login()
+            return self._auth
+
+    def _login(self) -> dict[str, str]:
+        password = self.context.secrets.get(self.config.password_env)
+        if password:
+            # A login is a PUT with the credentials as basic auth (what `npm login` sends
+            # for an existing account).
+            response = self._call("PUT", f"/-/user/org.couchdb.user:{self.config.user}",
+                                  json={"name": self.config.user, "password": password},
+                                  auth=(self.config.user, password))
+            token = response.json().get("token")
+            SECRETS.add(token)
+        else:
+            token = self.context.secrets.require(self.config.token_env or "NPM_TOKEN",
+                                                 provider="npm")
+        return {"Authorization": f"Bearer {token}"}
 
     def _call(self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201),
               **kwargs: Any) -> httpx.Response:
@@ -224,6 +224,18 @@ class NpmConnector(Connector):
     # --- credentials ---------------------------------------------------------------------
 
     def discover(self) -> list[Credential]:
+        """The account's tokens, then each package's trusted publishers. Token revocation
+        must never wait on a package read: a package that cannot be read is an
+        `unreached_scope` credential for that package only, outstanding until a re-read
+        (its revoke) reaches it."""
+        credentials = self._tokens()
+        found, gaps = self._each_package(self._trusted_publishers)
+        return credentials + found + [Credential(
+            provider="npm", kind="unreached_scope", id=name, principal=self.config.user,
+            status="unknown", details={"package": name, "error": error, "stage": "discover"})
+            for name, error in gaps.items()]
+
+    def _tokens(self) -> list[Credential]:
         listed = self._call("GET", "/-/npm/v1/tokens", headers=self._headers()).json()
         credentials = []
         for token in listed.get("objects", []):
@@ -237,17 +249,31 @@ class NpmConnector(Connector):
                 details={"masked": token.get("token"), "cidr": token.get("cidr", []),
                          "leaked": bool(leaked)},
             ))
-        for found in self._per_package(self._trusted_publishers):
-            credentials += found
         return credentials
 
-    def _per_package(self, read: Callable[[str], list[T]]) -> list[list[T]]:
+    def _per_package(self, read: Callable[[str], R]) -> list[R]:
         """`read` for every package, `read_concurrency` (default 8) at a time, in order:
         a worm's blast radius is hundreds of packages, each a few reads away."""
         self._headers()  # log in once, before the readers start
         workers = max(1, int(self.context.policy.get("read_concurrency", 8)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="npm-read") as pool:
             return list(pool.map(read, self.config.packages))
+
+    def _each_package(self, read: Callable[[str], list[T]]
+                      ) -> tuple[list[T], dict[str, str]]:
+        """`read` for every package (see `_per_package`); a package whose read fails is a
+        gap ({package: error}) and the others' results stand."""
+        def guarded(name: str) -> tuple[list[T], str | None]:
+            try:
+                return read(name), None
+            except ConnectorError as error:
+                return [], str(error)
+
+        results = self._per_package(guarded)
+        found = [item for items, _ in results for item in items]
+        gaps = {name: error for name, (_, error) in zip(self.config.packages, results,
+                                                          strict=True) if error}
+        return found, gaps
 
     def _trust_list(self, name: str) -> tuple[list[dict[str, Any]] | None, str | None]:
         """(configurations, None) where the registry lists them; (None, why) where not."""
@@ -288,7 +314,10 @@ class NpmConnector(Connector):
         listed = self._call("GET", "/-/npm/v1/tokens", headers=self._headers()).json()
         trust = {}
         for name in self.config.packages:
-            configs, gap = self._trust_list(name)
+            try:
+                configs, gap = self._trust_list(name)
+            except ConnectorError as error:  # one package down: a gap, not lost evidence
+                configs, gap = None, str(error)
             trust[name] = configs if configs is not None else {"read_gap": gap}
         return {"tokens": listed.get("objects", []), "user": self.config.user,
                 "trusted_publishers": trust}
@@ -300,6 +329,8 @@ class NpmConnector(Connector):
     def revoke(self, credential: Credential) -> ActionResult:
         if credential.kind == "trusted_publisher":
             return self._remove_trusted_publisher(credential)
+        if credential.kind == "unreached_scope":
+            return self._retry_package(credential)
         # Some registries answer 200 to deleting an unknown key: look first, so "already
         # revoked" is told apart and no needless write is sent.
         if not self._listed(credential.id):
@@ -309,6 +340,18 @@ class NpmConnector(Connector):
         self._call("DELETE", path, ok=(200, 204, 404), headers=self._headers())
         return ActionResult(subject=credential.subject, action="revoke", outcome=Outcome.DONE,
                             detail="token deleted", requests=(f"DELETE {path}",))
+
+    def _retry_package(self, credential: Credential) -> ActionResult:
+        """Read the package again (raises while it is still unreadable) and revoke the
+        trusted publishers found there; a manual step among them stays manual."""
+        results = [self.revoke(c) for c in self._trusted_publishers(credential.id)]
+        outcome = worst(r.outcome for r in results)
+        return ActionResult(
+            subject=credential.subject, action="revoke", outcome=outcome,
+            detail="; ".join(f"{r.subject}: {r.detail}" for r in results) or
+            "package readable; no trusted publisher configured",
+            instructions="\n".join(r.instructions for r in results if r.instructions) or None,
+            requests=tuple(q for r in results for q in r.requests))
 
     def _trust_manual(self, credential: Credential, why: str) -> ActionResult:
         name = credential.details["package"]
@@ -342,37 +385,71 @@ class NpmConnector(Connector):
 
     def verify(self, credential: Credential) -> ActionResult:
         if credential.kind == "trusted_publisher":
-            configs, gap = self._trust_list(credential.details["package"])
-            if configs is None:
-                return ActionResult(subject=credential.subject, action="verify",
-                                    outcome=Outcome.MANUAL,
-                                    detail=f"cannot list trusted publishers ({gap}): confirm at "
-                                           f"{NPM_WEB}/package/"
-                                           f"{credential.details['package']}/access")
-            still = any(str(c.get("id")) == credential.id for c in configs)
-            return ActionResult(subject=credential.subject, action="verify",
-                                outcome=Outcome.FAILED if still else Outcome.DONE,
-                                detail="still configured" if still else "no longer listed")
-        if self._listed(credential.id):
-            return ActionResult(subject=credential.subject, action="verify",
-                                outcome=Outcome.FAILED, detail="token is still listed")
-        for value in self._leaked if credential.details.get("leaked") else []:
-            refused = self._write_refused(value)
-            if not refused:
-                return ActionResult(subject=credential.subject, action="verify",
-                                    outcome=Outcome.FAILED,
-                                    detail=f"{fingerprint(value)} can still write")
-        proof = "a write with the leaked value was refused" if credential.details.get(
-            "leaked") else "no longer listed"
-        return ActionResult(subject=credential.subject, action="verify", outcome=Outcome.DONE,
-                            detail=proof)
+            return self._verify_trusted_publisher(credential)
+        if credential.kind == "unreached_scope":
+            results = [self.verify(c) for c in self._trusted_publishers(credential.id)]
+            return self._verified(credential, worst(r.outcome for r in results),
+                                  "; ".join(f"{r.subject}: {r.detail}" for r in results) or
+                                  "package readable; no trusted publisher configured")
+        return self._verify_token(credential)
 
-    def _write_refused(self, token: str) -> bool:
+    def _verified(self, credential: Credential, outcome: Outcome, detail: str) -> ActionResult:
+        return ActionResult(subject=credential.subject, action="verify", outcome=outcome,
+                            detail=detail)
+
+    def _verify_trusted_publisher(self, credential: Credential) -> ActionResult:
+        name = credential.details["package"]
+        configs, gap = self._trust_list(name)
+        if configs is None:  # the registry does not list them: nobody here can tell
+            return self._verified(credential, Outcome.INDETERMINATE,
+                                  f"cannot list trusted publishers ({gap}): confirm at "
+                                  f"{NPM_WEB}/package/{name}/access")
+        still = any(str(c.get("id")) == credential.id for c in configs)
+        return self._verified(credential, Outcome.FAILED if still else Outcome.DONE,
+                              "still configured" if still else "no longer listed")
+
+    def _verify_token(self, credential: Credential) -> ActionResult:
+        """Unlisted, and — for a leaked token — a write with its value refused. A token
+        whose value was never known has only the listing to go by."""
+        if self._listed(credential.id):
+            return self._verified(credential, Outcome.FAILED, "token is still listed")
+        if not credential.details.get("leaked"):
+            return self._verified(credential, Outcome.DONE, "no longer listed")
+        value = self._leaked_value(credential)
+        if value is None:
+            return self._verified(credential, Outcome.INDETERMINATE,
+                                  "no longer listed, but the leaked value is not supplied "
+                                  "(leaked_token_envs): no write probe could show it refused")
+        status = self._write_probe(value)
+        if status in PROBE_LIVE:
+            return self._verified(credential, Outcome.FAILED,
+                                  f"{fingerprint(value)} can still write (HTTP {status})")
+        # 401: not authenticated. 403 from verdaccio for a deleted token, but a live
+        # read-only token is refused a write the same way: only a publish token's 403 counts.
+        if status == 401 or (status == 403 and "read-only" not in credential.scopes):
+            return self._verified(credential, Outcome.DONE,
+                                  f"a write with the leaked value was refused (HTTP {status})")
+        return self._verified(credential, Outcome.INDETERMINATE,
+                              f"the write probe answered HTTP {status}: it cannot tell "
+                              "revoked from refused")
+
+    def _leaked_value(self, credential: Credential) -> str | None:
+        masked = str(credential.details.get("masked") or "")
+        for value in self._leaked:
+            if fingerprint(value) == credential.fingerprint or (
+                    credential.fingerprint is None and mask_matches(masked, value)):
+                return value
+        return None
+
+    def _write_probe(self, token: str) -> int:
+        """The status of a write that cannot change anything (deleting a dist-tag that does
+        not exist) sent with `token`. 429 and 5xx raise (transient): the probe says nothing."""
         package = self.config.packages[0] if self.config.packages else "revoker-probe"
         path = f"/-/package/{quote(package, safe='@')}/dist-tags/{PROBE_TAG}"
-        response = self._call("DELETE", path, ok=(200, 201, 204, 400, 401, 403, 404),
+        answered = tuple(code for code in range(200, 500) if code != 429)
+        response = self._call("DELETE", path, ok=answered,
                               headers={"Authorization": f"Bearer {token}"})
-        return response.status_code in (401, 403)
+        return response.status_code
 
     # --- artifacts -----------------------------------------------------------------------
 
@@ -390,21 +467,49 @@ class NpmConnector(Connector):
                      and m["name"] != self.config.user)
 
     def enumerate(self, window: Window) -> list[Artifact]:
-        """Versions in the window, several packages at a time (see `_per_package`)."""
-        found = self._per_package(lambda name: self._enumerate_package(name, window))
-        return [artifact for artifacts in found for artifact in artifacts]
+        """Versions in the window, several packages at a time (see `_per_package`). A
+        package that cannot be read is an `unreached_scope` artifact for that package: the
+        others are still found, and the gap stays outstanding until a read reaches it."""
+        found, gaps = self._each_package(lambda name: self._enumerate_package(name, window))
+        return found + [Artifact(
+            provider="npm", kind="unreached_scope", coordinates=name,
+            details={"package": name, "error": error, "stage": "enumerate",
+                     "window": window.model_dump(mode="json")})
+            for name, error in gaps.items()]
 
     def _enumerate_package(self, name: str, window: Window) -> list[Artifact]:
-        artifacts = []
         packument = self._packument(name)
-        good = known_good(packument, window)
+        mine = self._identity_versions(packument, window)
+        # Suspect: what the identity published in the window, and anything in the window
+        # whose publisher is unknown — neither may become the version tags move back to.
+        suspect = sorted({*mine, *(v for v, m in packument.get("versions", {}).items()
+                                   if publisher_of(m) is None and window.contains(
+                                       parse_rfc3339(packument.get("time", {}).get(v))))})
+        good = known_good(packument, window, exclude=suspect)
         owners = self.release_owners(packument)
         tags = packument.get("dist-tags", {})
+        return [Artifact(
+            provider="npm", kind="npm_version", coordinates=f"{name}@{version}",
+            digest=(manifest.get("dist") or {}).get("integrity"),
+            published_at=parse_rfc3339(packument.get("time", {}).get(version)),
+            published_by=publisher_of(manifest), signed_by=signing.get("signer"),
+            owners=owners,
+            details={"package": name, "version": version, "known_good": good,
+                     "window": window.model_dump(mode="json"), "suspect_versions": suspect,
+                     "dist_tags": sorted(t for t, v in tags.items() if v == version),
+                     "deprecated": manifest.get("deprecated"),
+                     "provenance": bool(signing.get("attestations_url")),
+                     "signing": signing})
+            for version, (manifest, signing) in mine.items()]
+
+    def _identity_versions(self, packument: dict[str, Any], window: Window
+                           ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        """{version: (manifest, signing facts)} for the identity's versions in the window:
+        published as its account, or built by one of its workflow repositories."""
+        mine = {}
         for version, manifest in packument.get("versions", {}).items():
-            published = parse_rfc3339(packument.get("time", {}).get(version))
-            npm_user = manifest.get("_npmUser")
-            publisher = npm_user.get("name") if isinstance(npm_user, dict) else None
-            if not window.contains(published) or (
+            publisher = publisher_of(manifest)
+            if not window.contains(parse_rfc3339(packument.get("time", {}).get(version))) or (
                     publisher != self.config.user and not self.config.workflow_repositories):
                 continue
             signing = self._signing(manifest)
@@ -412,18 +517,8 @@ class NpmConnector(Connector):
             if publisher != self.config.user and (
                     build_repo is None or build_repo not in self.config.workflow_repositories):
                 continue
-            artifacts.append(Artifact(
-                provider="npm", kind="npm_version", coordinates=f"{name}@{version}",
-                digest=(manifest.get("dist") or {}).get("integrity"),
-                published_at=published, published_by=publisher,
-                signed_by=signing.get("signer"), owners=owners,
-                details={"package": name, "version": version, "known_good": good,
-                         "dist_tags": sorted(t for t, v in tags.items() if v == version),
-                         "deprecated": manifest.get("deprecated"),
-                         "provenance": bool(signing.get("attestations_url")),
-                         "signing": signing},
-            ))
-        return artifacts
+            mine[version] = (manifest, signing)
+        return mine
 
     def _signing(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """A version's provenance and trusted-publisher facts (JSON-able; see the module
@@ -456,85 +551,6 @@ class NpmConnector(Connector):
             gaps.append(f"GET {path}: HTTP {response.status_code} (attestations not served)")
             return {}
         return parse_attestations(response.json())
-
-    def quarantine(self, artifact: Artifact, *, destructive: bool = False) -> ActionResult:
-        if destructive:
-            return self._unpublish(artifact)
-        name, version = artifact.details["package"], artifact.details["version"]
-        message = self.context.policy.get(
-            "deprecate_message", "Published by a compromised release identity; do not install.")
-        packument = self._packument(name, write=True)
-        previous_tags = dict(packument.get("dist-tags", {}))
-        self.context.observe(artifact.subject, {"dist_tags": previous_tags,
-                                                 "deprecated": packument["versions"][version]
-                                                 .get("deprecated")})
-        requests = []
-        if packument["versions"][version].get("deprecated") != message:
-            packument["versions"][version]["deprecated"] = message
-            self._put_packument(name, packument)
-            requests.append(f"PUT /{name} (deprecate {version})")
-        moved = self._move_tags(artifact, previous_tags, requests)
-        detail = f"deprecated; dist-tags moved: {moved}" if moved else "deprecated"
-        return ActionResult(subject=artifact.subject, action="quarantine",
-                            outcome=Outcome.DONE, detail=detail, requests=tuple(requests),
-                            evidence={"previous_dist_tags": previous_tags, "moved": moved})
-
-    def _move_tags(self, artifact: Artifact, tags: dict[str, str], requests: list[str]
-                   ) -> dict[str, str]:
-        good = artifact.details.get("known_good")
-        if not self.context.policy.get("move_dist_tags", True) or not good:
-            return {}
-        name, version = artifact.details["package"], artifact.details["version"]
-        moved = {}
-        for tag, target in tags.items():
-            if target == version:
-                path = f"/-/package/{quote(name, safe='@')}/dist-tags/{tag}"
-                self._call("PUT", path, json=good, headers=self._headers())
-                requests.append(f"PUT {path}")
-                moved[tag] = good
-        return moved
-
-    def _put_packument(self, name: str, packument: dict[str, Any]) -> None:
-        path = "/" + quote(name, safe="@")
-        if packument.get("_rev"):
-            path += f"/-rev/{packument['_rev']}"
-        self._call("PUT", path, json=packument, headers=self._headers())
-
-    def _unpublish(self, artifact: Artifact) -> ActionResult:
-        if not self.context.policy.get("unpublish", False):
-            return ActionResult(subject=artifact.subject, action="quarantine_destructive",
-                                outcome=Outcome.SKIPPED,
-                                detail="unpublish is off in this playbook (deprecated only)")
-        name, version = artifact.details["package"], artifact.details["version"]
-        packument = self._packument(name, write=True)
-        manifest = packument["versions"].pop(version, None)
-        if manifest is None:
-            return ActionResult(subject=artifact.subject, action="quarantine_destructive",
-                                outcome=Outcome.DONE, detail="already unpublished")
-        self.context.observe(artifact.subject, {"unpublished_manifest": manifest})
-        packument.get("time", {}).pop(version, None)
-        self._put_packument(name, packument)
-        return ActionResult(subject=artifact.subject, action="quarantine_destructive",
-                            outcome=Outcome.DONE, detail="unpublished",
-                            evidence={"manifest": manifest})
-
-    def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
-        name, version = artifact.details["package"], artifact.details["version"]
-        packument = self._packument(name, write=True)
-        requests = []
-        if packument["versions"].get(version, {}).get("deprecated"):
-            # An empty message is how npm undeprecates; registries merge, so removing the
-            # field would leave the old message in place.
-            packument["versions"][version]["deprecated"] = ""
-            self._put_packument(name, packument)
-            requests.append(f"PUT /{name} (undeprecate {version})")
-        for tag, target in evidence.get("previous_dist_tags", {}).items():
-            if packument.get("dist-tags", {}).get(tag) != target:
-                path = f"/-/package/{quote(name, safe='@')}/dist-tags/{tag}"
-                self._call("PUT", path, json=target, headers=self._headers())
-                requests.append(f"PUT {path}")
-        return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.DONE,
-                            detail="undeprecated; dist-tags restored", requests=tuple(requests))
 
     def close(self) -> None:
         self.http.close()

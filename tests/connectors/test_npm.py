@@ -58,7 +58,8 @@ def test_revoke_is_proven_by_a_refused_write(world) -> None:
     tokens = npm.discover()
     assert len(tokens) == 2 and sum(t.details["leaked"] for t in tokens) == 1
     leaked = next(t for t in tokens if t.details["leaked"])
-    assert npm._write_refused(environ["LEAKED"]) is False  # live token: not refused
+    assert npm._write_probe(environ["LEAKED"]) == 201  # live token: the write is accepted
+    assert npm.verify(leaked).outcome is Outcome.FAILED  # listed, and it still writes
     assert npm.revoke(leaked).outcome is Outcome.DONE
     assert npm.revoke(leaked).detail == "already revoked"  # idempotent
     result = npm.verify(leaked)
@@ -177,7 +178,8 @@ def test_unlisted_trusted_publisher_becomes_a_manual_step_with_the_settings_url(
     assert result.outcome is Outcome.MANUAL
     assert "https://www.npmjs.com/package/@acme/widget/access" in result.instructions
     assert publisher.id in result.instructions
-    assert npm.verify(publisher).outcome is Outcome.MANUAL
+    # the registry cannot list trusted publishers: nobody can tell from here
+    assert npm.verify(publisher).outcome is Outcome.INDETERMINATE
     assert "trusted_publishers" in npm.snapshot([publisher])
     # dry-run: the removal is refused below the connector, and the registry sees no write
     mark = sandbox.log_marks()
@@ -358,3 +360,58 @@ def test_npmjs_trust_removal_is_refused_by_the_guard_in_dry_run() -> None:
     with pytest.raises(DryRunBlocked):
         npm.revoke(publisher)
     assert not any(s.startswith("DELETE") for s in sent)
+
+
+# --- containment read-backs under concurrency, outages and partial states -----------------
+
+def many_versions_seed(packages: int, versions: int) -> dict:
+    """`packages` packages, each with a good 1.0.0 before the window and `versions` in-window
+    versions by the identity; `latest` and `next` end on in-window versions, as after a
+    worm's run."""
+    return {"npm": {
+        "users": [{"name": "release-bot", "password": "sandbox-pw-123", "tokens": 1}],
+        "packages": [{
+            "name": f"@acme/pkg{p}",
+            "versions": [{"version": "1.0.0", "publisher": "release-bot", "in_window": False},
+                         *({"version": f"1.1.{v}", "publisher": "release-bot"}
+                           for v in range(versions))],
+            "dist_tags": {"next": "1.1.0"}}
+            for p in range(packages)]}}
+
+
+def connector_for(sandbox, seeded, packages, *, policy=None, retry_total: int = 5,
+                  repos=()) -> NpmConnector:
+    environ = {"BOT_PASSWORD": seeded.secrets["npm/release-bot/password"],
+               "LEAKED": seeded.secrets["npm/release-bot/token/0"]}
+    config = NpmConfig(user="release-bot", password_env="BOT_PASSWORD",
+                       leaked_token_envs=("LEAKED",), packages=tuple(packages),
+                       workflow_repositories=repos)
+    return NpmConnector(ProviderContext(
+        clients=Clients(Guard(dry_run=False), retry_total=retry_total),
+        identity=Identity(id="release-bot"), config=config,
+        endpoint=sandbox.urls()["npm"], secrets=SecretSource(environ),
+        policy=policy or {"deprecate_message": "compromised"}))
+
+
+def read_packument(sandbox, name: str) -> dict:
+    return httpx.get(sandbox.urls()["npm"] + "/" + quote(name, safe="@")).json()
+
+
+def test_concurrent_quarantines_of_one_package_leave_no_tag_on_the_window(sandbox) -> None:
+    """The engine quarantines in a thread pool: writes to one packument must not carry stale
+    dist-tags back over another thread's tag move (verdaccio accepts a stale `_rev`)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [f"@acme/pkg{p}" for p in range(4)]
+    seeded = apply_seed(sandbox.urls(), many_versions_seed(len(names), 4))
+    npm = connector_for(sandbox, seeded, names)
+    artifacts = npm.enumerate(Window(since=seeded.window_start))
+    assert len(artifacts) == 16
+    with ThreadPoolExecutor(max_workers=len(artifacts)) as pool:
+        results = list(pool.map(npm.quarantine, artifacts))
+    assert all(r.outcome is Outcome.DONE for r in results), [r.detail for r in results]
+    for name in names:
+        doc = read_packument(sandbox, name)
+        in_window = {f"1.1.{v}" for v in range(4)}
+        assert all(doc["versions"][v].get("deprecated") for v in in_window), name
+        assert doc["dist-tags"] == {"latest": "1.0.0", "next": "1.0.0"}, name
