@@ -22,9 +22,18 @@ from botocore.parsers import ResponseParserError
 from .base import ConnectorError
 
 PROVIDER = "aws"
-THROTTLING = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded",
-                        "SlowDown", "TooManyRequestsException", "RequestThrottled",
-                        "RequestThrottledException", "ProvisionedThroughputExceededException"})
+# The codes botocore's standard retry mode retries as throttled or transient
+# (ThrottledRetryableChecker and TransientRetryableChecker in botocore/retries/standard.py;
+# S3 throttles with 503 SlowDown, https://docs.aws.amazon.com/AmazonS3/latest/API/
+# ErrorResponses.html): when one still reaches us, retries were exhausted — the provider
+# said "later", never "no". Not LimitExceededException, which botocore also retries: for
+# IAM it is a quota (too many keys, policies), as permanent as an answer gets.
+THROTTLING = frozenset({"Throttling", "ThrottlingException", "ThrottledException",
+                        "RequestLimitExceeded", "SlowDown", "TooManyRequestsException",
+                        "RequestThrottled", "RequestThrottledException",
+                        "ProvisionedThroughputExceededException", "BandwidthLimitExceeded",
+                        "EC2ThrottledException", "PriorRequestNotComplete", "RequestTimeout",
+                        "RequestTimeoutException"})
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
                     "AuthorizationError", "UnrecognizedClientException"})
 NOT_FOUND = frozenset({"NoSuchEntity", "NoSuchKey", "NoSuchBucket", "NoSuchBucketPolicy",
@@ -51,6 +60,13 @@ class AwsError(ConnectorError):
         return self.code in DENIED
 
 
+def is_transient(code: str, status: int) -> bool:
+    """A throttle or a server-side failure: worth retrying later, never a verdict. 429 is
+    transient whatever its code: an S3-compatible store may send it with a code of its own
+    (or, for a HEAD, none — botocore then uses "429"), which no code list can know."""
+    return code in THROTTLING or status == 429 or status >= 500
+
+
 @contextmanager
 def mapped(operation: str) -> Iterator[None]:
     """Turn botocore failures inside the block into AwsErrors (after botocore's retries)."""
@@ -60,8 +76,7 @@ def mapped(operation: str) -> Iterator[None]:
         info = error.response.get("Error", {})
         code = str(info.get("Code", ""))
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        raise AwsError(operation, code, transient=code in THROTTLING or status >= 500
-                       ) from error
+        raise AwsError(operation, code, transient=is_transient(code, status)) from error
     except ResponseParserError as error:  # an unparseable answer: HTML 500s, proxies
         raise AwsError(operation, "ResponseParserError", transient=True) from error
     except BotoCoreError as error:  # connection errors, timeouts

@@ -76,7 +76,11 @@ class Clients:
         from botocore.config import Config
 
         config = Config(
-            retries={"mode": "standard", "max_attempts": self._retry_total + 1},
+            # botocore's `max_attempts` counts retries (attempts = max_attempts + 1);
+            # `total_max_attempts` counts the first call too, as retry_total means here.
+            # Standard mode retries throttles by code (SlowDown, Throttling…) and
+            # 500/502/503/504 (botocore/retries/standard.py).
+            retries={"mode": "standard", "total_max_attempts": self._retry_total + 1},
             connect_timeout=5,
             read_timeout=20,
             user_agent_extra="revoker/0.1",

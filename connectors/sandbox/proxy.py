@@ -2,15 +2,34 @@
 
 Every sandbox provider (and the GitHub fake) is reached through one of these, so tests and
 drills get, for any provider alike:
-- a request log (method, path, query, AWS operation, status, time) — the proof that a dry-run
-  sent no mutation. It is kept in memory (`proxy.log`) and, when `log_path` is given, appended
-  to a JSONL file that another process can read (`read_log`), e.g. the CLI next to a
-  detached `sandbox up` supervisor;
-- faults on demand: latency, 5xx, 429/403 with Retry-After and x-ratelimit-* headers,
-  timeouts (the request hangs), dropped connections. Each is matched by a regex searched in
+- a request log (method, path, query, AWS operation, status, time, `forwarded`: whether the
+  request reached the upstream, `fault`: which fault fired) — the proof that a dry-run sent
+  no mutation, and the count of writes a server really received (a lost response is a write
+  the server applied though the client saw a failure). It is kept in memory (`proxy.log`)
+  and, when `log_path` is given, appended to a JSONL file that another process can read
+  (`read_log`), e.g. the CLI next to a detached `sandbox up` supervisor;
+- faults on demand. Before forwarding (the upstream never sees the request): latency, 5xx,
+  429/403 with Retry-After and x-ratelimit-* headers, timeouts (the request hangs), dropped
+  connections. After forwarding (the upstream applied it): `lost_response` (the response is
+  read, then the client connection is reset), `delayed_response` (held for latency_ms, so a
+  client timeout fires after the write), `truncate` (status, headers with the full
+  Content-Length, part of the body, then close). Each is matched by a regex searched in
   "METHOD /path?query OPERATION" (OPERATION is the AWS `Action=` or `X-Amz-Target` operation,
-  because every AWS call is a POST to /), and fires with a seeded, hence deterministic, rate
-  and/or a script: only the first N matching requests (`first`), or only after N (`skip`).
+  because every AWS query/JSON call is a POST to /) and, with `body_match`, a regex searched
+  in the request body (URL-decoded for form bodies), and fires with a seeded, hence
+  deterministic, rate and/or a script: only the first N matching requests (`first`), or only
+  after N (`skip`).
+
+Injected AWS errors are shaped per protocol, as botocore parses them and as AWS sends them:
+S3 REST (SigV4 scope `s3`) gets `<Error><Code>SlowDown</Code>…` with 503 (S3 throttles with
+503, never 429), JSON protocols (X-Amz-Target) `{"__type": "ThrottlingException"}` with
+`x-amzn-ErrorType`, query protocols (Action=) `<ErrorResponse><Error><Type>Sender</Type>
+<Code>Throttling</Code>…` with 400; `Fault.code` overrides the code.
+
+A request whose body did not fully arrive (a client that disconnected, a Content-Length
+larger than what was sent, a chunked body cut short) is never forwarded: it is logged with
+`forwarded: false, error: "incomplete body"` and the connection is closed — forwarding it
+would apply a truncated write (an empty bucket policy).
 
 Faults are set from Python (`set_faults`) or over HTTP by another process:
 `POST /__proxy__/faults` with a JSON list of Fault fields (replaces the list),
@@ -20,7 +39,8 @@ Faults are set from Python (`set_faults`) or over HTTP by another process:
 The Host header is passed through unchanged, so upstream servers build absolute URLs (npm
 tarball URLs, OCI upload Locations, GitHub `url` fields) with the proxy's address, which is
 the address clients were given. Response bodies are streamed in 64 KiB chunks (npm tarballs,
-OCI blobs); request bodies are buffered, because the AWS operation lives in the body.
+OCI blobs), except under a post-forward fault, which reads the whole response first; request
+bodies are buffered, because the AWS operation lives in the body.
 """
 
 from __future__ import annotations
@@ -33,6 +53,7 @@ import socket
 import threading
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -48,16 +69,24 @@ HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "te", 
                          "proxy-connection"})
 CONTROL = "/__proxy__"
 CHUNK = 64 * 1024
-KINDS = ("status", "rate_limit", "latency", "timeout", "drop")
+PRE_FORWARD = ("status", "rate_limit", "latency", "timeout", "drop")
+POST_FORWARD = ("lost_response", "delayed_response", "truncate")
+KINDS = PRE_FORWARD + POST_FORWARD
+
+
+class IncompleteBody(Exception):
+    """The request body ended before its Content-Length (or last chunk) arrived."""
 
 
 @dataclass
 class Fault:
     """One injected fault. Defaults per kind: status → 503, rate_limit → 429 with
-    Retry-After 1, latency → 1000 ms, timeout → hang 30 s (or latency_ms) then close."""
+    Retry-After 1 (AWS: 400 Throttling for query/JSON, 503 SlowDown for S3, no Retry-After),
+    latency → 1000 ms, timeout → hang 30 s (or latency_ms) then close, delayed_response →
+    hold 30 s (or latency_ms), truncate → half the body (or truncate_at bytes)."""
 
     match: str = ".*"  # regex searched in "METHOD /path?query OPERATION"
-    kind: str = "status"  # status | rate_limit | latency | timeout | drop
+    kind: str = "status"  # one of KINDS
     status: int | None = None
     latency_ms: int | None = None
     retry_after: int | None = None
@@ -65,18 +94,32 @@ class Fault:
     first: int | None = None  # script: only the first N matching requests
     skip: int = 0  # script: let the first N matching requests through
     seed: int | None = None  # RNG seed; default: the proxy's seed + the fault's position
+    body_match: str | None = None  # regex searched in the request body (form: URL-decoded)
+    code: str | None = None  # AWS error code of an injected AWS error (default per status)
+    truncate_at: int | None = None  # truncate: body bytes sent before closing
     seen: int = field(default=0, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r} (one of {', '.join(KINDS)})")
-        re.compile(self.match)
+        for pattern in (self.match, self.body_match):
+            try:
+                re.compile(pattern or "")
+            except re.error as error:  # a ValueError, so the control route answers 400
+                raise ValueError(f"bad fault regex {pattern!r}: {error}") from None
         self._rng = random.Random(self.seed)
 
-    def applies(self, key: str) -> bool:
+    @property
+    def post_forward(self) -> bool:
+        """Whether the request reaches the upstream before the fault acts."""
+        return self.kind in POST_FORWARD
+
+    def applies(self, key: str, body_text: Callable[[], str] = str) -> bool:
         """Counts matching requests, so a script ("first 3") is exact under concurrency
         as long as the caller holds the proxy's lock."""
         if not re.search(self.match, key):
+            return False
+        if self.body_match is not None and not re.search(self.body_match, body_text()):
             return False
         self.seen += 1
         if self.seen <= self.skip:
@@ -97,6 +140,15 @@ class Fault:
         return cls(**data)
 
 
+def body_text(headers: Any, body: bytes) -> str:
+    """The request body as `body_match` sees it: text, URL-decoded when it is a form (the
+    AWS query protocol), so a pattern can name `PolicyDocument={"Version"…` as sent."""
+    text = body.decode(errors="replace")
+    if "x-www-form-urlencoded" in (headers.get("Content-Type") or "").lower():
+        return urllib.parse.unquote_plus(text)
+    return text
+
+
 def aws_operation(headers: Any, body: bytes, query: str = "") -> str:
     """The AWS operation of a request: X-Amz-Target (JSON protocols) or Action= (query)."""
     target = headers.get("X-Amz-Target")
@@ -108,6 +160,27 @@ def aws_operation(headers: Any, body: bytes, query: str = "") -> str:
             if action:
                 return action
     return ""
+
+
+SIGV4_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+
+
+def aws_protocol(headers: Any, query: str, operation: str) -> str:
+    """How an AWS service would word an error for this request: "json" (X-Amz-Target:
+    ECR, KMS, CloudTrail, Secrets Manager…), "query" (Action=: IAM, STS), "s3" (REST
+    requests signed for the s3 service — SigV4 scope in Authorization or a presigned
+    X-Amz-Credential, or SigV2 "AWS key:sig" which only S3 still accepts), "rest-json"
+    (other signed REST requests), or "" (not an AWS request)."""
+    if headers.get("X-Amz-Target"):
+        return "json"
+    if operation:
+        return "query"
+    authorization = str(headers.get("Authorization") or "")
+    scope = SIGV4_SCOPE.search(authorization) or SIGV4_SCOPE.search(
+        "Credential=" + urllib.parse.parse_qs(query).get("X-Amz-Credential", [""])[0])
+    if scope:
+        return "s3" if scope.group(1) == "s3" else "rest-json"
+    return "s3" if authorization.startswith("AWS ") else ""
 
 
 def is_mutating(entry: dict[str, Any]) -> bool:
@@ -198,10 +271,19 @@ class RecordingProxy:
     def clear_faults(self) -> None:
         self.set_faults([])
 
-    def _fault_for(self, key: str) -> Fault | None:
+    def _fault_for(self, key: str, text: Callable[[], str] = str) -> Fault | None:
+        """The first fault that fires for this request; `text` gives the decoded body,
+        computed only when a fault asks for it (and once)."""
+        cache: list[str] = []
+
+        def cached() -> str:
+            if not cache:
+                cache.append(text())
+            return cache[0]
+
         with self._lock:
             for fault in self.faults:
-                if fault.applies(key):
+                if fault.applies(key, cached):
                     return fault
         return None
 
@@ -259,21 +341,37 @@ def _make_handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
         # --- request body -----------------------------------------------------------
 
         def _read_body(self) -> bytes:
+            """Exactly the body the client declared, or IncompleteBody (with what came)."""
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
                 return self._read_chunked()
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length else b""
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                raise IncompleteBody(b"") from None
+            body = self.rfile.read(length) if length > 0 else b""
+            if len(body) < length:  # the client went away before sending it all
+                raise IncompleteBody(body)
+            return body
 
         def _read_chunked(self) -> bytes:
+            """RFC 9112 §7.1: chunks until the zero-size one, then trailers to an empty
+            line; an end of stream anywhere before that is an incomplete body."""
             parts: list[bytes] = []
             while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                line = self.rfile.readline()
+                try:
+                    size = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:  # b"" (the client went away) or garbage
+                    raise IncompleteBody(b"".join(parts)) from None
                 if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
+                    while (trailer := self.rfile.readline()) not in (b"\r\n", b"\n"):
+                        if not trailer:
+                            raise IncompleteBody(b"".join(parts))
                     return b"".join(parts)
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
+                chunk = self.rfile.read(size)
+                parts.append(chunk)
+                if len(chunk) < size or not self.rfile.readline():
+                    raise IncompleteBody(b"".join(parts))
 
         # --- replies ----------------------------------------------------------------
 
@@ -320,34 +418,49 @@ def _make_handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
         # --- proxying ---------------------------------------------------------------
 
         def _handle(self) -> None:
-            body = self._read_body()
+            complete = True
+            try:
+                body = self._read_body()
+            except IncompleteBody as short:
+                body, complete = short.args[0], False
             if self.path.startswith(CONTROL):
-                return self._control(body)
+                return self._control(body) if complete else self._drop()
             started = time.monotonic()
             path, _, query = self.path.partition("?")
             operation = aws_operation(self.headers, body, query)
             entry: dict[str, Any] = {
                 "provider": proxy.name, "method": self.command, "path": path,
-                "query": query, "operation": operation, "status": None,
+                "query": query, "operation": operation, "status": None, "forwarded": False,
                 "ts": time.time(), "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             }
             proxy._record(entry)
             self._done = lambda: proxy._finish(entry, started)
             try:
-                fault = proxy._fault_for(f"{self.command} {self.path} {operation}")
-                if fault is None or not self._inject(fault, entry):
+                if not complete:  # forwarding it would apply a truncated write
+                    entry["error"] = "incomplete body"
+                    return self._drop()
+                fault = proxy._fault_for(f"{self.command} {self.path} {operation}",
+                                         lambda: body_text(self.headers, body))
+                if fault is not None and fault.post_forward:
+                    self._forward(body, entry, fault)
+                elif fault is None or not self._inject(fault, entry):
                     self._forward(body, entry)
             finally:
                 self._done()
 
-        def _forward(self, body: bytes, entry: dict[str, Any]) -> None:
+        def _forward(self, body: bytes, entry: dict[str, Any],
+                     after: Fault | None = None) -> None:
+            """Send the request upstream and relay its answer — or, with a post-forward
+            fault, read the whole answer (the upstream is done) and then misdeliver it."""
             headers = {k: v for k, v in self.headers.items()
                        if k.lower() not in HOP_HEADERS and k.lower() != "content-length"}
             host, port = proxy._upstream
             upstream = http.client.HTTPConnection(host, port, timeout=proxy.upstream_timeout)
             try:
                 try:
+                    upstream.connect()
                     upstream.request(self.command, self.path, body=body, headers=headers)
+                    entry["forwarded"] = True  # from here the upstream may have applied it
                     response = upstream.getresponse()
                 except OSError as error:
                     entry["status"] = 502
@@ -356,26 +469,20 @@ def _make_handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
                     return self._json(502, {"message": f"sandbox proxy: {proxy.name} "
                                                        "upstream unreachable"})
                 entry["status"] = response.status
-                self._done()
-                self._relay(response)
+                if after is None:
+                    self._done()
+                    return self._relay(response)
+                self._misdeliver(response, after, entry)
             finally:
                 upstream.close()
 
         def _relay(self, response: http.client.HTTPResponse) -> None:
             """Stream the upstream response: its Content-Length when it gave one (and
             always for HEAD/204/304, where it describes a body not sent), else chunked."""
-            self.send_response_only(response.status, response.reason)
             length = response.getheader("Content-Length")
-            bodiless = self.command == "HEAD" or response.status in (204, 304) \
-                or 100 <= response.status < 200
-            for key, value in response.getheaders():
-                if key.lower() not in HOP_HEADERS and key.lower() != "content-length":
-                    self.send_header(key, value)
-            if length is not None:
-                self.send_header("Content-Length", length)
-            elif not bodiless:
-                self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
+            bodiless = self._head_only(response)
+            self._send_head(response, length if length is not None
+                            else None if bodiless else "chunked")
             if bodiless:
                 return
             while chunk := response.read(CHUNK):
@@ -387,10 +494,54 @@ def _make_handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
 
+        def _head_only(self, response: http.client.HTTPResponse) -> bool:
+            return self.command == "HEAD" or response.status in (204, 304) \
+                or 100 <= response.status < 200
+
+        def _send_head(self, response: http.client.HTTPResponse, length: str | None) -> None:
+            """Status line and headers; `length` is a Content-Length, "chunked", or None."""
+            self.send_response_only(response.status, response.reason)
+            for key, value in response.getheaders():
+                if key.lower() not in HOP_HEADERS and key.lower() != "content-length":
+                    self.send_header(key, value)
+            if length == "chunked":
+                self.send_header("Transfer-Encoding", "chunked")
+            elif length is not None:
+                self.send_header("Content-Length", length)
+            self.end_headers()
+
         # --- faults -----------------------------------------------------------------
 
+        def _misdeliver(self, response: http.client.HTTPResponse, fault: Fault,
+                        entry: dict[str, Any]) -> None:
+            """A post-forward fault: the upstream has answered (and applied the request);
+            the client gets nothing, the answer late, or part of it."""
+            data = b"" if self._head_only(response) else response.read()
+            entry["fault"] = fault.kind
+            self._done()  # logged now: a harness counts the write whatever the client saw
+            if fault.kind == "lost_response":
+                return self._drop()
+            if fault.kind == "delayed_response":
+                proxy._stopping.wait((fault.latency_ms or 30_000) / 1000)
+                self._send_head(response, response.getheader("Content-Length")
+                                or str(len(data)))
+                self.wfile.write(data)
+                self.wfile.flush()
+                return
+            # truncate: the full Content-Length announced, part of the body, then close
+            self._send_head(response, response.getheader("Content-Length") or str(len(data)))
+            keep = len(data) // 2 if fault.truncate_at is None else fault.truncate_at
+            self.wfile.write(data[:max(0, min(keep, len(data) - 1))])
+            self.wfile.flush()
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_WR)  # a FIN: what was sent is read
+            except OSError:
+                pass
+
         def _inject(self, fault: Fault, entry: dict[str, Any]) -> bool:
-            """Apply a fault; True when the request must not reach the upstream."""
+            """Apply a pre-forward fault; True when the request must not reach the
+            upstream."""
             entry["fault"] = fault.kind
             if fault.kind == "latency":
                 proxy._stopping.wait((fault.latency_ms or 1000) / 1000)
@@ -404,10 +555,11 @@ def _make_handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
                 self._done()
                 self._drop()
                 return True
-            status = fault.status or (429 if fault.kind == "rate_limit" else 503)
+            protocol = aws_protocol(self.headers, entry["query"], entry["operation"])
+            status = fault.status or _default_status(fault.kind, protocol)
             entry["status"] = status
             self._done()
-            self._error_reply(status, fault, bool(entry["operation"]))
+            self._error_reply(status, fault, protocol)
             return True
 
         def _drop(self) -> None:
@@ -420,7 +572,12 @@ def _make_handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
             except OSError:
                 pass
 
-        def _error_reply(self, status: int, fault: Fault, aws: bool) -> None:
+        def _error_reply(self, status: int, fault: Fault, protocol: str) -> None:
+            if protocol:
+                body, headers = aws_error(protocol, status, fault.code)
+                if fault.retry_after is not None:  # AWS sends none; a fault may ask for it
+                    headers["Retry-After"] = str(fault.retry_after)
+                return self._reply(status, body, headers)
             headers = {"Content-Type": "application/json"}
             retry_after = fault.retry_after
             if retry_after is None and fault.kind == "rate_limit":
@@ -432,10 +589,6 @@ def _make_handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
                     "x-ratelimit-reset": str(int(time.time()) + retry_after)})
             body = json.dumps({"message": "injected fault (sandbox proxy)",
                                "status": status}).encode()
-            if aws:
-                body, content_type = _aws_error(status, json_protocol=bool(
-                    self.headers.get("X-Amz-Target")))
-                headers["Content-Type"] = content_type
             self._reply(status, body, headers)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
@@ -443,17 +596,69 @@ def _make_handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _aws_error(status: int, *, json_protocol: bool) -> tuple[bytes, str]:
-    """An error botocore can parse, so its retry logic reacts as it would to AWS."""
+def _default_status(kind: str, protocol: str) -> int:
+    """The status of an injected error when the fault names none. AWS throttles query and
+    JSON calls with 400 (Throttling/ThrottlingException), and S3 with 503 SlowDown — S3
+    never sends 429 (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html)."""
+    if kind != "rate_limit":
+        return 503
+    if protocol == "s3":
+        return 503
+    return 400 if protocol else 429
+
+
+# S3's own words, from https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+S3_ERRORS = {
+    "SlowDown": "Please reduce your request rate.",
+    "InternalError": "We encountered an internal error. Please try again.",
+    "AccessDenied": "Access Denied",
+    "InvalidRequest": "Invalid Request",
+}
+
+
+def _aws_code(protocol: str, status: int) -> str:
+    """The error code AWS answers a status with, per protocol."""
+    if protocol == "s3":
+        if status in (429, 503):  # 429: what some S3-compatible stores send
+            return "SlowDown"
+        if status == 403:
+            return "AccessDenied"
+        return "InternalError" if status >= 500 else "InvalidRequest"
+    json_like = protocol in ("json", "rest-json")
     if status in (400, 429, 503):
-        code = "ThrottlingException" if json_protocol else "Throttling"
-    elif status == 403:
-        code = "AccessDeniedException" if json_protocol else "AccessDenied"
-    else:
-        code = "InternalFailure"
-    if json_protocol:
-        return (json.dumps({"__type": code, "message": "injected fault"}).encode(),
-                "application/x-amz-json-1.1")
-    return (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
-            "<Message>injected fault</Message></Error><RequestId>sandbox</RequestId>"
-            "</ErrorResponse>").encode(), "text/xml"
+        return "ThrottlingException" if json_like else "Throttling"
+    if status == 403:
+        return "AccessDeniedException" if json_like else "AccessDenied"
+    return "InternalFailure"
+
+
+def aws_error(protocol: str, status: int, code: str | None = None
+              ) -> tuple[bytes, dict[str, str]]:
+    """An error body and headers as the AWS protocol sends them, so botocore parses the
+    code (its retry logic decides by code) exactly as it would from AWS:
+    - s3 (rest-xml without wrapper): `<Error><Code>…</Code><Message>…</Message>
+      <RequestId>…</RequestId></Error>`, x-amz-request-id;
+    - json / rest-json: `{"__type": code, "message": …}` and the `x-amzn-ErrorType` header
+      botocore's JSON parsers read first;
+    - query: `<ErrorResponse><Error><Type>Sender</Type><Code>…` (IAM, STS)."""
+    code = code or _aws_code(protocol, status)
+    request_id = uuid.uuid4().hex[:16].upper()
+    if protocol == "s3":
+        message = S3_ERRORS.get(code, "injected fault (sandbox proxy)")
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                f"<Error><Code>{code}</Code><Message>{message}</Message>"
+                f"<RequestId>{request_id}</RequestId><HostId>sandbox</HostId></Error>")
+        return body.encode(), {"Content-Type": "application/xml",
+                               "x-amz-request-id": request_id, "x-amz-id-2": "sandbox"}
+    message = "Rate exceeded" if "Throttl" in code else "injected fault (sandbox proxy)"
+    if protocol in ("json", "rest-json"):
+        content_type = "application/x-amz-json-1.1" if protocol == "json" \
+            else "application/json"
+        return json.dumps({"__type": code, "message": message}).encode(), {
+            "Content-Type": content_type, "x-amzn-ErrorType": code,
+            "x-amzn-RequestId": request_id}
+    fault_type = "Receiver" if status >= 500 else "Sender"
+    body = (f"<ErrorResponse><Error><Type>{fault_type}</Type><Code>{code}</Code>"
+            f"<Message>{message}</Message></Error><RequestId>{request_id}</RequestId>"
+            "</ErrorResponse>")
+    return body.encode(), {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}
