@@ -83,7 +83,8 @@ class Fault:
     """One injected fault. Defaults per kind: status → 503, rate_limit → 429 with
     Retry-After 1 (AWS: 400 Throttling for query/JSON, 503 SlowDown for S3, no Retry-After),
     latency → 1000 ms, timeout → hang 30 s (or latency_ms) then close, delayed_response →
-    hold 30 s (or latency_ms), truncate → half the body (or truncate_at bytes)."""
+    hold 30 s (or latency_ms), truncate → half the body (or truncate_at bytes; at least one
+    byte is always withheld, so an empty body — nothing to cut — arrives whole)."""
 
     match: str = ".*"  # regex searched in "METHOD /path?query OPERATION"
     kind: str = "status"  # one of KINDS

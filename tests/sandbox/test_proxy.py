@@ -186,3 +186,17 @@ def test_unreachable_upstream_is_a_logged_502(tmp_path: Path) -> None:
     with running_proxy(f"http://127.0.0.1:{free_port()}", "gone") as proxy:
         assert http.get(f"{proxy.url}/x").status_code == 502
         assert proxy.log[0]["status"] == 502 and proxy.log[0]["error"]
+
+
+def test_post_forward_kinds_and_body_match_are_set_over_http(proxy) -> None:
+    """A drill in another process scripts a lost response for one body only."""
+    set_faults = http.post(f"{proxy.url}/__proxy__/faults", json=[
+        {"match": "^PUT /p", "kind": "lost_response", "body_match": "Deny", "first": 1}])
+    assert set_faults.status_code == 200 and set_faults.json()[0]["body_match"] == "Deny"
+    assert http.put(f"{proxy.url}/p", content=b"Allow").status_code == 200
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        http.put(f"{proxy.url}/p", content=b"Deny")
+    assert [(e["forwarded"], e.get("fault")) for e in read_log(proxy.log_path)] == [
+        (True, None), (True, "lost_response")]
+    assert http.post(f"{proxy.url}/__proxy__/faults",
+                     json=[{"kind": "truncate", "body_match": "("}]).status_code == 400
