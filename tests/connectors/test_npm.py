@@ -12,8 +12,16 @@ import pytest
 
 from connectors._clients import Clients
 from connectors._guard import DryRunBlocked, Guard
-from connectors.base import Identity, Outcome, ProviderContext, SecretSource, Window
+from connectors.base import (
+    ConnectorError,
+    Identity,
+    Outcome,
+    ProviderContext,
+    SecretSource,
+    Window,
+)
 from connectors.npm import NpmConfig, NpmConnector, known_good, mask_matches
+from connectors.sandbox.proxy import Fault
 from connectors.sandbox.seed import apply_seed
 
 SEED = {"npm": {
@@ -415,3 +423,156 @@ def test_concurrent_quarantines_of_one_package_leave_no_tag_on_the_window(sandbo
         in_window = {f"1.1.{v}" for v in range(4)}
         assert all(doc["versions"][v].get("deprecated") for v in in_window), name
         assert doc["dist-tags"] == {"latest": "1.0.0", "next": "1.0.0"}, name
+
+
+TWO_PACKAGES = {"npm": {
+    "users": [{"name": "release-bot", "password": "sandbox-pw-123", "tokens": 1}],
+    "packages": [
+        {"name": "@acme/widget", "versions": [
+            {"version": "1.0.0", "publisher": "release-bot", "in_window": False},
+            {"version": "1.0.1", "publisher": "release-bot"}]},
+        {"name": "@acme/broken", "versions": [
+            {"version": "2.0.0", "publisher": "release-bot", "in_window": False},
+            {"version": "2.0.1", "publisher": "release-bot"}]}]}}
+BROKEN = Fault(match=r"(?i)^GET /@acme%2fbroken[/? ]", kind="status", status=500)
+
+
+def test_one_unreadable_package_blocks_neither_token_revocation_nor_the_others(sandbox
+                                                                              ) -> None:
+    seeded = apply_seed(sandbox.urls(), TWO_PACKAGES)
+    sandbox.set_faults("npm", [BROKEN])
+    npm = connector_for(sandbox, seeded, ["@acme/widget", "@acme/broken"], retry_total=0)
+    found = npm.discover()
+    [token] = [c for c in found if c.kind == "npm_token"]
+    [gap] = [c for c in found if c.kind == "unreached_scope"]
+    assert gap.id == "@acme/broken" and "HTTP 500" in gap.details["error"]
+    assert npm.revoke(token).outcome is Outcome.DONE
+    assert npm.verify(token).outcome is Outcome.DONE
+    with pytest.raises(ConnectorError) as still_down:  # the gap stays outstanding
+        npm.revoke(gap)
+    assert still_down.value.transient
+    window = Window(since=seeded.window_start)
+    artifacts = npm.enumerate(window)
+    assert [(a.kind, a.coordinates) for a in artifacts] == [
+        ("npm_version", "@acme/widget@1.0.1"), ("unreached_scope", "@acme/broken")]
+    missing = artifacts[1]
+    assert npm.quarantine(missing).outcome is Outcome.FAILED
+    assert npm.confirm(missing, {}).outcome is Outcome.INDETERMINATE
+    assert "trusted_publishers" in npm.snapshot(found)  # evidence of the rest is kept
+
+    sandbox.clear_faults()  # the package is back: the gaps close by reading it
+    assert npm.revoke(gap).outcome is Outcome.DONE
+    assert npm.verify(gap).outcome is Outcome.DONE
+    assert npm.confirm(missing, {}).outcome is Outcome.FAILED  # 2.0.1 still installable
+    assert npm.quarantine(missing).outcome is Outcome.DONE
+    assert npm.confirm(missing, {}).outcome is Outcome.DONE
+    assert read_packument(sandbox, "@acme/broken")["dist-tags"] == {"latest": "2.0.0"}
+
+
+def test_token_verify_is_indeterminate_when_the_probe_cannot_tell(sandbox) -> None:
+    seeded = apply_seed(sandbox.urls(), TWO_PACKAGES)
+    npm = connector_for(sandbox, seeded, ["@acme/widget"], retry_total=0)
+    [token] = [c for c in npm.discover() if c.kind == "npm_token"]
+    assert npm.revoke(token).outcome is Outcome.DONE
+    assert npm.verify(token).outcome is Outcome.DONE  # 403 to a write with the value
+    # The leaked value is not supplied to this run: unlisted is not proof it is refused.
+    without = NpmConnector(ProviderContext(
+        clients=Clients(Guard(dry_run=False)), identity=Identity(id="release-bot"),
+        config=npm.config, endpoint=sandbox.urls()["npm"],
+        secrets=SecretSource({"BOT_PASSWORD": seeded.secrets["npm/release-bot/password"]})))
+    assert without.verify(token).outcome is Outcome.INDETERMINATE
+    # A read-only token is refused every write, revoked or not.
+    read_only = token.model_copy(update={"scopes": ("read-only",)})
+    assert npm.verify(read_only).outcome is Outcome.INDETERMINATE
+    # The probe answered something that says neither.
+    sandbox.set_faults("npm", [Fault(match="^DELETE .*revoker-revocation-probe", status=400)])
+    assert npm.verify(token).outcome is Outcome.INDETERMINATE
+    # 5xx/429: transient, raised for the engine to record as indeterminate
+    sandbox.set_faults("npm", [Fault(match="^DELETE .*revoker-revocation-probe", status=503)])
+    with pytest.raises(ConnectorError) as error:
+        npm.verify(token)
+    assert error.value.transient
+
+
+def test_confirm_reads_the_post_condition_back(sandbox) -> None:
+    seeded = apply_seed(sandbox.urls(), TWO_PACKAGES)
+    npm = connector_for(sandbox, seeded, ["@acme/widget"], retry_total=0)
+    [artifact] = npm.enumerate(Window(since=seeded.window_start))
+    before = npm.confirm(artifact, {})
+    assert before.outcome is Outcome.FAILED and "1.0.1 not deprecated" in before.detail
+    assert "latest still on 1.0.1" in before.detail
+    result = npm.quarantine(artifact)
+    assert result.outcome is Outcome.DONE
+    confirmed = npm.confirm(artifact, result.evidence)
+    assert confirmed.outcome is Outcome.DONE and confirmed.action == "confirm"
+    assert confirmed.detail == "1.0.1 deprecated; dist-tags latest→1.0.0 (not in window)"
+    # someone (the attacker's token, a stale write) puts latest back: it is read, not recalled
+    httpx.put(sandbox.urls()["npm"] + "/-/package/@acme%2fwidget/dist-tags/latest",
+              json="1.0.1", headers=npm._headers()).raise_for_status()
+    again = npm.confirm(artifact, result.evidence)
+    assert again.outcome is Outcome.FAILED and again.detail == "latest still on 1.0.1"
+    sandbox.set_faults("npm", [Fault(match=r"(?i)^GET /@acme%2fwidget", status=503)])
+    assert npm.confirm(artifact, {}).outcome is Outcome.INDETERMINATE
+    sandbox.clear_faults()
+    gone = connector_for(sandbox, seeded, ["@acme/widget"], policy={"unpublish": True})
+    assert gone.quarantine(artifact, destructive=True).outcome is Outcome.DONE
+    assert npm.confirm(artifact, {}).outcome is Outcome.DONE
+
+
+def test_quarantine_reads_back_failed_when_no_version_predates_the_window(sandbox) -> None:
+    seed = {"npm": {"users": [{"name": "release-bot", "password": "sandbox-pw-123"}],
+                    "packages": [{"name": "@acme/new", "versions": [
+                        {"version": "0.1.0", "publisher": "release-bot"}]}]}}
+    seeded = apply_seed(sandbox.urls(), seed)
+    npm = connector_for(sandbox, seeded, ["@acme/new"])
+    [artifact] = npm.enumerate(Window(since=seeded.window_start))
+    result = npm.quarantine(artifact)
+    assert result.outcome is Outcome.FAILED
+    assert "latest still on 0.1.0" in result.detail and "before the window" in result.detail
+
+
+def test_quarantine_finishes_from_partial_states(sandbox) -> None:
+    seeded = apply_seed(sandbox.urls(), many_versions_seed(1, 3))
+    npm = connector_for(sandbox, seeded, ["@acme/pkg0"])
+    first, second, third = npm.enumerate(Window(since=seeded.window_start))
+    # One of three versions quarantined: the tags on the others' versions move with it,
+    # since no tag may stay on the window.
+    done = npm.quarantine(first)
+    assert done.outcome is Outcome.DONE
+    assert read_packument(sandbox, "@acme/pkg0")["dist-tags"] == {"latest": "1.0.0",
+                                                                  "next": "1.0.0"}
+    assert npm.confirm(first, done.evidence).outcome is Outcome.DONE
+    # Tags already moved: only the deprecation is left to send.
+    assert npm.quarantine(second).requests == ("PUT /@acme/pkg0 (deprecate 1.1.1)",)
+    # Already deprecated, a tag back on it (a crash between the two writes of a run):
+    npm._deprecate("@acme/pkg0", "1.1.2", [])
+    httpx.put(sandbox.urls()["npm"] + "/-/package/@acme%2fpkg0/dist-tags/latest",
+              json="1.1.2", headers=npm._headers()).raise_for_status()
+    third_result = npm.quarantine(third)
+    assert third_result.outcome is Outcome.DONE
+    assert third_result.requests == ("PUT /-/package/@acme%2Fpkg0/dist-tags/latest",)
+    # Everything done: DONE again, nothing sent.
+    mark = sandbox.log_marks()
+    assert all(npm.quarantine(a).outcome is Outcome.DONE for a in (first, second, third))
+    assert sandbox.mutating_requests(mark)["npm"] == []
+
+
+def test_a_revision_conflict_is_rebuilt_from_a_fresh_read(sandbox) -> None:
+    """A registry that checks `_rev` answers 409 to a write built on a stale read (CouchDB
+    document update conflict); verdaccio never does, so the proxy plays that registry."""
+    seeded = apply_seed(sandbox.urls(), TWO_PACKAGES)
+    npm = connector_for(sandbox, seeded, ["@acme/widget"])
+    [artifact] = npm.enumerate(Window(since=seeded.window_start))
+    put = r"(?i)^PUT /@acme%2fwidget/-rev/"
+    sandbox.set_faults("npm", [Fault(match=put, status=409, first=2)])
+    mark = sandbox.log_marks()
+    assert npm.quarantine(artifact).outcome is Outcome.DONE
+    sent = [f"{e['method']} {e['status']}" for e in sandbox.request_log("npm", mark["npm"])
+            if e["method"] == "PUT" and "-rev" in e["path"]]
+    assert sent == ["PUT 409", "PUT 409", "PUT 201"]
+    # A conflict that never clears is a transient failure, not an endless loop.
+    sandbox.set_faults("npm", [Fault(match=put, status=409)])
+    other = artifact.model_copy(update={"details": {**artifact.details, "version": "1.0.0"}})
+    with pytest.raises(ConnectorError) as error:
+        npm.quarantine(other)
+    assert error.value.transient
