@@ -66,6 +66,11 @@ def open_case(directory: Path, meta: dict[str, Any]) -> Case:
     return Case(directory, meta, Ledger(directory / "ledger.jsonl"), resumed=False)
 
 
+def write_case_meta(directory: Path, meta: dict[str, Any]) -> None:
+    _write_atomic(directory / "case.json", json.dumps(meta, indent=2, sort_keys=True).encode()
+                  + b"\n")
+
+
 def write_manifest(directory: Path) -> dict[str, Any]:
     files = {
         str(path.relative_to(directory)): sha256_hex(path.read_bytes())

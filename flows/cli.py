@@ -62,7 +62,10 @@ def respond(
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Read and plan everything; send no mutating request.")] = False,
     case: Annotated[Path | None, typer.Option(
-        help="Case directory; an existing one is resumed.")] = None,
+        help="Case directory; an existing one is resumed in its recorded window.")] = None,
+    widen_window: Annotated[bool, typer.Option(
+        "--widen-window", help="On resume, widen the recorded window to --since/--until "
+        "(recorded in the ledger).")] = False,
     playbook: Annotated[str, typer.Option(
         help="Shipped playbook name or YAML file.")] = "compromised-release-identity",
     approve: Annotated[str | None, typer.Option(
@@ -79,7 +82,7 @@ def respond(
     request = ResponseRequest(
         identity=identity, inventory=inventory or _default_inventory(), since=since,
         until=until, dry_run=dry_run, case_dir=case, playbook=playbook, approve=approve,
-        orchestrator=orchestrator,
+        orchestrator=orchestrator, widen_window=widen_window,
     )
     status, case_dir = respond_cli(request, say=_say)
     raise typer.Exit(STATUS_EXIT.get(status, ExitCode.FAILED))

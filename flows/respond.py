@@ -11,6 +11,7 @@ Two orchestrators drive the same steps (flows/engine.py):
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ from connectors._redact import install_logging_filter
 from connectors.base import Window
 from playbooks.models import load_inventory, load_playbook, parse_time, provider_config
 
-from .case import new_case_id, open_case, write_manifest
+from .case import Case, new_case_id, open_case, write_case_meta, write_manifest
 from .engine import Response, is_transient, run_response
 from .errors import BadInput
 
@@ -44,6 +45,7 @@ class ResponseRequest:
     approve: str | None = None
     orchestrator: str = "auto"
     detected_at: str | None = None
+    widen_window: bool = False
     extra_meta: tuple[tuple[str, Any], ...] = ()
 
 
@@ -52,14 +54,11 @@ def prepare(request: ResponseRequest, environ: dict[str, str] | None = None) -> 
     playbook, playbook_path = load_playbook(request.playbook)
     inventory = load_inventory(request.inventory)
     entry = inventory.identity(request.identity, source=str(request.inventory))
-    since = parse_time(request.since, field="--since") or playbook.default_since()
-    until = parse_time(request.until, field="--until")
-    if until and until < since:
-        raise BadInput("is before --since", field="--until")
     if not entry.providers:
         raise BadInput(f"identity {entry.id!r} lists no providers",
                        source=str(request.inventory), field=f"identities[{entry.id}].providers")
-    window = Window(since=since, until=until)
+    window, widened_from = _window(request, playbook.default_since())
+    since, until = window.since, window.until
     meta = {
         "case_id": new_case_id(entry.id),
         "identity": entry.id,
@@ -76,10 +75,78 @@ def prepare(request: ResponseRequest, environ: dict[str, str] | None = None) -> 
         _preflight(config, environ if environ is not None else dict(os.environ),
                    source=str(request.inventory), field=f"identities[{entry.id}].providers.{name}")
     case = open_case(case_dir, meta)
+    if widened_from is not None:
+        _widen(case, widened_from, meta["window"])
     runner = PrefectRunner() if _use_prefect(request.orchestrator) else None
     return Response(case, playbook, inventory, entry, window,
                     inventory_source=str(request.inventory), runner=runner,
                     approve=request.approve, environ=environ)
+
+
+def _window(request: ResponseRequest, default_since: datetime
+            ) -> tuple[Window, dict[str, Any] | None]:
+    """The compromise window, and the recorded one it widens (None if it widens nothing).
+
+    A resumed case keeps the window it was opened with: falling back to the playbook's
+    lookback would quarantine known-good releases outside it. A different --since/--until on
+    resume is bad input unless --widen-window says so (and then the change is on record)."""
+    since = parse_time(request.since, field="--since")
+    until = parse_time(request.until, field="--until")
+    recorded = _recorded_window(request.case_dir)
+    if recorded is None:
+        window = Window(since=since or default_since, until=until)
+        _check_order(window)
+        return window, None
+    old = Window(since=parse_time(recorded.get("since"), field="case.json window.since")
+                 or default_since,
+                 until=parse_time(recorded.get("until"), field="case.json window.until"))
+    if (since is None or since == old.since) and (until is None or until == old.until):
+        return old, None
+    field = "--since" if since is not None and since != old.since else "--until"
+    if not request.widen_window:
+        raise BadInput(f"differs from the case's recorded window ({_describe(old)}); a resumed "
+                       "case keeps its window — add --widen-window to widen it on the record",
+                       field=field)
+    new = Window(since=since or old.since, until=until if until is not None else old.until)
+    _check_order(new)
+    narrower = new.since > old.since or (
+        old.until is None and new.until is not None) or (
+        old.until is not None and new.until is not None and new.until < old.until)
+    if narrower:
+        raise BadInput(f"--widen-window cannot narrow the recorded window ({_describe(old)})",
+                       field=field)
+    return new, recorded
+
+
+def _recorded_window(case_dir: Path | None) -> dict[str, Any] | None:
+    case_file = case_dir / "case.json" if case_dir else None
+    if case_file is None or not case_file.exists():
+        return None
+    try:
+        window = json.loads(case_file.read_text()).get("window")
+    except (ValueError, AttributeError) as error:
+        raise BadInput(f"unreadable: {error}", source=str(case_file)) from error
+    if not isinstance(window, dict):
+        raise BadInput("no window recorded", source=str(case_file), field="window")
+    return window
+
+
+def _check_order(window: Window) -> None:
+    if window.until and window.until < window.since:
+        raise BadInput("is before --since", field="--until")
+
+
+def _describe(window: Window) -> str:
+    until = window.until.isoformat() if window.until else "open"
+    return f"since {window.since.isoformat()}, until {until}"
+
+
+def _widen(case: Case, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Record the wider window in the ledger first, then in case.json."""
+    case.ledger.append("note", data={"type": "window_widened", "from": old, "to": new})
+    case.meta = {**case.meta, "window": new,
+                 "window_history": [*case.meta.get("window_history", []), old]}
+    write_case_meta(case.directory, case.meta)
 
 
 def _preflight(config: Any, environ: dict[str, str], *, source: str, field: str) -> None:

@@ -7,8 +7,11 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+
+import connectors
 
 
 class RecordingServer:
@@ -84,3 +87,28 @@ def recording_server() -> Iterator[RecordingServer]:
     server.thread.start()
     yield server
     server.httpd.shutdown()
+
+
+LEAKED = "ghp_" + "Q" * 36  # shaped like a classic PAT, obviously fake
+OTHER = "npm_" + "Z" * 36
+
+
+@pytest.fixture
+def world(tmp_path: Path, recording_server: RecordingServer, monkeypatch) -> dict:
+    monkeypatch.setitem(connectors.CONNECTORS, "demo",
+                        "tests.foundation.demo_connector:DemoConnector")
+    recording_server.tokens = {
+        "t1": {"id": "t1", "secret": LEAKED, "owner": "release-bot"},
+        "t2": {"id": "t2", "secret": OTHER, "owner": "release-bot"},
+    }
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        "identities:\n"
+        "  - id: release-bot\n"
+        "    owners: [{name: Alice Example, role: identity_owner}]\n"
+        "    providers:\n"
+        "      demo: {leaked_token_env: DEMO_LEAKED_TOKEN}\n"
+    )
+    environ = {"DEMO_LEAKED_TOKEN": LEAKED, "REVOKER_DEMO_URL": recording_server.url,
+               "REVOKER_HTTP_RETRIES": "1"}
+    return {"inventory": inventory, "environ": environ, "case": tmp_path / "case"}

@@ -95,3 +95,17 @@ class BrokenPlanDemoConnector(DemoConnector):
 
     def plan(self, credentials: Sequence[Credential]) -> dict[str, Any]:
         raise RuntimeError("budget endpoint unavailable")
+
+
+class ManualDemoConnector(DemoConnector):
+    """Revocation is a step a person does (as for a PyPI token); the read-back still works."""
+
+    def revoke(self, credential: Credential) -> ActionResult:
+        return ActionResult(subject=credential.subject, action="revoke", outcome=Outcome.MANUAL,
+                            detail="no API", instructions=f"delete token {credential.id}")
+
+
+class BlindDemoConnector(DemoConnector):
+    """Quarantines but cannot read it back (the interface's default confirm)."""
+
+    confirm = Connector.confirm

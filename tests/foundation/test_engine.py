@@ -14,31 +14,7 @@ from flows.case import verify_case
 from flows.engine import compact_plan, run_response
 from flows.respond import ResponseRequest, prepare
 
-from .conftest import RecordingServer
-
-LEAKED = "ghp_" + "Q" * 36  # shaped like a classic PAT, obviously fake
-OTHER = "npm_" + "Z" * 36
-
-
-@pytest.fixture
-def world(tmp_path: Path, recording_server: RecordingServer, monkeypatch) -> dict:
-    monkeypatch.setitem(connectors.CONNECTORS, "demo",
-                        "tests.foundation.demo_connector:DemoConnector")
-    recording_server.tokens = {
-        "t1": {"id": "t1", "secret": LEAKED, "owner": "release-bot"},
-        "t2": {"id": "t2", "secret": OTHER, "owner": "release-bot"},
-    }
-    inventory = tmp_path / "inventory.yaml"
-    inventory.write_text(
-        "identities:\n"
-        "  - id: release-bot\n"
-        "    owners: [{name: Alice Example, role: identity_owner}]\n"
-        "    providers:\n"
-        "      demo: {leaked_token_env: DEMO_LEAKED_TOKEN}\n"
-    )
-    environ = {"DEMO_LEAKED_TOKEN": LEAKED, "REVOKER_DEMO_URL": recording_server.url,
-               "REVOKER_HTTP_RETRIES": "1"}
-    return {"inventory": inventory, "environ": environ, "case": tmp_path / "case"}
+from .conftest import LEAKED, OTHER
 
 
 def respond(world: dict, **kwargs) -> tuple[str, Path]:
