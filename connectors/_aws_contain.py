@@ -219,47 +219,100 @@ class Containment:
     # --- verify --------------------------------------------------------------------------
 
     def verify(self, credential: Credential) -> ActionResult:
-        ok, detail = self._check(credential)
-        return self._result(credential, detail, action="verify",
-                            outcome=Outcome.DONE if ok else Outcome.FAILED)
+        """Three states from what IAM/KMS list now: revoked or gone → DONE, still live →
+        FAILED, unreadable → INDETERMINATE. Throttles and 5xx propagate as transient
+        errors (the engine reads them as INDETERMINATE); the principal or key itself being
+        gone is DONE (nothing left to authenticate as)."""
+        try:
+            outcome, detail = self._check(credential)
+        except AwsError as error:
+            if error.transient:
+                raise
+            if error.not_found:
+                outcome, detail = Outcome.DONE, f"gone ({error.operation}: {error.code})"
+            elif error.denied:
+                outcome, detail = Outcome.INDETERMINATE, (
+                    f"cannot read ({error.operation}: {error.code})")
+            else:
+                raise
+        return self._result(credential, detail, action="verify", outcome=outcome)
 
-    def _check(self, credential: Credential) -> tuple[bool, str]:
+    def _check(self, credential: Credential) -> tuple[Outcome, str]:
         """The state Revoker set (moto does not enforce it: see the module docstring)."""
-        aws, kind, details = self.aws, credential.kind, credential.details
-        if kind in ("access_key", "ssh_public_key", "signing_certificate"):
-            listing = {"access_key": ("list_access_keys", "AccessKeyMetadata", "AccessKeyId"),
-                       "ssh_public_key": ("list_ssh_public_keys", "SSHPublicKeys",
-                                          "SSHPublicKeyId"),
-                       "signing_certificate": ("list_signing_certificates", "Certificates",
-                                               "CertificateId")}[kind]
-            items = {i[listing[2]]: i["Status"] for i in aws.pages(
-                "iam", listing[0], listing[1], UserName=details["user"])}
-            status = items.get(credential.id, "deleted")
-            return status in ("Inactive", "deleted"), f"status {status}"
-        if kind == "console_password":
-            gone = aws.maybe("iam", "get_login_profile", UserName=details["user"]) is None
-            return gone, "no login profile" if gone else "login profile still present"
-        if kind == "user_permissions":
-            doc = aws.maybe("iam", "get_user_policy", UserName=details["user"],
-                            PolicyName=DENY_ALL_POLICY)
-            ok = doc is not None and policy_doc(doc["PolicyDocument"]) == json.loads(DENY_ALL)
-            return ok, "deny-all policy in place" if ok else "deny-all policy missing"
-        if kind == "role_sessions":
-            doc = aws.maybe("iam", "get_role_policy", RoleName=credential.id,
-                            PolicyName=REVOKE_SESSIONS_POLICY)
-            ok = doc is not None and "aws:TokenIssueTime" in json.dumps(
-                policy_doc(doc["PolicyDocument"]))
-            return ok, "TokenIssueTime deny in place" if ok else "session deny missing"
-        if kind == "oidc_trust":
-            trust = policy_doc(aws.call("iam", "get_role", RoleName=credential.id)["Role"][
-                "AssumeRolePolicyDocument"])
-            ok = any(s.get("Sid") == OIDC_DENY_SID for s in statements_of(trust))
-            return ok, "trust policy denies web identity" if ok else "trust deny missing"
-        if kind == "kms_signing_key":
-            state = aws.call("kms", "describe_key", KeyId=credential.id)["KeyMetadata"]["KeyState"]
-            return state in KMS_STOPPED, f"key state {state}"
-        if kind == "kms_grant":
-            grants = aws.pages("kms", "list_grants", "Grants", KeyId=details["key_id"])
-            gone = all(g["GrantId"] != credential.id for g in grants)
-            return gone, "grant gone" if gone else "grant still listed"
-        return False, f"no verification for {kind}"
+        checks: dict[str, Callable[[Credential], tuple[Outcome, str]]] = {
+            "access_key": self._check_listed, "ssh_public_key": self._check_listed,
+            "signing_certificate": self._check_listed,
+            "console_password": self._check_password,
+            "user_permissions": self._check_deny_all, "role_sessions": self._check_sessions,
+            "oidc_trust": self._check_oidc, "kms_signing_key": self._check_kms_key,
+            "kms_grant": self._check_grant, "stored_secret": self._check_stored,
+        }
+        check = checks.get(credential.kind)
+        if check is None:
+            return Outcome.INDETERMINATE, f"no read-back for {credential.kind}"
+        return check(credential)
+
+    @staticmethod
+    def _verdict(ok: bool, done: str, live: str) -> tuple[Outcome, str]:
+        return (Outcome.DONE, done) if ok else (Outcome.FAILED, live)
+
+    def _check_listed(self, credential: Credential) -> tuple[Outcome, str]:
+        user = credential.details.get("user")
+        if not user:
+            account = credential.details.get("account")
+            return Outcome.INDETERMINATE, (f"key of account {account}: only that account can "
+                                           "list its status; its owner must confirm Inactive")
+        operation, key, field = {
+            "access_key": ("list_access_keys", "AccessKeyMetadata", "AccessKeyId"),
+            "ssh_public_key": ("list_ssh_public_keys", "SSHPublicKeys", "SSHPublicKeyId"),
+            "signing_certificate": ("list_signing_certificates", "Certificates",
+                                    "CertificateId")}[credential.kind]
+        items = {i[field]: i["Status"] for i in self.aws.pages("iam", operation, key,
+                                                                UserName=user)}
+        status = items.get(credential.id, "deleted")
+        return self._verdict(status in ("Inactive", "deleted"), f"status {status}",
+                             f"status {status}")
+
+    def _check_password(self, credential: Credential) -> tuple[Outcome, str]:
+        gone = self.aws.maybe("iam", "get_login_profile",
+                              UserName=credential.details["user"]) is None
+        return self._verdict(gone, "no login profile", "login profile still present")
+
+    def _check_deny_all(self, credential: Credential) -> tuple[Outcome, str]:
+        user = credential.details["user"]
+        self.aws.call("iam", "get_user", UserName=user)  # NoSuchEntity: the user is gone
+        doc = self.aws.maybe("iam", "get_user_policy", UserName=user, PolicyName=DENY_ALL_POLICY)
+        ok = doc is not None and policy_doc(doc["PolicyDocument"]) == json.loads(DENY_ALL)
+        return self._verdict(ok, "deny-all policy in place", "deny-all policy missing")
+
+    def _check_sessions(self, credential: Credential) -> tuple[Outcome, str]:
+        self.aws.call("iam", "get_role", RoleName=credential.id)  # NoSuchEntity: role gone
+        doc = self.aws.maybe("iam", "get_role_policy", RoleName=credential.id,
+                             PolicyName=REVOKE_SESSIONS_POLICY)
+        ok = doc is not None and "aws:TokenIssueTime" in json.dumps(
+            policy_doc(doc["PolicyDocument"]))
+        return self._verdict(ok, "TokenIssueTime deny in place", "session deny missing")
+
+    def _check_oidc(self, credential: Credential) -> tuple[Outcome, str]:
+        trust = policy_doc(self.aws.call("iam", "get_role", RoleName=credential.id)["Role"][
+            "AssumeRolePolicyDocument"])
+        ok = any(s.get("Sid") == OIDC_DENY_SID for s in statements_of(trust))
+        return self._verdict(ok, "trust policy denies web identity", "trust deny missing")
+
+    def _check_kms_key(self, credential: Credential) -> tuple[Outcome, str]:
+        state = self.aws.call("kms", "describe_key", KeyId=credential.id)["KeyMetadata"][
+            "KeyState"]
+        return self._verdict(state in KMS_STOPPED, f"key state {state}", f"key state {state}")
+
+    def _check_grant(self, credential: Credential) -> tuple[Outcome, str]:
+        grants = self.aws.pages("kms", "list_grants", "Grants",
+                                KeyId=credential.details["key_id"])
+        gone = all(g["GrantId"] != credential.id for g in grants)
+        return self._verdict(gone, "grant gone", "grant still listed")
+
+    @staticmethod
+    def _check_stored(credential: Credential) -> tuple[Outcome, str]:
+        return Outcome.INDETERMINATE, (
+            "a stored token of another provider: that provider's verify says whether the "
+            "token is revoked; that the secret now holds a replacement is a manual step "
+            "nothing here reads (values are never read)")

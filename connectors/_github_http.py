@@ -32,6 +32,17 @@ from .base import ConnectorError
 PROVIDER = "github"
 
 
+def without_transport_retries(github: Any) -> Any:
+    """The PyGithub client `github` with its transport retries off, before its first request.
+
+    GithubRetry re-sends a POST after a 5xx or a read error (POST is in its allowed methods):
+    for /credentials/revoke that is a blind second call, one more of 60 an hour, for a call
+    that may have landed. PyGithub takes `retry` only when built (Clients builds it), and its
+    connections read the attribute when they are opened, so it is set here (0: no retry)."""
+    github.requester._Requester__retry = 0
+    return github
+
+
 class ApiResponse:
     """Status, headers and parsed JSON body of one answer."""
 

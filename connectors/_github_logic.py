@@ -1,6 +1,6 @@
 """Pure decisions of the GitHub connector: no I/O, so each is unit-tested on its own.
 
-- which kind a token value is (by prefix) and how revoking it works;
+- which kind a token value is (by prefix), how revoking it works and what a probe shows;
 - batching leaked token values into POST /credentials/revoke calls (≤1,000 a call) and the
   ETA under its budget (60 unauthenticated calls an hour);
 - the PATCH body that drafts (or marks prerelease) a release while keeping every other field;
@@ -48,6 +48,25 @@ def token_type(value: str) -> tuple[str, str]:
         if value.startswith(prefix):
             return kind, method
     return "unknown", "credentials_revoke"
+
+
+# What a read made with a token value says of it (`probe_state`).
+REFUSED, ACCEPTED, UNKNOWN, UNTESTABLE = "refused", "accepted", "unknown", "untestable"
+
+
+def probe_state(value: str, status: int | None) -> str:
+    """What a probe's HTTP status (None: no answer) shows of a token value: refused (401),
+    accepted (2xx), unknown (403, 404, 429, 5xx, no answer: it cannot tell), or untestable
+    — a refresh token (ghr_) authenticates no REST call, so its 401 proves nothing
+    (docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/
+    refreshing-user-access-tokens)."""
+    if value.startswith("ghr_"):
+        return UNTESTABLE
+    if status == 401:
+        return REFUSED
+    if status is not None and 200 <= status < 300:
+        return ACCEPTED
+    return UNKNOWN
 
 
 def token_prefix(value: str) -> str:

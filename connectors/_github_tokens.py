@@ -16,6 +16,13 @@ A batch's id names the env var, the whole file's fingerprint and the batch's pla
 of the case skips batches already revoked — and a changed file is a new set, never mistaken
 for the old one. Discovery and verification probe a sample of each batch (every token's own
 read budget, not the revoke budget); the ledger gets fingerprints only.
+
+/credentials/revoke is never re-sent blindly: a call whose answer was lost may have landed,
+and another costs one of the 60. Before every send the values are probed (discovery's probes
+reused until a send): only values not shown refused go out, and when every value is refused
+the step is done without a call ("already revoked"). The POST itself goes through a client
+without transport retries (`revoker`); after a lost answer the values are read again first.
+Each result's evidence holds the fingerprints sent and what each probe showed.
 """
 
 from __future__ import annotations
@@ -27,9 +34,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._github_http import ApiResponse, GitHubApi
-from ._github_logic import REVOKE_BATCH, batches, parse_time, revoke_plan, token_prefix, token_type
+from ._github_logic import (
+    ACCEPTED,
+    REFUSED,
+    REVOKE_BATCH,
+    UNKNOWN,
+    UNTESTABLE,
+    batches,
+    parse_time,
+    probe_state,
+    revoke_plan,
+    token_prefix,
+    token_type,
+)
 from ._redact import SECRETS, fingerprint
 from .base import ActionResult, ConnectorError, Credential, Outcome, ProviderContext
+
+SHOWN = {REFUSED: "refused (401)", ACCEPTED: "still accepted",
+         UNKNOWN: "could not tell (no 401 nor 2xx answer)",
+         UNTESTABLE: "a refresh token: the REST API refuses it revoked or not"}
 
 if TYPE_CHECKING:
     from .github import GitHubConfig
@@ -65,13 +88,15 @@ def sample(values: list[str], size: int) -> list[str]:
 class TokenSteps:
     """Discover, revoke, verify and plan for token values; mixed into GitHubConnector.
 
-    Needs from its host class: provider, config, policy, web_url, anon, context, _result()."""
+    Needs from its host class: provider, config, policy, web_url, anon, revoker (anonymous,
+    without transport retries), context, _result()."""
 
     provider: ClassVar[str]
     config: GitHubConfig
     policy: dict[str, Any]
     web_url: str
     anon: GitHubApi
+    revoker: GitHubApi
     context: ProviderContext
 
     def _result(self, credential: Credential, outcome: Outcome, detail: str, *,
@@ -92,7 +117,10 @@ class TokenSteps:
             for number, chunk in enumerate(chunks, 1):
                 self._token_batches[f"{env}:{whole}/{number}-of-{len(chunks)}"] = chunk
         self._token_lock = threading.RLock()  # revoke_budget may count calls while held
-        self._revoked_batches: dict[str, int] = {}  # token fingerprint → batch number
+        self._revoked_batches: dict[str, int] = {}  # fingerprint → batch number (0: already)
+        # fingerprint → what its last probe showed; kept until a revoke call carries the value
+        # (a refusal is kept for good: GitHub never revives a revoked token).
+        self._probes: dict[str, str] = {}
         self._revoke_calls: list[float] = []  # monotonic times of POST /credentials/revoke
 
     # --- discover ------------------------------------------------------------------------
@@ -100,9 +128,52 @@ class TokenSteps:
     def _probe(self, value: str) -> ApiResponse:
         """A harmless read made with a token value: 401 means GitHub rejects it."""
         path = "/installation/repositories" if value.startswith("ghs_") else "/user"
-        return self.anon.get(path, params={"per_page": 1} if path != "/user" else None,
-                             headers={"Authorization": f"token {value}"},
-                             accept=(401, 403, 404))
+        response = self.anon.get(path, params={"per_page": 1} if path != "/user" else None,
+                                 headers={"Authorization": f"token {value}"},
+                                 accept=(401, 403, 404))
+        with self._token_lock:
+            self._probes[fingerprint(value)] = probe_state(value, response.status)
+        return response
+
+    def _probe_state(self, value: str, *, fresh: bool = False) -> str:
+        """What GitHub shows of a value: the last probe's answer unless `fresh` (a refusal
+        is final either way), else a new probe; an error answer is "unknown"."""
+        if value.startswith("ghr_"):
+            return UNTESTABLE
+        with self._token_lock:
+            known = self._probes.get(fingerprint(value))
+        if known == REFUSED or (known is not None and not fresh):
+            return known
+        try:
+            self._probe(value)
+        except ConnectorError:  # 429/5xx past the retries, or an answer no probe expects
+            with self._token_lock:
+                self._probes[fingerprint(value)] = UNKNOWN
+        with self._token_lock:
+            return self._probes[fingerprint(value)]
+
+    def _forget_probes(self, values: list[str]) -> None:
+        """A revoke call is about to carry these values: what was read before is stale."""
+        with self._token_lock:
+            for value in values:
+                if self._probes.get(fingerprint(value)) != REFUSED:
+                    self._probes.pop(fingerprint(value), None)
+
+    def _live(self, values: list[str]) -> tuple[list[str], dict[str, str]]:
+        """The values not shown refused, and what each probe showed (fingerprint → state).
+
+        A sample first (`probe_sample`, discovery's own): if any of it is not refused, the
+        batch has not been revoked as a whole and every value not shown refused goes out
+        (one call either way). If the sample is all refused — a batch whose answer was lost —
+        every value is probed, so that only the ones still live are sent, or none."""
+        probes: dict[str, str] = {}
+        for value in sample(values, int(self.policy.get("probe_sample", 5))):
+            probes[fingerprint(value)] = self._probe_state(value)
+        if all(state == REFUSED for state in probes.values()):
+            for value in values:
+                if fingerprint(value) not in probes:
+                    probes[fingerprint(value)] = self._probe_state(value)
+        return [v for v in values if probes.get(fingerprint(v)) != REFUSED], probes
 
     def _token_credentials(self) -> list[Credential]:
         return [*(self._token_credential(fp, value) for fp, value in self._leaked.items()),
@@ -127,7 +198,8 @@ class TokenSteps:
             if expires else None,
             scopes=tuple(s.strip() for s in str(details.get("scopes", "")).split(",")
                          if s.strip()),
-            status="active" if probe.ok else ("rejected" if probe.status == 401 else "unknown"),
+            status={ACCEPTED: "active", REFUSED: "rejected"}.get(
+                probe_state(value, probe.status), "unknown"),
             details=details)
 
     def _batch_credential(self, batch_id: str, values: list[str]) -> Credential:
@@ -136,12 +208,12 @@ class TokenSteps:
             kind = token_type(value)[0]
             types[kind] = types.get(kind, 0) + 1
         probed = sample(values, int(self.policy.get("probe_sample", 5)))
-        statuses = [self._probe(value).status for value in probed]
-        accepted = sum(1 for status in statuses if 200 <= status < 300)
+        states = [self._probe_state(value) for value in probed]
+        accepted = states.count(ACCEPTED)
         return Credential(
             provider=self.provider, kind="leaked_token_batch", id=batch_id,
             principal=self.config.login,
-            status="active" if accepted else ("rejected" if all(s == 401 for s in statuses)
+            status="active" if accepted else ("rejected" if all(s == REFUSED for s in states)
                                               else "unknown"),
             details={"tokens": len(values), "types": types,
                      "source_env": batch_id.split(":", 1)[0],
@@ -200,31 +272,46 @@ class TokenSteps:
             return self._result(credential, Outcome.FAILED, "the token value is not supplied "
                                 "(set the env var named in leaked_token_envs) and re-run")
         if token_type(value)[1] == "installation_token_delete":
-            response = self.anon.call("DELETE", "/installation/token",
-                                      headers={"Authorization": f"token {value}"},
-                                      accept=(401,))
-            detail = "installation token deleted" if response.ok else "already revoked/expired"
-            return self._result(credential, Outcome.DONE, detail,
-                                requests=("DELETE /installation/token",))
+            return self._delete_installation_token(credential, value)
         with self._token_lock:  # one batch at a time; concurrent callers find theirs done
             if credential.id in self._revoked_batches:
-                return self._result(credential, Outcome.DONE,
-                                    f"revoked in batch {self._revoked_batches[credential.id]}")
+                number = self._revoked_batches[credential.id]
+                return self._result(credential, Outcome.DONE, f"revoked in batch {number}"
+                                    if number else "already revoked (a read with it: 401)")
             pending = [credential.id] + [fp for fp, v in self._leaked.items()
                                          if fp != credential.id
                                          and fp not in self._revoked_batches
                                          and token_type(v)[1] == "credentials_revoke"]
             batch = pending[:REVOKE_BATCH]
-            refused = self._send_revoke(credential, [self._leaked[fp] for fp in batch])
+            sent, probes, refused = self._send_revoke(credential,
+                                                      [self._leaked[fp] for fp in batch])
             if refused:
                 return refused
-            number = len({*self._revoked_batches.values()}) + 1
+            number = len({*self._revoked_batches.values()} - {0}) + 1 if sent else 0
             for fp in batch:
-                self._revoked_batches[fp] = number
+                self._revoked_batches[fp] = number if fp in sent else 0
+        evidence = {"batch": number, "fingerprints": sent, "probes": probes}
+        if credential.id not in sent:
+            return self._result(credential, Outcome.DONE,
+                                "already revoked: a read with the token value was refused "
+                                "(401); nothing sent", evidence=evidence,
+                                requests=("POST /credentials/revoke",) if sent else ())
         return self._result(credential, Outcome.DONE,
-                            f"revoked with {len(batch)} token value(s) in batch {number}",
-                            requests=("POST /credentials/revoke",),
-                            evidence={"batch": number, "fingerprints": batch})
+                            f"revoked with {len(sent)} token value(s) in batch {number}",
+                            requests=("POST /credentials/revoke",), evidence=evidence)
+
+    def _delete_installation_token(self, credential: Credential, value: str) -> ActionResult:
+        """An installation token revokes itself (DELETE /installation/token with it)."""
+        probes = {credential.id: self._probe_state(value)}
+        if probes[credential.id] == REFUSED:
+            return self._result(credential, Outcome.DONE, "already revoked or expired (a read "
+                                "with it: 401); nothing sent", evidence={"probes": probes})
+        response = self.anon.call("DELETE", "/installation/token",
+                                  headers={"Authorization": f"token {value}"}, accept=(401,))
+        self._forget_probes([value])
+        detail = "installation token deleted" if response.ok else "already revoked/expired"
+        return self._result(credential, Outcome.DONE, detail, evidence={"probes": probes},
+                            requests=("DELETE /installation/token",))
 
     def _revoke_batch(self, credential: Credential) -> ActionResult:
         values = self._token_batches.get(credential.id)
@@ -233,76 +320,115 @@ class TokenSteps:
                                 "supplied (set the env var named in leaked_tokens_file_envs, "
                                 "unchanged) and re-run")
         with self._token_lock:
-            refused = self._send_revoke(credential, values)
+            sent, probes, refused = self._send_revoke(credential, values)
         if refused:
             return refused
+        evidence = {"fingerprints": sent, "probes": probes}
+        if not sent:
+            return self._result(credential, Outcome.DONE,
+                                f"already revoked: reads with all {len(values)} token values "
+                                "were refused (401); nothing sent", evidence=evidence)
         return self._result(credential, Outcome.DONE,
-                            f"{len(values)} token values revoked in one call",
-                            requests=("POST /credentials/revoke",),
-                            evidence={"fingerprints": [fingerprint(v) for v in values]})
+                            f"{len(sent)} token values revoked in one call"
+                            + (f" ({len(values) - len(sent)} already refused)"
+                               if len(sent) < len(values) else ""),
+                            requests=("POST /credentials/revoke",), evidence=evidence)
 
-    def _send_revoke(self, credential: Credential, values: list[str]) -> ActionResult | None:
-        """POST /credentials/revoke with `values`; an ActionResult when it cannot be sent
-        (budget spent, or a server without the route), None when GitHub accepted it."""
-        budget = self.revoke_budget()
-        if budget["used"] >= budget["limit"]:
-            at = _clock(budget["reset_in"])
-            return self._result(
-                credential, Outcome.FAILED,
-                f"/credentials/revoke budget spent ({budget['limit']} calls an hour from this "
-                f"IP); the next call can go out at {at} — re-run the case then")
-        response = self.anon.call("POST", "/credentials/revoke", body={"credentials": values},
-                                  accept=(404,))
-        if response.status == 404:
-            return self._result(
-                credential, Outcome.MANUAL, "this server has no /credentials/revoke (GHES)",
-                instructions=f"A site administrator deletes the token(s) at {self.web_url}/"
-                             f"stafftools/users/{self.config.login}/security (or each account "
-                             f"owner at {self.web_url}/settings/tokens); {credential.subject}.")
-        self._revoke_calls.append(time.monotonic())
-        return None
+    def _send_revoke(self, credential: Credential, values: list[str]
+                     ) -> tuple[list[str], dict[str, str], ActionResult | None]:
+        """POST /credentials/revoke with the values not shown refused. Returns the
+        fingerprints sent last (none when every value was already refused), what each probe
+        showed, and an ActionResult when the call cannot go out (budget spent, or a server
+        without the route). After an answer that did not come (the call may have landed),
+        the values are read again and only the live ones re-sent, `revoke_attempts` times."""
+        live, probes = self._live(values)
+        attempts = int(self.policy.get("revoke_attempts", 3))
+        sent: list[str] = []  # the values of the last call, answered or not
+        for attempt in range(attempts):
+            if not live:
+                break
+            budget = self.revoke_budget()
+            if budget["used"] >= budget["limit"]:
+                at = _clock(budget["reset_in"])
+                return [], probes, self._result(
+                    credential, Outcome.FAILED,
+                    f"/credentials/revoke budget spent ({budget['limit']} calls an hour from "
+                    f"this IP); the next call can go out at {at} — re-run the case then",
+                    evidence={"probes": probes})
+            self._forget_probes(live)
+            self._revoke_calls.append(time.monotonic())
+            sent = [fingerprint(v) for v in live]
+            try:
+                response = self.revoker.call("POST", "/credentials/revoke",
+                                             body={"credentials": live}, accept=(404,))
+            except ConnectorError as error:
+                if not error.transient or attempt + 1 == attempts:
+                    raise
+                time.sleep(float(self.policy.get("verify_delay", 2)))  # revocation is async
+                live, more = self._live(live)
+                probes.update(more)
+                continue
+            if response.status == 404:
+                return [], probes, self._result(
+                    credential, Outcome.MANUAL, "this server has no /credentials/revoke (GHES)",
+                    instructions=f"A site administrator deletes the token(s) at "
+                                 f"{self.web_url}/stafftools/users/{self.config.login}/security "
+                                 f"(or each account owner at {self.web_url}/settings/tokens); "
+                                 f"{credential.subject}.")
+            return sent, probes, None
+        return sent, probes, None  # every value now refused: that call landed
 
     # --- verify --------------------------------------------------------------------------
 
     def _verify_token(self, credential: Credential) -> ActionResult:
         value = self._leaked.get(credential.id)
         if value is None:
-            return self._result(credential, Outcome.FAILED, "token value not supplied",
-                                action="verify")
-        refused = self._all_refused([value])
-        if refused:
-            return self._result(credential, Outcome.DONE,
-                                "a read with the token value was refused (401)",
-                                action="verify", evidence={"probe_status": 401})
-        return self._result(credential, Outcome.FAILED, "the token is still accepted",
-                            action="verify")
+            return self._result(credential, Outcome.INDETERMINATE, "token value not supplied: "
+                                "nothing to probe with", action="verify")
+        state = self._settled([value])[credential.id]
+        outcome = {REFUSED: Outcome.DONE, ACCEPTED: Outcome.FAILED}.get(
+            state, Outcome.INDETERMINATE)
+        return self._result(credential, outcome, f"a read with the token value: {SHOWN[state]}",
+                            action="verify", evidence={"probes": {credential.id: state}})
 
     def _verify_batch(self, credential: Credential) -> ActionResult:
         values = self._token_batches.get(credential.id)
         if values is None:
-            return self._result(credential, Outcome.FAILED, "leaked-token file not supplied",
+            return self._result(credential, Outcome.INDETERMINATE,
+                                "leaked-token file not supplied: nothing to probe with",
                                 action="verify")
-        probed = sample(values, int(self.policy.get("verify_sample", 20)))
-        if self._all_refused(probed):
-            return self._result(
-                credential, Outcome.DONE,
-                f"reads with {len(probed)} of the {len(values)} token values were refused (401)",
-                action="verify", evidence={"probed": [fingerprint(v) for v in probed]})
-        return self._result(credential, Outcome.FAILED,
-                            f"some of {len(probed)} sampled token values are still accepted",
-                            action="verify")
+        testable = [v for v in values if probe_state(v, None) != UNTESTABLE]
+        probed = sample(testable, int(self.policy.get("verify_sample", 20)))
+        states = self._settled(probed)
+        counts = {state: list(states.values()).count(state) for state in SHOWN}
+        untested = len(values) - len(testable)
+        detail = (f"reads with {len(probed)} of the {len(values)} token values: "
+                  + (", ".join(f"{n} {SHOWN[s]}" for s, n in counts.items() if n) or "none")
+                  + (f"; {untested} refresh token(s) cannot be probed" if untested else ""))
+        if counts[ACCEPTED]:
+            outcome = Outcome.FAILED
+        elif counts[UNKNOWN] or untested or not probed:
+            outcome = Outcome.INDETERMINATE
+        else:
+            outcome = Outcome.DONE
+        return self._result(credential, outcome, detail, action="verify",
+                            evidence={"probes": states})
 
-    def _all_refused(self, values: list[str]) -> bool:
-        """Probe until every value gets 401: GitHub revokes asynchronously after its 202."""
+    def _settled(self, values: list[str]) -> dict[str, str]:
+        """Fresh probes (fingerprint → state), repeated while a value is not refused:
+        GitHub revokes asynchronously after its 202 (`verify_attempts`, `verify_delay`)."""
         attempts = int(self.policy.get("verify_attempts", 3))
+        states: dict[str, str] = {}
         pending = list(values)
         for attempt in range(attempts):
-            pending = [v for v in pending if self._probe(v).status != 401]
+            for value in pending:
+                states[fingerprint(value)] = self._probe_state(value, fresh=True)
+            pending = [v for v in pending if states[fingerprint(v)] in (ACCEPTED, UNKNOWN)]
             if not pending:
-                return True
+                break
             if attempt + 1 < attempts:
                 time.sleep(float(self.policy.get("verify_delay", 2)))
-        return False
+        return states
 
 
 def plan_summary(plan: dict[str, Any], budget: dict[str, Any]) -> str:

@@ -108,9 +108,11 @@ def containment(packument: dict[str, Any], version: str, suspect: set[str]
 
 
 def worst(outcomes: Iterable[Outcome]) -> Outcome:
-    """How several read-backs add up: any FAILED fails, any unknown is unknown."""
+    """How several results add up: DONE only when every one is; else the worst of them
+    (any FAILED fails, any unknown is unknown, a manual step stays manual)."""
     found = set(outcomes)
-    for outcome in (Outcome.FAILED, Outcome.INDETERMINATE, Outcome.MANUAL):
+    for outcome in (Outcome.FAILED, Outcome.INDETERMINATE, Outcome.MANUAL, Outcome.PLANNED,
+                    Outcome.SKIPPED):
         if outcome in found:
             return outcome
     return Outcome.DONE

@@ -26,11 +26,12 @@ compromised identity (deactivate, don't delete; cut existing sessions; then the 
   other providers; those providers' connectors revoke the token, so here it is a MANUAL step
   to put the replacement in (values are never read).
 
-`verify` asserts on the state Revoker set: key/credential status Inactive or gone, policy
-documents in place, KMS key state Disabled/PendingDeletion, grant gone. On AWS, IAM and KMS
-enforce that state. Moto (the sandbox) does *not*: an inactive key still authenticates, the
-TokenIssueTime condition is not evaluated, a disabled key still signs — so in the sandbox the
-verification proves the state, not the enforcement.
+`verify` reads back three states: status Inactive, policy in place, key stopped, grant or
+principal gone → DONE; still live → FAILED; another account's key, a stored secret (a
+manual step), AccessDenied → INDETERMINATE; throttles and 5xx propagate (the engine reads
+them as INDETERMINATE). Moto (the sandbox) does *not* enforce that state (an inactive key
+still authenticates, a disabled key still signs): there it proves the state, not the
+enforcement.
 
 Evidence (`snapshot`): key metadata (CreateDate, status, last used), login profile, SSH keys,
 signing certificates, attached and inline policies (with documents), tags, role trust
@@ -40,9 +41,11 @@ CreateLoginProfile, Attach*/Put*Policy, AssumeRole…) from a pluggable source (
 trail log files in S3, or local files; see `_aws_cloudtrail`). Reads that fail (AccessDenied
 on one call, an unimplemented operation) are listed under `errors` and do not stop the rest.
 
-Artifacts (`enumerate` / `quarantine` / `restore`, see `_aws_artifacts`): `ecr_image`
-(`repo:tag`), `s3_object` (`s3://bucket/key`), `kms_signature` (evidence; quarantine is a
-MANUAL step). Quarantine is reversible; there is no destructive step (SKIPPED).
+Artifacts (`enumerate`, see `_aws_artifacts`; `quarantine` / `confirm` / `restore`, see
+`_aws_quarantine`): `ecr_image` (`repo:tag`), `s3_object` (`s3://bucket/key`),
+`kms_signature` (evidence; quarantine is a MANUAL step, confirmed once the key is stopped).
+Quarantine is reversible, finishes any partial state, and returns its post-condition read
+back; there is no destructive step (SKIPPED).
 
 Write-once evidence export: `export_case` / `verify_export` (see `_aws_export`).
 
@@ -68,6 +71,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from . import _aws_artifacts as artifacts
+from . import _aws_quarantine as moves
 from ._aws_cloudtrail import (
     EventSource,
     FileSource,
@@ -529,21 +533,20 @@ class AwsConnector(Connector):
                                 "artifacts: the quarantined copy is the evidence")
         scope = self._scope([])
         if artifact.kind == "ecr_image":
-            return artifacts.quarantine_ecr(scope, artifact,
+            return moves.quarantine_ecr(scope, artifact,
                                             self.config.quarantine.ecr_repository)
         if artifact.kind == "s3_object":
-            return artifacts.quarantine_s3(scope, artifact, self.config.quarantine.s3_prefix)
+            return moves.quarantine_s3(scope, artifact, self.config.quarantine.s3_prefix)
         if artifact.kind == "kms_signature":
             key_id = artifact.details["key_id"]
-            return artifacts.manual_signature(artifact, f"arn:aws:kms:{self.config.region}:"
+            return moves.manual_signature(artifact, f"arn:aws:kms:{self.config.region}:"
                                                         f"{self.account()}:key/{key_id}")
         raise ConnectorError(f"unknown artifact kind {artifact.kind}", provider=PROVIDER)
 
+    def confirm(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        quarantine = self.config.quarantine
+        return moves.confirm(self._scope([]), artifact, evidence, quarantine.ecr_repository,
+                             quarantine.s3_prefix)
+
     def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
-        scope = self._scope([])
-        if artifact.kind == "ecr_image" and evidence.get("quarantine_tag"):
-            return artifacts.restore_ecr(scope, artifact, evidence)
-        if artifact.kind == "s3_object" and evidence.get("quarantine_key"):
-            return artifacts.restore_s3(scope, artifact, evidence)
-        return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.SKIPPED,
-                            detail="nothing was moved, nothing to restore")
+        return moves.restore(self._scope([]), artifact, evidence)

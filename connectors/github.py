@@ -8,7 +8,9 @@ Credentials (`discover`), as `Credential.kind`:
 - `token`: a token value the operator supplies (`leaked_token_envs`); id = fingerprint.
   ghp_/github_pat_/gho_/ghu_/ghr_ are revoked in batches of ≤1,000 with the unauthenticated
   POST /credentials/revoke (60 calls/h; see `plan`); ghs_ installation tokens revoke
-  themselves with DELETE /installation/token. Verified by a 401 from a read with the value.
+  themselves with DELETE /installation/token. Verified by a 401 from a read with the value
+  (never for a refresh token, which the REST API refuses live or not: INDETERMINATE). Every
+  send is preceded by such reads, so a call whose answer was lost is not sent again blindly.
 - `leaked_token_batch` ("<env>:<file fingerprint>/<n>-of-<m>"): ≤1,000 values from a file of
   leaked tokens (`leaked_tokens_file_envs`, a mass leak); one /credentials/revoke call each,
   verified on a sample (`verify_sample`, default 20; 0 = every value). See _github_tokens.py.
@@ -19,7 +21,8 @@ Credentials (`discover`), as `Credential.kind`:
 - `deploy_key` ("owner/repo/<id>"): keys the identity added (`added_by`); deleted.
 - `gpg_key`, `ssh_signing_key`: deleted when the operator token *is* the identity; else a
   named manual step (only the account can delete its keys).
-- `actions_secret`: values are unreadable; a manual step to rotate them.
+- `actions_secret`: values are unreadable; a manual step to rotate them (verify cannot tell:
+  INDETERMINATE).
 - `unreached_scope`: an org or repo that failed during discovery; revoking it retries that
   scope, so one org down leaves the case partially contained instead of silently "done".
 
@@ -59,7 +62,7 @@ from urllib.parse import quote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._github_artifacts import ArtifactSteps
-from ._github_http import GitHubApi
+from ._github_http import GitHubApi, without_transport_retries
 from ._github_logic import (
     parse_time,
 )
@@ -171,6 +174,11 @@ class GitHubConnector(TokenSteps, ArtifactSteps, Connector):
         # authenticated call is refused) and calls made *as* a leaked token or the App.
         self.anon = GitHubApi(context.clients.github(self.base_url, None, **pacing, **limits),
                               **patience)
+        # POST /credentials/revoke alone: sent once per attempt, never re-sent by a retry
+        # layer (the connector reads the tokens' state before any second send).
+        self.revoker = GitHubApi(without_transport_retries(
+            context.clients.github(self.base_url, None, **pacing, **limits)),
+            attempts=1, **patience)
         self._init_tokens(context)
         self._jwt = context.secrets.get(self.config.app_jwt_env)
         self._operator_login: str | None = None
@@ -461,6 +469,9 @@ class GitHubConnector(TokenSteps, ArtifactSteps, Connector):
     # --- verify --------------------------------------------------------------------------
 
     def verify(self, credential: Credential) -> ActionResult:
+        """Three states (see Connector.verify): DONE only on a read that shows the credential
+        rejected or gone, FAILED only on one that shows it live (a 200 with the token, the key
+        or grant still listed); anything a read cannot show is INDETERMINATE."""
         if credential.kind == "token":
             return self._verify_token(credential)
         if credential.kind == "leaked_token_batch":
@@ -484,20 +495,37 @@ class GitHubConnector(TokenSteps, ArtifactSteps, Connector):
             suspended = response.status == 404 or bool((response.data or {}).get("suspended_at"))
             return self._verified(credential, suspended, "installation suspended")
         if credential.kind == "unreached_scope":
-            kind, _, name = credential.id.partition("/")
-            if kind == "orgs":
-                return self._verified(credential, not self._org_grants(name),
-                                      "no grants of the identity left in the org")
-            return self._verified(credential, True, "scope re-discovered and revoked")
-        return self._result(credential, Outcome.FAILED, "no way to prove this revocation",
-                            action="verify")
+            return self._verify_scope(credential)
+        if credential.kind == "actions_secret":
+            return self._result(credential, Outcome.INDETERMINATE, "secret values cannot be "
+                                "read: whether it still holds the revoked token is unknown",
+                                action="verify")
+        return self._result(credential, Outcome.INDETERMINATE,
+                            f"no read shows whether this {credential.kind} is revoked"
+                            + (" (no App JWT supplied)" if credential.kind == "app_installation"
+                               else ""), action="verify")
+
+    def _verify_scope(self, credential: Credential) -> ActionResult:
+        """A scope discovery could not reach: discover it again (raises while it is still
+        down) and read back each credential of the identity found there."""
+        kind, _, name = credential.id.partition("/")
+        lister = {"orgs": self._discover_org, "repos": self._discover_repo,
+                  "users": self._discover_user_keys,
+                  "installations": self._discover_installation}[kind]
+        results = [self.verify(found) for found in lister(name)]
+        outcomes = {r.outcome for r in results}
+        outcome = Outcome.FAILED if Outcome.FAILED in outcomes else \
+            Outcome.INDETERMINATE if outcomes - {Outcome.DONE} else Outcome.DONE
+        detail = "; ".join(f"{r.subject}: {r.outcome.value} ({r.detail})" for r in results) or \
+            "scope reachable; nothing of the identity's there"
+        return self._result(credential, outcome, detail, action="verify")
 
     def _verified(self, credential: Credential, ok: bool, proof: str) -> ActionResult:
         return self._result(credential, Outcome.DONE if ok else Outcome.FAILED,
                             proof if ok else f"not proven: {proof} is false", action="verify")
 
     def close(self) -> None:
-        for api in (self.api, self.anon):
+        for api in (self.api, self.anon, self.revoker):
             try:
                 api.github.close()
             except AttributeError:

@@ -13,9 +13,20 @@ Policy keys (playbook `providers.npm.options`):
   versions).
 
 Facts that shape the code:
-- `whoami` answers 200 even for a revoked token, so revocation is verified with a write that
-  cannot change anything (deleting a dist-tag that does not exist): a live token gets 404, a
-  revoked one 401/403.
+- `whoami` answers 200 even for a revoked token, so a leaked token's revocation is verified
+  with a write that cannot change anything (deleting a dist-tag that does not exist): a live
+  token gets 404 (npmjs) or 201 (verdaccio), a revoked one 401 (npmjs) or 403 (verdaccio).
+  Verify is three-state: FAILED only when the registry shows the token works (still listed,
+  or the probe accepted); INDETERMINATE when the probe cannot tell (the leaked value is not
+  supplied to this run, a read-only token — refused every write —, any other answer);
+  429/5xx raise as transient errors, which the engine records as indeterminate.
+- Revoking tokens never waits on package reads: a package whose trusted publishers (or, in
+  `enumerate`, whose versions) cannot be read becomes an `unreached_scope` credential (or
+  artifact) named by the package, while every other package's results stand. It stays
+  outstanding — its revoke/verify/quarantine/confirm read the package again — so the case
+  cannot close contained while it is unread.
+- Quarantine, its read-back (`confirm`), unpublish and restore live in _npm_quarantine.py
+  (why writes to one packument are serialised and rebuilt on 409 is told there).
 - Token values are listed masked (first and last characters), which is enough to tell which
   listed token is the one that leaked without ever sending the value.
 - The responder authenticates as the account (a session from its password, or an operator
@@ -59,15 +70,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._npm_quarantine import QuarantineSteps, known_good, publisher_of, worst
+from ._npm_signing import parse_attestations, trusted_publisher
 from ._redact import SECRETS, fingerprint
-from ._sigstore import (
-    build_identity,
-    certificate_facts,
-    decode_dsse,
-    statement_summary,
-    workflow_signer,
-)
-from ._sigstore import epoch as from_epoch
+from ._sigstore import workflow_signer
 from .base import (
     ActionResult,
     Artifact,
@@ -90,7 +95,6 @@ DEFAULT_REGISTRY = "https://registry.npmjs.org"
 NPM_WEB = "https://www.npmjs.com"
 UNSERVED = (404, 405, 501)  # the registry has no such route (verdaccio, most private ones)
 REFUSED = (401, 403)  # npmjs: not an owner, or a session without 2FA
-SLSA_PREFIX = "https://slsa.dev/provenance/"
 PROBE_TAG = "revoker-revocation-probe"  # never exists; deleting it is a harmless write
 # The probe's answers that prove the token still authenticates and may write: the delete was
 # accepted (verdaccio: 201 even for a missing tag) or the tag was not found (npmjs: 404).
@@ -127,14 +131,6 @@ def mask_matches(masked: str, secret: str) -> bool:
     return secret.startswith(head) and secret.endswith(tail) and len(secret) > len(masked) - 3
 
 
-def trusted_publisher(manifest: dict[str, Any]) -> dict[str, Any] | None:
-    """`_npmUser.trustedPublisher` (npmjs) or a top-level `trustedPublisher`."""
-    npm_user = manifest.get("_npmUser")
-    found = (npm_user.get("trustedPublisher") if isinstance(npm_user, dict) else None) or \
-        manifest.get("trustedPublisher")
-    return dict(found) if isinstance(found, dict) else None
-
-
 def trust_principal(config: dict[str, Any]) -> str:
     """"owner/repo:workflow.yml" for a trust configuration, whatever the CI provider."""
     claims = config.get("claims") or {}
@@ -143,33 +139,6 @@ def trust_principal(config: dict[str, Any]) -> str:
     file = (claims.get("workflow_ref") or claims.get("ci_config_ref_uri") or {}).get("file")
     kind = config.get("type") or "ci"
     return f"{kind}:{entity}:{file}" if file else f"{kind}:{entity}"
-
-
-def parse_attestations(body: dict[str, Any]) -> dict[str, Any]:
-    """The SLSA provenance's build (repository, workflow, ref, builder, run) and npm's publish
-    attestation, each with its Rekor entry and signing certificate identity."""
-    facts: dict[str, Any] = {"attestations": []}
-    for item in body.get("attestations") or []:
-        bundle = item.get("bundle") or {}
-        _payload_type, statement = decode_dsse(bundle.get("dsseEnvelope") or {})
-        summary = statement_summary(statement)
-        material = bundle.get("verificationMaterial") or {}
-        chain = (material.get("x509CertificateChain") or {}).get("certificates") or [{}]
-        raw = (material.get("certificate") or {}).get("rawBytes") or chain[0].get("rawBytes")
-        certificate = certificate_facts(raw)
-        tlog = (material.get("tlogEntries") or [{}])[0]
-        integrated = from_epoch(tlog.get("integratedTime"))
-        entry = {"predicate_type": item.get("predicateType") or summary["predicate_type"],
-                 "subjects": summary["subjects"],
-                 "signers": list(certificate.identities) if certificate else [],
-                 "rekor_log_index": tlog.get("logIndex"),
-                 "integrated_time": integrated.isoformat() if integrated else None}
-        facts["attestations"].append(entry)
-        if str(entry["predicate_type"]).startswith(SLSA_PREFIX):
-            facts["build"] = build_identity(statement)
-        else:
-            facts["publish"] = {**entry, "predicate": statement.get("predicate")}
-    return facts
 
 
 class NpmConnector(QuarantineSteps, Connector):
@@ -266,8 +235,9 @@ class NpmConnector(QuarantineSteps, Connector):
         def guarded(name: str) -> tuple[list[T], str | None]:
             try:
                 return read(name), None
-            except ConnectorError as error:
-                return [], str(error)
+            except (ConnectorError, ValueError) as error:  # ValueError: a body not JSON
+                return [], f"{type(error).__name__}: {error}" if isinstance(
+                    error, ValueError) else str(error)
 
         results = self._per_package(guarded)
         found = [item for items, _ in results for item in items]

@@ -54,10 +54,10 @@ def prepare(request: ResponseRequest, environ: dict[str, str] | None = None) -> 
     playbook, playbook_path = load_playbook(request.playbook)
     inventory = load_inventory(request.inventory)
     entry = inventory.identity(request.identity, source=str(request.inventory))
+    window, widened_from = _window(request, playbook.default_since())
     if not entry.providers:
         raise BadInput(f"identity {entry.id!r} lists no providers",
                        source=str(request.inventory), field=f"identities[{entry.id}].providers")
-    window, widened_from = _window(request, playbook.default_since())
     since, until = window.since, window.until
     meta = {
         "case_id": new_case_id(entry.id),

@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import pytest
 
 from connectors._clients import Clients
 from connectors._guard import Guard
 from connectors.aws import AwsConfig, AwsConnector
 from connectors.base import Identity, ProviderContext
+from connectors.sandbox.manager import Sandbox
 from connectors.sandbox.seed import apply_seed
 
 ACCOUNT = "123456789012"
@@ -164,3 +166,17 @@ def connector(sandbox: Any, world: dict[str, Any] | None = None, *, dry_run: boo
         clients=Clients(guard or Guard(dry_run=dry_run)), identity=Identity(id="release-bot"),
         config=AwsConfig.model_validate(settings), endpoint=sandbox.urls()["aws"],
         policy=policy or {}, observe=lambda subject, data: sink.append((subject, data))))
+
+
+@pytest.fixture(scope="module")
+def aws_sandbox(tmp_path_factory: Any) -> Any:
+    with Sandbox(["aws"], tmp_path_factory.mktemp("aws"), aws_mode="thread") as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox(aws_sandbox: Any, monkeypatch: Any) -> Any:
+    aws_sandbox.reset()  # POST /moto-api/reset, and the proxy's log and faults cleared
+    for key, value in aws_sandbox.environment().items():
+        monkeypatch.setenv(key, value)
+    return aws_sandbox

@@ -4,7 +4,20 @@ for a throwaway key) and the world they run in, as a seed for the sandbox's GitH
 
 from __future__ import annotations
 
+import json
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from connectors._clients import Clients
+from connectors._guard import Guard
+from connectors.base import Identity, ProviderContext, SecretSource, Window
+from connectors.github import GitHubConfig, GitHubConnector
+from connectors.sandbox._openapi import problems_in_log
+from connectors.sandbox.github import GitHubFake
+from connectors.sandbox.proxy import RecordingProxy
 
 # gpg --quick-gen-key "release-bot <bot@example.com>" ed25519 sign; gpg --armor --detach-sign
 GPG_KEY_ID = "7EF08D3A93755331"
@@ -133,3 +146,99 @@ def seed() -> dict[str, Any]:
                       "CODEOWNERS": "* @not-read\n"},  # .github/ comes first
         }],
     }
+
+
+# --- the world the flow tests run in ------------------------------------------------------
+
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+WINDOW = Window(since=datetime(2026, 11, 20, 8, tzinfo=UTC))
+
+
+class World:
+    """The GitHub fake seeded with github_fixtures.seed(), behind a recording proxy."""
+
+    def __init__(self, fake: GitHubFake, proxy: RecordingProxy) -> None:
+        self.fake, self.proxy, self.url = fake, proxy, proxy.url
+        self.observed: list[tuple[str, dict[str, Any]]] = []
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.fake.state
+
+    @property
+    def repo(self) -> dict[str, Any]:
+        return self.fake.state["repos"]["acme/widget"]
+
+    @property
+    def versions(self) -> list[dict[str, Any]]:
+        return self.fake.state["orgs"]["acme"]["packages"]["container/widget"]["versions"]
+
+    def mutations(self) -> list[str]:
+        return [f"{e['method']} {e['path']}" for e in self.fake.request_log
+                if e["method"] in MUTATING]
+
+    def connector(self, *, dry_run: bool = False, policy: dict[str, Any] | None = None,
+                  operator: str = OPERATOR, endpoint: str | None = None,
+                  env: dict[str, str] | None = None, **overrides: Any) -> GitHubConnector:
+        environ = {"GITHUB_TOKEN": operator, "LEAKED_1": LEAKED_CLASSIC,
+                   "LEAKED_2": LEAKED_FINE, "LEAKED_3": INSTALLATION_TOKEN,
+                   "LEAKED_4": LEAKED_OAUTH, "APP_JWT": APP_JWT, **(env or {})}
+        config = GitHubConfig.model_validate({
+            "login": LOGIN, "orgs": ["acme", "beta"], "repos": ["acme/widget"],
+            "leaked_token_envs": ["LEAKED_1", "LEAKED_2", "LEAKED_3", "LEAKED_4"],
+            "app_installations": [4242], "app_jwt_env": "APP_JWT",
+            "secret_names": ["RELEASE_BOT_TOKEN"], "known_tag_targets": KNOWN_TAGS,
+            "packages": [{"org": "acme", "type": "container", "name": "widget"}],
+            **overrides})
+        return GitHubConnector(ProviderContext(
+            clients=Clients(Guard(dry_run=dry_run), retry_total=3),
+            identity=Identity(id=LOGIN), config=config, endpoint=endpoint or self.url,
+            secrets=SecretSource(environ),
+            policy={"verify_delay": 0, "secondary_rate_wait": 0.2,
+                    "seconds_between_requests": 0, "seconds_between_writes": 0,
+                    **(policy or {})},
+            observe=lambda subject, data: self.observed.append((subject, data))))
+
+
+Server = tuple[GitHubFake, RecordingProxy]
+
+
+def fresh_world(server: Server) -> Iterator[World]:
+    """A freshly seeded world (the body of each test module's `world` fixture); afterwards
+    every request the connector sent, and every answer, is checked against GitHub's OpenAPI
+    description. The fake runs behind the recording proxy: github_behind_proxy()."""
+    fake, proxy = server
+    fake.load_seed(seed())
+    proxy.clear_log()
+    proxy.clear_faults()
+    yield World(fake, proxy)
+    assert problems_in_log(fake.request_log, responses=True) == []
+
+
+def mass_leak(world: World, tmp_path: Path, count: int, *, budget: int = 60
+              ) -> tuple[list[str], dict[str, str]]:
+    """`count` OAuth tokens of users of one OAuth app, known to the fake and listed in a
+    file, as a CI service's breach leaks them."""
+    values = [f"gho_{secrets.token_hex(18)}" for _ in range(count)]
+    world_seed = seed()
+    world_seed["oauth_apps"] = [*world_seed.get("oauth_apps", []),
+                          {"client_id": "Iv1.ci-service", "client_secret": "ci-secret-value"}]
+    world_seed["tokens"] = [*world_seed["tokens"], *({"value": v, "login": f"ci-user-{i}",
+                                          "client_id": "Iv1.ci-service"}
+                                         for i, v in enumerate(values))]
+    world_seed["limits"] = {"anonymous_per_hour": budget}
+    world.fake.load_seed(world_seed)
+    leak = tmp_path / "leaked-oauth-tokens.txt"
+    leak.write_text("# exported from the CI service's database\n" + "\n".join(values) + "\n")
+    return values, {"LEAKED_OAUTH_FILE": str(leak)}
+
+
+def by_kind(items: list[Any]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for item in items:
+        out.setdefault(item.kind, []).append(item)
+    return out
+
+
+def json_copy(value: Any) -> Any:
+    return json.loads(json.dumps(value))

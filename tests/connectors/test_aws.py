@@ -32,28 +32,15 @@ from connectors.aws import (
     verify_export,
 )
 from connectors.base import ConnectorError, Outcome, Window
-from connectors.sandbox.manager import Sandbox
 from connectors.sandbox.proxy import Fault, aws_operation, is_mutating
 
-from .conftest_aws import build_world, client, connector, record
+from .conftest_aws import aws_sandbox, build_world, client, connector, record, sandbox
+
+__all__ = ["aws_sandbox", "sandbox"]  # fixtures, shared with test_aws_readback
 
 ALL_KINDS = ["access_key", "access_key", "console_password", "kms_grant", "kms_signing_key",
              "oidc_trust", "role_sessions", "signing_certificate", "ssh_public_key",
              "stored_secret", "user_permissions"]
-
-
-@pytest.fixture(scope="module")
-def aws_sandbox(tmp_path_factory):
-    with Sandbox(["aws"], tmp_path_factory.mktemp("aws"), aws_mode="thread") as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def sandbox(aws_sandbox, monkeypatch):
-    aws_sandbox.reset()  # POST /moto-api/reset, and the proxy's log and faults cleared
-    for key, value in aws_sandbox.environment().items():
-        monkeypatch.setenv(key, value)
-    return aws_sandbox
 
 
 def kinds(credentials):

@@ -153,104 +153,37 @@ def test_web_urls_for_github_com_and_ghes() -> None:
 # --- flows against a GitHub server ---------------------------------------------------------
 
 import json  # noqa: E402
-import secrets  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
-from connectors._clients import Clients  # noqa: E402
-from connectors._guard import DryRunBlocked, Guard  # noqa: E402
-from connectors.base import (  # noqa: E402
-    ConnectorError,
-    Identity,
-    Outcome,
-    OwnerRole,
-    ProviderContext,
-    SecretSource,
-    Window,
-)
-from connectors.github import GitHubConfig, GitHubConnector  # noqa: E402
-from connectors.sandbox._openapi import problems_in_log  # noqa: E402
-from connectors.sandbox.github import GitHubFake  # noqa: E402
-from connectors.sandbox.proxy import Fault, RecordingProxy  # noqa: E402
+from connectors._guard import DryRunBlocked  # noqa: E402
+from connectors.base import ConnectorError, Outcome, OwnerRole  # noqa: E402
+from connectors.sandbox.proxy import Fault  # noqa: E402
 from connectors.sandbox.testing import github_behind_proxy  # noqa: E402
 
 from . import github_fixtures as fx  # noqa: E402
-
-MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
-WINDOW = Window(since=datetime(2026, 11, 20, 8, tzinfo=UTC))
-
-
-class World:
-    """The GitHub fake seeded with github_fixtures.seed(), behind a recording proxy."""
-
-    def __init__(self, fake: GitHubFake, proxy: RecordingProxy) -> None:
-        self.fake, self.proxy, self.url = fake, proxy, proxy.url
-        self.observed: list[tuple[str, dict[str, Any]]] = []
-
-    @property
-    def state(self) -> dict[str, Any]:
-        return self.fake.state
-
-    @property
-    def repo(self) -> dict[str, Any]:
-        return self.fake.state["repos"]["acme/widget"]
-
-    @property
-    def versions(self) -> list[dict[str, Any]]:
-        return self.fake.state["orgs"]["acme"]["packages"]["container/widget"]["versions"]
-
-    def mutations(self) -> list[str]:
-        return [f"{e['method']} {e['path']}" for e in self.fake.request_log
-                if e["method"] in MUTATING]
-
-    def connector(self, *, dry_run: bool = False, policy: dict[str, Any] | None = None,
-                  operator: str = fx.OPERATOR, endpoint: str | None = None,
-                  env: dict[str, str] | None = None, **overrides: Any) -> GitHubConnector:
-        environ = {"GITHUB_TOKEN": operator, "LEAKED_1": fx.LEAKED_CLASSIC,
-                   "LEAKED_2": fx.LEAKED_FINE, "LEAKED_3": fx.INSTALLATION_TOKEN,
-                   "LEAKED_4": fx.LEAKED_OAUTH, "APP_JWT": fx.APP_JWT, **(env or {})}
-        config = GitHubConfig.model_validate({
-            "login": fx.LOGIN, "orgs": ["acme", "beta"], "repos": ["acme/widget"],
-            "leaked_token_envs": ["LEAKED_1", "LEAKED_2", "LEAKED_3", "LEAKED_4"],
-            "app_installations": [4242], "app_jwt_env": "APP_JWT",
-            "secret_names": ["RELEASE_BOT_TOKEN"], "known_tag_targets": fx.KNOWN_TAGS,
-            "packages": [{"org": "acme", "type": "container", "name": "widget"}],
-            **overrides})
-        return GitHubConnector(ProviderContext(
-            clients=Clients(Guard(dry_run=dry_run), retry_total=3),
-            identity=Identity(id=fx.LOGIN), config=config, endpoint=endpoint or self.url,
-            secrets=SecretSource(environ),
-            policy={"verify_delay": 0, "secondary_rate_wait": 0.2,
-                    "seconds_between_requests": 0, "seconds_between_writes": 0,
-                    **(policy or {})},
-            observe=lambda subject, data: self.observed.append((subject, data))))
+from .github_fixtures import (  # noqa: E402
+    MUTATING,
+    WINDOW,
+    Server,
+    World,
+    by_kind,
+    fresh_world,
+    json_copy,
+    mass_leak,
+)
 
 
 @pytest.fixture(scope="module")
-def github_server() -> Iterator[tuple[GitHubFake, RecordingProxy]]:
+def github_server() -> Iterator[Server]:
     with github_behind_proxy() as pair:
         yield pair
 
 
 @pytest.fixture
-def world(github_server: tuple[GitHubFake, RecordingProxy]) -> Iterator[World]:
-    """A freshly seeded world; afterwards every request the connector sent, and every
-    answer, is checked against GitHub's OpenAPI description."""
-    fake, proxy = github_server
-    fake.load_seed(fx.seed())
-    proxy.clear_log()
-    proxy.clear_faults()
-    yield World(fake, proxy)
-    assert problems_in_log(fake.request_log, responses=True) == []
-
-
-def by_kind(items: list[Any]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
-    for item in items:
-        out.setdefault(item.kind, []).append(item)
-    return out
+def world(github_server: Server) -> Iterator[World]:
+    yield from fresh_world(github_server)
 
 
 def test_discover_and_snapshot_find_every_credential_across_pages(world: World) -> None:
@@ -303,7 +236,8 @@ def test_revoke_and_verify_every_credential_then_again_idempotently(world: World
     for credential in credentials:  # a re-run of the case
         if credential.kind in ("fine_grained_pat_grant", "token"):
             assert github.revoke(credential).outcome is Outcome.DONE
-    assert len(world.mutations()) == sent + 1  # only the self-revoking ghs_ DELETE again
+    # nothing again: each token was read first (401), the self-revoking ghs_ one included
+    assert len(world.mutations()) == sent
 
 
 def test_signing_keys_are_deleted_when_the_operator_is_the_identity(world: World) -> None:
@@ -463,12 +397,6 @@ def test_quarantine_is_reversible_and_restore_puts_everything_back(world: World)
         {t: o["sha"] for t, o in refs_before.items()}
 
 
-def json_copy(value: Any) -> Any:
-    import json
-
-    return json.loads(json.dumps(value))
-
-
 def test_prerelease_policy_and_destructive_steps_need_the_policy(world: World) -> None:
     github = world.connector(policy={"draft_releases": False})
     artifacts = {a.kind: a for a in github.enumerate(WINDOW)}
@@ -588,27 +516,9 @@ def test_plan_reports_batches_and_eta_when_over_budget(world: World) -> None:
         plan["summary"]
 
 
-def _mass_leak(world: World, tmp_path: Path, count: int, *, budget: int = 60
-               ) -> tuple[list[str], dict[str, str]]:
-    """`count` OAuth tokens of users of one OAuth app, known to the fake and listed in a
-    file, as a CI service's breach leaks them."""
-    values = [f"gho_{secrets.token_hex(18)}" for _ in range(count)]
-    seed = fx.seed()
-    seed["oauth_apps"] = [*seed.get("oauth_apps", []),
-                          {"client_id": "Iv1.ci-service", "client_secret": "ci-secret-value"}]
-    seed["tokens"] = [*seed["tokens"], *({"value": v, "login": f"ci-user-{i}",
-                                          "client_id": "Iv1.ci-service"}
-                                         for i, v in enumerate(values))]
-    seed["limits"] = {"anonymous_per_hour": budget}
-    world.fake.load_seed(seed)
-    leak = tmp_path / "leaked-oauth-tokens.txt"
-    leak.write_text("# exported from the CI service's database\n" + "\n".join(values) + "\n")
-    return values, {"LEAKED_OAUTH_FILE": str(leak)}
-
-
 def test_a_leaked_token_file_is_revoked_1000_a_call_and_verified_on_a_sample(
         world: World, tmp_path: Path) -> None:
-    values, env = _mass_leak(world, tmp_path, 2_100)
+    values, env = mass_leak(world, tmp_path, 2_100)
     github = world.connector(env=env, leaked_token_envs=[],
                              leaked_tokens_file_envs=["LEAKED_OAUTH_FILE"])
     found = [c for c in github.discover() if c.kind == "leaked_token_batch"]
@@ -630,7 +540,7 @@ def test_a_leaked_token_file_is_revoked_1000_a_call_and_verified_on_a_sample(
 
 def test_a_spent_revoke_budget_leaves_the_rest_for_a_re_run_and_the_plan_says_when(
         world: World, tmp_path: Path) -> None:
-    values, env = _mass_leak(world, tmp_path, 2_500, budget=2)
+    values, env = mass_leak(world, tmp_path, 2_500, budget=2)
     github = world.connector(env=env, leaked_token_envs=[],
                              leaked_tokens_file_envs=["LEAKED_OAUTH_FILE"])
     found = [c for c in github.discover() if c.kind == "leaked_token_batch"]
@@ -723,7 +633,7 @@ def test_a_mass_revocation_resumes_where_the_budget_stopped_it(world: World,
     from flows.engine import run_response
     from flows.respond import ResponseRequest, prepare
 
-    values, env = _mass_leak(world, tmp_path, 2_500, budget=2)
+    values, env = mass_leak(world, tmp_path, 2_500, budget=2)
     inventory = tmp_path / "inventory.yaml"
     inventory.write_text(yaml.safe_dump({"identities": [{
         "id": fx.LOGIN, "owners": [{"name": "Alice Example", "role": "identity_owner"}],
