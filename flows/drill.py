@@ -44,6 +44,12 @@ def drill_cli(scenario_name: str, *, case_dir: Path | None, live_sandbox: bool,
     say(f"  the trap: {scenario.trap}")
     if dry_run:
         return _real_dry_run(scenario, case_dir, say)
+    if (case_dir / "case.json").exists():
+        # Each sandbox drill seeds a new world; resuming would judge it by the last world's
+        # ledger (its malicious versions "done", this world's never quarantined).
+        raise BadInput("a sandbox drill seeds a new world each run and cannot resume a case: "
+                       "give a new --case directory", source=str(case_dir / "case.json"),
+                       field="--case")
     return _sandbox_drill(scenario, case_dir, live=live_sandbox, say=say)
 
 

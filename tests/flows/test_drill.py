@@ -169,3 +169,17 @@ def test_an_inject_the_playbook_cannot_catch_is_reported_missed(tmp_path: Path) 
     assert [inject["caught"] for inject in card["injects"]] == [False]
     assert "npm:npm_token:release-bot ×9" in card["missed"]
     assert "— **MISSED**" in (tmp_path / "case" / "report.md").read_text()
+
+
+def test_a_sandbox_drill_refuses_to_resume_a_case_against_a_new_world(tmp_path: Path) -> None:
+    """The second run seeds a new world: the old ledger's "done" must not stand for it."""
+    from flows.errors import BadInput
+
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "case.json").write_text('{"identity": "release-bot", "mode": "live"}')
+    with pytest.raises(BadInput, match="new --case") as raised:
+        drill_cli("shai-hulud", case_dir=case, live_sandbox=True, dry_run=False,
+                  say=lambda _: None)
+    assert raised.value.field == "--case"
+    assert sorted(p.name for p in case.iterdir()) == ["case.json"]
