@@ -209,16 +209,14 @@ class QuarantineSteps:
         """Under the package's lock. From any partial state: what is done is not redone."""
         name, version = artifact.details["package"], artifact.details["version"]
         before = self._packument(name, write=True)
-        if version not in before.get("versions", {}):
-            # Gone (unpublished): out of circulation; tags are still read back below.
-            self.context.observe(artifact.subject, {"dist_tags": before.get("dist-tags", {}),
-                                                     "unpublished": True})
-        else:
-            self.context.observe(artifact.subject, {
-                "dist_tags": before.get("dist-tags", {}),
-                "deprecated": before["versions"][version].get("deprecated")})
+        manifest = before.get("versions", {}).get(version)
+        # What the writes will change, on the ledger first (restore needs the old tags).
+        self.context.observe(artifact.subject, {
+            "dist_tags": before.get("dist-tags", {}),
+            "deprecated": manifest.get("deprecated") if manifest else None,
+            "unpublished": manifest is None})
         requests: list[str] = []
-        if version in before.get("versions", {}):
+        if manifest is not None:  # gone (unpublished) is out of circulation: tags remain
             self._deprecate(name, version, requests)
         moved_from, moved = self._move_tags(artifact, requests)
         after = self._packument(name, write=True)

@@ -235,9 +235,10 @@ class NpmConnector(QuarantineSteps, Connector):
         def guarded(name: str) -> tuple[list[T], str | None]:
             try:
                 return read(name), None
-            except (ConnectorError, ValueError) as error:  # ValueError: a body not JSON
-                return [], f"{type(error).__name__}: {error}" if isinstance(
-                    error, ValueError) else str(error)
+            except ConnectorError as error:
+                return [], str(error)
+            except ValueError as error:  # a 200 whose body is not the JSON expected
+                return [], f"unreadable answer: {error}"
 
         results = self._per_package(guarded)
         found = [item for items, _ in results for item in items]

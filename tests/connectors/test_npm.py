@@ -12,6 +12,7 @@ import pytest
 
 from connectors._clients import Clients
 from connectors._guard import DryRunBlocked, Guard
+from connectors._npm_quarantine import containment, suspect_versions
 from connectors.base import (
     ConnectorError,
     Identity,
@@ -141,6 +142,26 @@ def test_mask_and_known_good_logic() -> None:
                     "2.0.0": "2026-11-21T00:00:00Z"},
            "versions": {"1.0.0": {}, "1.1.0": {"deprecated": "bad"}, "2.0.0": {}}}
     assert known_good(doc, Window(since=datetime(2026, 11, 20, tzinfo=UTC))) == "1.0.0"
+
+
+def test_last_good_predates_the_window_and_unknown_publishers_are_suspect() -> None:
+    window = Window(since=datetime(2026, 11, 20, tzinfo=UTC))
+    doc = {"time": {"1.0.0": "2026-01-01T00:00:00Z", "1.1.0": "2026-11-20T01:00:00Z",
+                    "1.2.0": "2026-11-21T00:00:00Z", "1.3.0": "2026-11-22T00:00:00Z",
+                    "1.4.0": "2026-11-23T00:00:00Z"},
+           "dist-tags": {"latest": "1.3.0"},
+           "versions": {"1.0.0": {"_npmUser": {"name": "release-bot"}},
+                        "1.1.0": {"_npmUser": {"name": "alice"}},   # in the window
+                        "1.2.0": {"_npmUser": {"name": "release-bot"}},
+                        "1.3.0": {},                                  # publisher unknown
+                        "1.4.0": {"_npmUser": {"name": "alice"}, "deprecated": "bad"}}}
+    suspect = suspect_versions(doc, version="1.2.0", user="release-bot", window=window,
+                               listed=(), message="bad")
+    assert suspect == {"1.2.0", "1.3.0", "1.4.0"}  # alice's 1.1.0 is not the identity's
+    # Not alice's 1.1.0 either: a good version is one published before the window.
+    assert known_good(doc, window, exclude=suspect) == "1.0.0"
+    assert containment(doc, "1.2.0", suspect) == (
+        False, "1.2.0 not deprecated; latest still on 1.3.0")
 
 
 # --- provenance and trusted publishers ----------------------------------------------------
