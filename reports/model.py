@@ -32,6 +32,18 @@ class OwnerView(View):
     source: str = "inventory"
 
 
+class ReadBackView(View):
+    """What the provider showed when the claim was last read back: verified (the claim
+    holds), live (the provider contradicts it) or indeterminate (it could not tell)."""
+
+    state: str
+    at: str
+    detail: str
+
+
+READBACK_STATE = {"done": "verified", "failed": "live", "indeterminate": "indeterminate"}
+
+
 class CredentialView(View):
     subject: str
     provider: str
@@ -50,6 +62,8 @@ class CredentialView(View):
     verified_at: str | None
     verify_outcome: str | None
     time_to_revoke_seconds: float | None
+    readback: ReadBackView | None = Field(
+        description="the latest read-back of the revocation from the provider")
     evidence: list[str] = Field(description="hashes of the ledger records behind this row")
 
 
@@ -68,6 +82,8 @@ class ArtifactView(View):
     manual_instructions: str | None
     owners: list[OwnerView]
     ownership_gap: bool
+    readback: ReadBackView | None = Field(
+        description="the latest read-back of the quarantine from the provider")
     evidence: list[str]
 
 
@@ -125,6 +141,8 @@ class Report(View):
     playbook: str | None
     window: dict[str, str | None]
     status: str
+    readback: str | None = Field(default=None, description=(
+        "how many claims the world check read back from the providers, and what they showed"))
     outstanding: list[dict[str, str]]
     headline: dict[str, str | None]
     credentials: list[CredentialView]
@@ -160,6 +178,7 @@ class _Fold:
         self.credentials: dict[str, dict[str, Any]] = {}
         self.artifacts: dict[str, dict[str, Any]] = {}
         self.actions: dict[tuple[str, str], dict[str, Any]] = {}
+        self.readbacks: dict[tuple[str, str], dict[str, Any]] = {}  # the latest, not the first
         self.refs: dict[str, list[str]] = {}
         self.approvals: list[dict[str, Any]] = []
         self.planned: list[dict[str, Any]] = []
@@ -186,6 +205,8 @@ class _Fold:
             self.artifacts[about] = data["artifact"]
         elif kind in ("action", "verification"):
             key = (about, data.get("action") or data.get("type") or "")
+            if kind == "verification":
+                self.readbacks[key] = {**data, "ts": record["ts"]}
             previous = self.actions.get(key)
             # A re-run that finds the work done keeps the original time.
             if not (previous and previous["outcome"] == "done"):
@@ -251,6 +272,7 @@ def build_report(case_meta: dict[str, Any], records: list[dict[str, Any]]) -> Re
         mode=case_meta.get("mode", "live"), playbook=case_meta.get("playbook"),
         window={"since": window.get("since"), "until": window.get("until")},
         status=fold.closed.get("status", "in_progress"),
+        readback=_readback_line(fold.closed.get("readback")),
         outstanding=[{k: str(v) for k, v in o.items()}
                      for o in fold.closed.get("outstanding", [])],
         headline=_headline(case_meta, records, credentials, artifacts),
@@ -262,6 +284,19 @@ def build_report(case_meta: dict[str, Any], records: list[dict[str, Any]]) -> Re
         ledger_head=records[-1]["hash"] if records else "0" * 64,
         ledger_records=len(records),
     )
+
+
+def _readback_line(counts: dict[str, int] | None) -> str | None:
+    """The status line's proof: how many claims the providers were asked about, and what
+    they showed."""
+    if not counts:
+        return None
+    line = (f"{counts.get('verified', 0)} of {counts.get('claims', 0)} claims read back "
+            f"from the providers as done")
+    extra = [f"{counts[k]} {label}" for k, label in (
+        ("still_live", "still live"), ("indeterminate", "indeterminate"),
+        ("not_read", "not read back")) if counts.get(k)]
+    return line + (f"; {', '.join(extra)}" if extra else "")
 
 
 def human_duration(seconds: float) -> str:
@@ -378,7 +413,15 @@ def _credential(fold: _Fold, subject: str, raw: dict[str, Any]) -> CredentialVie
         revoked_at=revoked_at, revoke_outcome=revoke.get("outcome"),
         revoke_detail=revoke.get("detail"), verified_at=verified_at,
         verify_outcome=verify.get("outcome"), time_to_revoke_seconds=time_to_revoke,
-        evidence=fold.refs.get(subject, []))
+        readback=_readback(fold, subject, "verify"), evidence=fold.refs.get(subject, []))
+
+
+def _readback(fold: _Fold, subject: str, action: str) -> ReadBackView | None:
+    data = fold.readbacks.get((subject, action))
+    if data is None or data.get("outcome") not in READBACK_STATE:
+        return None
+    return ReadBackView(state=READBACK_STATE[data["outcome"]], at=data["ts"],
+                        detail=data.get("detail") or "")
 
 
 def _artifact(fold: _Fold, subject: str, raw: dict[str, Any]) -> ArtifactView:
@@ -397,7 +440,7 @@ def _artifact(fold: _Fold, subject: str, raw: dict[str, Any]) -> ArtifactView:
         action=detail, outcome=action.get("outcome"), approval=approval,
         manual_instructions=action.get("instructions") if action.get("outcome") == "manual"
         else None, owners=owners, ownership_gap=not owners,
-        evidence=fold.refs.get(subject, []))
+        readback=_readback(fold, subject, "confirm"), evidence=fold.refs.get(subject, []))
 
 
 def _headline(meta: dict[str, Any], records: list[dict[str, Any]],

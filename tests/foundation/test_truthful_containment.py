@@ -203,3 +203,21 @@ def test_a_claim_the_provider_contradicts_is_done_again(world, recording_server,
     assert ARTIFACT in recording_server.quarantined
     # reversible, approved destructive, then the reversible step again after the undo
     assert quarantine_posts(recording_server) == 3
+
+
+def test_the_report_shows_each_read_back_and_counts_them_in_the_status(world,
+                                                                      monkeypatch) -> None:
+    from reports.render import render_case
+
+    use_connector(monkeypatch, "BlindDemoConnector")
+    _, case = respond(world)
+    render_case(case)
+    report = json.loads((case / "report.json").read_text())
+    assert {c["readback"]["state"] for c in report["credentials"]} == {"verified"}
+    (artifact,) = report["artifacts"]
+    assert artifact["readback"]["state"] == "indeterminate"
+    assert "no read-back" in artifact["readback"]["detail"]
+    assert report["readback"] == "2 of 3 claims read back from the providers as done; " \
+        "1 indeterminate"
+    assert "2 of 3 claims read back" in (case / "report.md").read_text()
+    assert "rb-indeterminate" in (case / "report.html").read_text()
