@@ -597,3 +597,23 @@ def test_a_revision_conflict_is_rebuilt_from_a_fresh_read(sandbox) -> None:
     with pytest.raises(ConnectorError) as error:
         npm.quarantine(other)
     assert error.value.transient
+
+
+def test_a_write_applied_but_its_answer_lost_is_finished_by_the_next_run(sandbox) -> None:
+    """The registry applied the deprecation, the answer never came back (a crash's view):
+    the next quarantine reads that state and finishes only what is left."""
+    seeded = apply_seed(sandbox.urls(), TWO_PACKAGES)
+    npm = connector_for(sandbox, seeded, ["@acme/widget"], retry_total=0)
+    [artifact] = npm.enumerate(Window(since=seeded.window_start))
+    sandbox.set_faults("npm", [Fault(match=r"(?i)^PUT /@acme%2fwidget/-rev/",
+                                     kind="lost_response", first=1)])
+    with pytest.raises(ConnectorError):
+        npm.quarantine(artifact)
+    assert read_packument(sandbox, "@acme/widget")["versions"]["1.0.1"]["deprecated"]
+    interrupted = npm.confirm(artifact, {})  # the engine's read-back on resume
+    assert interrupted.outcome is Outcome.FAILED and "latest still on 1.0.1" in \
+        interrupted.detail
+    result = npm.quarantine(artifact)
+    assert result.outcome is Outcome.DONE
+    assert result.requests == ("PUT /-/package/@acme%2Fwidget/dist-tags/latest",)
+    assert npm.confirm(artifact, {}).outcome is Outcome.DONE
