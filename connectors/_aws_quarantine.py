@@ -1,0 +1,423 @@
+"""Reversible quarantine of what an AWS identity published, its read-back (`confirm`) and
+`restore`.
+
+Quarantine (reversible; `restore` undoes it from the recorded evidence):
+- ECR: the manifest is read and observed (ledger) first, put under the tag
+  `<repo with / as _>--<tag>` in the quarantine repository, then the original tag is
+  removed (BatchDeleteImage by tag; the image is deleted from the source repository only
+  if no other tag points at it). Real ECR keeps layers per repository, so PutImage into
+  another repository fails with LayersNotFoundException unless the layers are there: then
+  the image is retagged `quarantine--<tag>` in its own repository instead (ECR has no
+  per-tag pull policy; the point is that the release tag no longer resolves).
+- S3: the object (pinned to its version) is copied under the quarantine prefix, tagged
+  `revoker-quarantine`, a bucket-policy statement denying GetObject under that prefix to
+  everyone but the responder's own principal is merged into the bucket policy, and the
+  original key is deleted (on a versioned bucket that only adds a delete marker).
+Moto stores but does not enforce the bucket policy.
+
+Every quarantine reads the provider first and finishes what a crash left: the copy made but
+the source kept (the copy is checked and the source removed), the source already removed
+(the quarantined copy is found, the S3 deny statement put back if missing). Its outcome is
+the post-condition read back, the same read `confirm` makes: the copy in quarantine (ECR: by
+digest; S3: same ETag and size as recorded) and nothing at the source tag or key.
+A KMS signature cannot be recalled: `confirm` is DONE only once the signing key is
+disabled or being deleted, else INDETERMINATE with what a person must do.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any
+
+from ._aws_artifacts import Scope
+from ._aws_common import PROVIDER, Aws, AwsError, iam_principal_arn
+from ._aws_contain import KMS_STOPPED
+from .base import ActionResult, Artifact, ConnectorError, Outcome
+
+DENY_SID = "RevokerQuarantineDeny"
+QUARANTINE_TAG = "revoker-quarantine"
+MEDIA_TYPES = ["application/vnd.oci.image.manifest.v1+json",
+               "application/vnd.oci.image.index.v1+json",
+               "application/vnd.docker.distribution.manifest.v2+json",
+               "application/vnd.docker.distribution.manifest.list.v2+json"]
+
+
+def _result(artifact: Artifact, action: str, problems: list[str], read: str, *,
+            requests: tuple[str, ...] = (), evidence: dict[str, Any] | None = None
+            ) -> ActionResult:
+    """The post-condition read back as an outcome: DONE when nothing is wrong."""
+    return ActionResult(subject=artifact.subject, action=action,
+                        outcome=Outcome.FAILED if problems else Outcome.DONE,
+                        detail="; ".join(problems) if problems else read, requests=requests,
+                        evidence=evidence or {})
+
+
+# --- ECR ---------------------------------------------------------------------------------
+
+
+def _ecr_manifest(aws: Aws, repo: str, tag: str) -> dict[str, Any] | None:
+    try:
+        images = aws.call("ecr", "batch_get_image", repositoryName=repo,
+                          imageIds=[{"imageTag": tag}], acceptedMediaTypes=MEDIA_TYPES)["images"]
+    except AwsError as error:
+        if error.not_found:
+            return None
+        raise
+    return images[0] if images else None
+
+
+def _digest(image: dict[str, Any]) -> str:
+    return str(image["imageId"]["imageDigest"])
+
+
+def _ecr_places(artifact: Artifact, evidence: dict[str, Any], quarantine_repo: str | None
+                ) -> list[tuple[str, str]]:
+    """Where the quarantined image is: as recorded, else the quarantine repository, else
+    the retag in its own repository (the LayersNotFoundException fallback)."""
+    if evidence.get("quarantine_repository") and evidence.get("quarantine_tag"):
+        return [(str(evidence["quarantine_repository"]), str(evidence["quarantine_tag"]))]
+    repo, tag = artifact.details["repository"], artifact.details["tag"]
+    own = (repo, f"quarantine--{tag}")
+    return [(quarantine_repo, f"{repo.replace('/', '_')}--{tag}"), own] if quarantine_repo \
+        else [own]
+
+
+def _ecr_quarantined(aws: Aws, places: list[tuple[str, str]], digest: str | None
+                     ) -> tuple[str, str, dict[str, Any]] | None:
+    for repo, tag in places:
+        image = _ecr_manifest(aws, repo, tag)
+        if image is not None and (digest is None or _digest(image) == digest):
+            return repo, tag, image
+    return None
+
+
+def ecr_post_condition(aws: Aws, artifact: Artifact, evidence: dict[str, Any],
+                       quarantine_repo: str | None) -> tuple[list[str], str]:
+    """(problems, what was read): the image in quarantine by digest, the tag gone."""
+    repo, tag = artifact.details["repository"], artifact.details["tag"]
+    digest = evidence.get("digest") or artifact.digest
+    places = _ecr_places(artifact, evidence, quarantine_repo)
+    problems = []
+    source = _ecr_manifest(aws, repo, tag)
+    if source is not None:
+        problems.append(f"{repo}:{tag} still resolves (to {_digest(source)})")
+    found = _ecr_quarantined(aws, places, digest)
+    if found is None:
+        problems.append(f"{digest} not in quarantine at "
+                        + " or ".join(f"{r}:{t}" for r, t in places))
+        return problems, ""
+    return problems, f"{found[0]}:{found[1]} → {digest}; {repo}:{tag} no longer resolves"
+
+
+def _put_image(aws: Aws, repo: str, tag: str, image: dict[str, Any]) -> str:
+    params = {"repositoryName": repo, "imageTag": tag, "imageManifest": image["imageManifest"],
+              "imageDigest": image["imageId"]["imageDigest"]}
+    if image.get("imageManifestMediaType"):
+        params["imageManifestMediaType"] = image["imageManifestMediaType"]
+    try:
+        aws.call("ecr", "put_image", **params)
+    except AwsError as error:
+        if error.code != "ImageAlreadyExistsException":
+            raise
+        return f"{repo}:{tag} already present"
+    return f"ecr:PutImage {repo}:{tag}"
+
+
+def _ensure_repository(aws: Aws, repo: str) -> list[str]:
+    try:
+        aws.call("ecr", "create_repository", repositoryName=repo,
+                 tags=[{"Key": QUARANTINE_TAG, "Value": "true"}])
+    except AwsError as error:
+        if error.code == "RepositoryAlreadyExistsException":
+            return []
+        raise
+    return [f"ecr:CreateRepository {repo}"]
+
+
+def quarantine_ecr(scope: Scope, artifact: Artifact, quarantine_repo: str | None
+                   ) -> ActionResult:
+    repo, tag = artifact.details["repository"], artifact.details["tag"]
+    if tag is None:
+        return ActionResult(subject=artifact.subject, action="quarantine",
+                            outcome=Outcome.SKIPPED, detail="untagged image: nothing resolves "
+                            "to it by name; kept as evidence")
+    image = _ecr_manifest(scope.aws, repo, tag)
+    if image is not None and artifact.digest and _digest(image) != artifact.digest:
+        raise ConnectorError(f"{repo}:{tag} now points at {_digest(image)}, not the suspect "
+                             f"{artifact.digest}; not moved", provider=PROVIDER)
+    requests: list[str] = []
+    if image is None:  # moved before (perhaps by a run killed before it recorded a result)
+        found = _ecr_quarantined(scope.aws, _ecr_places(artifact, {}, quarantine_repo),
+                                 artifact.digest)
+        if found is None:
+            raise ConnectorError(f"{repo}:{tag} is gone and not in quarantine",
+                                 provider=PROVIDER)
+        target_repo, target_tag, image = found
+        lead = f"already in {target_repo}:{target_tag}: "
+    else:
+        target_repo, target_tag = _ecr_move(scope, artifact, image, quarantine_repo, requests)
+        lead = f"retagged into {target_repo}:{target_tag}: "
+    evidence = {"repository": repo, "tag": tag, "digest": _digest(image),
+                "media_type": image.get("imageManifestMediaType"),
+                "manifest": image["imageManifest"], "quarantine_repository": target_repo,
+                "quarantine_tag": target_tag}
+    problems, read = ecr_post_condition(scope.aws, artifact, evidence, quarantine_repo)
+    return _result(artifact, "quarantine", problems, lead + read, requests=tuple(requests),
+                   evidence=evidence)
+
+
+def _ecr_move(scope: Scope, artifact: Artifact, image: dict[str, Any],
+              quarantine_repo: str | None, requests: list[str]) -> tuple[str, str]:
+    """Copy (observed first), read the copy back, then remove the source tag."""
+    repo, tag = artifact.details["repository"], artifact.details["tag"]
+    target_repo, target_tag = _ecr_places(artifact, {}, quarantine_repo)[0]
+    scope.observe(artifact.subject, {
+        "moving_to": f"{target_repo}:{target_tag}", "repository": repo, "tag": tag,
+        "digest": _digest(image), "media_type": image.get("imageManifestMediaType"),
+        "manifest": image["imageManifest"]})
+    if quarantine_repo:
+        requests += _ensure_repository(scope.aws, quarantine_repo)
+    try:
+        requests.append(_put_image(scope.aws, target_repo, target_tag, image))
+    except AwsError as error:
+        if error.code != "LayersNotFoundException" or not quarantine_repo:
+            raise
+        target_repo, target_tag = repo, f"quarantine--{tag}"  # see the module docstring
+        requests.append(_put_image(scope.aws, target_repo, target_tag, image))
+    copied = _ecr_manifest(scope.aws, target_repo, target_tag)
+    if copied is None:
+        raise ConnectorError(f"copy to {target_repo}:{target_tag} not readable; source kept",
+                             provider=PROVIDER, transient=True)
+    if _digest(copied) != _digest(image):  # the tag there was taken: never lose the source
+        raise ConnectorError(f"{target_repo}:{target_tag} holds {_digest(copied)}, not "
+                             f"{_digest(image)}; source kept", provider=PROVIDER)
+    scope.aws.call("ecr", "batch_delete_image", repositoryName=repo, imageIds=[{"imageTag": tag}])
+    requests.append(f"ecr:BatchDeleteImage {repo}:{tag}")
+    return target_repo, target_tag
+
+
+def restore_ecr(scope: Scope, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+    repo, tag = evidence["repository"], evidence["tag"]
+    q_repo, q_tag = evidence["quarantine_repository"], evidence["quarantine_tag"]
+    requests: list[str] = []
+    current = _ecr_manifest(scope.aws, repo, tag)
+    if current is None:
+        image = _ecr_manifest(scope.aws, q_repo, q_tag) or {
+            "imageManifest": evidence["manifest"], "imageId": {"imageDigest": evidence["digest"]},
+            "imageManifestMediaType": evidence.get("media_type")}
+        requests.append(_put_image(scope.aws, repo, tag, image))
+    elif current["imageId"]["imageDigest"] != evidence["digest"]:
+        raise ConnectorError(f"{repo}:{tag} now points at another image; not overwritten",
+                             provider=PROVIDER)
+    if _ecr_manifest(scope.aws, q_repo, q_tag) is not None:
+        scope.aws.call("ecr", "batch_delete_image", repositoryName=q_repo,
+                       imageIds=[{"imageTag": q_tag}])
+        requests.append(f"ecr:BatchDeleteImage {q_repo}:{q_tag}")
+    return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.DONE,
+                        detail=f"{repo}:{tag} restored", requests=tuple(requests))
+
+
+# --- S3 ----------------------------------------------------------------------------------
+
+
+def _head(aws: Aws, bucket: str, key: str) -> dict[str, Any] | None:
+    return aws.maybe("s3", "head_object", Bucket=bucket, Key=key)
+
+
+def _deny_statement(bucket: str, prefix: str, responder_arn: str) -> dict[str, Any]:
+    return {"Sid": DENY_SID, "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/{prefix}*",
+            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": responder_arn}}}
+
+
+def _ensure_deny_policy(aws: Aws, bucket: str, prefix: str) -> list[str]:
+    """Merge the deny statement into the bucket policy (other statements are kept)."""
+    current = aws.maybe("s3", "get_bucket_policy", Bucket=bucket)
+    policy: dict[str, Any] = json.loads(current["Policy"]) if current else {
+        "Version": "2012-10-17"}
+    found = policy.get("Statement", [])
+    statements: list[dict[str, Any]] = [found] if isinstance(found, dict) else list(found)
+    policy["Statement"] = statements
+    if any(s.get("Sid") == DENY_SID for s in statements):
+        return []
+    caller = iam_principal_arn(aws.call("sts", "get_caller_identity")["Arn"])
+    statements.append(_deny_statement(bucket, prefix, caller))
+    aws.call("s3", "put_bucket_policy", Bucket=bucket, Policy=json.dumps(policy))
+    return [f"s3:PutBucketPolicy {bucket} ({DENY_SID})"]
+
+
+def _etag(head: dict[str, Any]) -> str:
+    return str(head.get("ETag", "")).strip('"')
+
+
+def _denied(aws: Aws, bucket: str, prefix: str) -> bool:
+    current = aws.maybe("s3", "get_bucket_policy", Bucket=bucket)
+    statements = json.loads(current["Policy"]).get("Statement", []) if current else []
+    statements = [statements] if isinstance(statements, dict) else statements
+    return any(s.get("Sid") == DENY_SID and s.get("Resource") == f"arn:aws:s3:::{bucket}/"
+               f"{prefix}*" for s in statements)
+
+
+def s3_post_condition(aws: Aws, artifact: Artifact, evidence: dict[str, Any], prefix: str
+                      ) -> tuple[list[str], str]:
+    """(problems, what was read): nothing at the key; the copy under the prefix with the
+    recorded ETag (not comparable for multipart uploads: CopyObject re-chunks) and size;
+    GetObject denied under the prefix."""
+    bucket, key = artifact.details["bucket"], artifact.details["key"]
+    target = str(evidence.get("quarantine_key") or prefix + key)
+    problems = []
+    if _head(aws, bucket, key) is not None:
+        problems.append(f"s3://{bucket}/{key} is still there")
+    copy = _head(aws, bucket, target)
+    etag = str(evidence.get("etag") or artifact.details.get("etag") or "")
+    if copy is None:
+        problems.append(f"nothing at s3://{bucket}/{target}")
+    elif etag and "-" not in etag and _etag(copy) != etag:
+        problems.append(f"s3://{bucket}/{target} has ETag {_etag(copy)}, not {etag}")
+    elif evidence.get("size") is not None and copy.get("ContentLength") != evidence["size"]:
+        problems.append(f"s3://{bucket}/{target} is {copy.get('ContentLength')} bytes, "
+                        f"not {evidence['size']}")
+    if not _denied(aws, bucket, prefix):
+        problems.append(f"the bucket policy lacks {DENY_SID}: the copy is readable")
+    return problems, (f"s3://{bucket}/{target} (ETag {etag or '?'}, GetObject denied); "
+                      f"nothing at s3://{bucket}/{key}")
+
+
+def quarantine_s3(scope: Scope, artifact: Artifact, prefix: str) -> ActionResult:
+    bucket, key = artifact.details["bucket"], artifact.details["key"]
+    target = prefix + key
+    head = _head(scope.aws, bucket, key)
+    recorded = str(artifact.details.get("etag") or "")
+    if head is not None and recorded and _etag(head) != recorded:
+        raise ConnectorError(f"s3://{bucket}/{key} now holds another object (ETag "
+                             f"{_etag(head)}, not {recorded}); not moved", provider=PROVIDER)
+    requests: list[str] = []
+    if head is None:  # moved before: finish (the deny statement) from the quarantine side
+        copy = _head(scope.aws, bucket, target)
+        if copy is None:
+            raise ConnectorError(f"s3://{bucket}/{key} is gone and not in quarantine",
+                                 provider=PROVIDER)
+        requests += _ensure_deny_policy(scope.aws, bucket, prefix)
+        evidence = {"bucket": bucket, "key": key, "version_id": None, "etag": _etag(copy),
+                    "size": copy.get("ContentLength"), "tags": [], "quarantine_key": target,
+                    "quarantine_version_id": copy.get("VersionId")}
+        lead = f"already at s3://{bucket}/{target}: "
+    else:
+        evidence = _s3_move(scope, artifact, head, prefix, requests)
+        lead = "moved: "
+    problems, read = s3_post_condition(scope.aws, artifact, evidence, prefix)
+    return _result(artifact, "quarantine", problems, lead + read, requests=tuple(requests),
+                   evidence=evidence)
+
+
+def _s3_move(scope: Scope, artifact: Artifact, head: dict[str, Any], prefix: str,
+             requests: list[str]) -> dict[str, Any]:
+    """Copy (observed first, pinned to the version), deny, read the copy back, delete."""
+    bucket, key = artifact.details["bucket"], artifact.details["key"]
+    target = prefix + key
+    tags = scope.aws.soft({}, "s3", "get_object_tagging", Bucket=bucket, Key=key).get("TagSet", [])
+    kept = {"bucket": bucket, "key": key, "version_id": head.get("VersionId"),
+            "etag": _etag(head), "size": head.get("ContentLength"), "tags": tags,
+            "quarantine_key": target}
+    scope.observe(artifact.subject, {"moving_to": f"s3://{bucket}/{target}", **kept})
+    source = {"Bucket": bucket, "Key": key}
+    if head.get("VersionId") and head["VersionId"] != "null":
+        source["VersionId"] = head["VersionId"]
+    tagging = urllib.parse.urlencode({QUARANTINE_TAG: scope.identity})
+    copied = scope.aws.call("s3", "copy_object", Bucket=bucket, Key=target, CopySource=source,
+                            TaggingDirective="REPLACE", Tagging=tagging,
+                            MetadataDirective="COPY")
+    requests.append(f"s3:CopyObject s3://{bucket}/{target}")
+    requests += _ensure_deny_policy(scope.aws, bucket, prefix)
+    if _head(scope.aws, bucket, target) is None:
+        raise ConnectorError(f"copy s3://{bucket}/{target} not readable; source kept",
+                             provider=PROVIDER, transient=True)
+    scope.aws.call("s3", "delete_object", Bucket=bucket, Key=key)
+    requests.append(f"s3:DeleteObject s3://{bucket}/{key}")
+    return {**kept, "quarantine_version_id": copied.get("VersionId")}
+
+
+def restore_s3(scope: Scope, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+    bucket, key, target = evidence["bucket"], evidence["key"], evidence["quarantine_key"]
+    requests: list[str] = []
+    quarantined = _head(scope.aws, bucket, target)
+    if _head(scope.aws, bucket, key) is None:
+        if quarantined is None:
+            raise ConnectorError(f"s3://{bucket}/{target} is gone; restore from version "
+                                 f"{evidence.get('version_id')} by hand", provider=PROVIDER)
+        tagging = urllib.parse.urlencode({t["Key"]: t["Value"] for t in evidence.get("tags", [])})
+        scope.aws.call("s3", "copy_object", Bucket=bucket, Key=key,
+                       CopySource={"Bucket": bucket, "Key": target}, MetadataDirective="COPY",
+                       TaggingDirective="REPLACE", Tagging=tagging)
+        requests.append(f"s3:CopyObject s3://{bucket}/{key}")
+    restored = _head(scope.aws, bucket, key) or {}
+    if str(restored.get("ETag", "")).strip('"') != evidence["etag"]:
+        return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.FAILED,
+                            detail="restored object's ETag differs from the quarantined one",
+                            requests=tuple(requests))
+    if quarantined is not None:
+        scope.aws.call("s3", "delete_object", Bucket=bucket, Key=target)
+        requests.append(f"s3:DeleteObject s3://{bucket}/{target}")
+    return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.DONE,
+                        detail=f"s3://{bucket}/{key} restored (the deny statement stays: it "
+                               "covers only the quarantine prefix)", requests=tuple(requests))
+
+
+# --- KMS signatures and the read-back ------------------------------------------------------
+
+
+def manual_signature(artifact: Artifact, key_arn: str) -> ActionResult:
+    return ActionResult(
+        subject=artifact.subject, action="quarantine", outcome=Outcome.MANUAL,
+        detail="a KMS signature cannot be recalled; the signing key is disabled in containment",
+        instructions=(f"Release owner: find what was signed at {artifact.published_at} with "
+                      f"{key_arn} (the signed artifact, by its digest, in the release "
+                      "records), and tell verifiers to stop trusting this key's public key "
+                      "for signatures made after the compromise began; publish an advisory."))
+
+
+def confirm_signature(aws: Aws, artifact: Artifact) -> ActionResult:
+    """Nothing reads "a signature withdrawn"; a stopped signing key is what can be read."""
+    key_id = artifact.details["key_id"]
+    found = aws.maybe("kms", "describe_key", KeyId=key_id)
+    state = str(found["KeyMetadata"]["KeyState"]) if found else "gone"
+    if state in (*KMS_STOPPED, "gone"):
+        return ActionResult(subject=artifact.subject, action="confirm", outcome=Outcome.DONE,
+                            detail=f"signing key {key_id} is {state}: it signs nothing more")
+    return ActionResult(
+        subject=artifact.subject, action="confirm", outcome=Outcome.INDETERMINATE,
+        detail=f"signing key {key_id} is {state}: a signature cannot be recalled. A person "
+               "must disable the key (or let containment do it), find what was signed at "
+               f"{artifact.published_at}, and tell verifiers to distrust this key's "
+               "signatures made after the compromise began")
+
+
+def restore(scope: Scope, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+    if artifact.kind == "ecr_image" and evidence.get("quarantine_tag"):
+        return restore_ecr(scope, artifact, evidence)
+    if artifact.kind == "s3_object" and evidence.get("quarantine_key"):
+        return restore_s3(scope, artifact, evidence)
+    return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.SKIPPED,
+                        detail="nothing was moved, nothing to restore")
+
+
+def confirm(scope: Scope, artifact: Artifact, evidence: dict[str, Any],
+            quarantine_repo: str | None, s3_prefix: str) -> ActionResult:
+    """Read back `quarantine`'s post-condition; an unreadable provider is INDETERMINATE."""
+    try:
+        if artifact.kind == "kms_signature":
+            return confirm_signature(scope.aws, artifact)
+        if artifact.kind == "ecr_image" and artifact.details.get("tag"):
+            problems, read = ecr_post_condition(scope.aws, artifact, evidence, quarantine_repo)
+        elif artifact.kind == "s3_object":
+            problems, read = s3_post_condition(scope.aws, artifact, evidence, s3_prefix)
+        else:
+            return ActionResult(subject=artifact.subject, action="confirm",
+                                outcome=Outcome.INDETERMINATE,
+                                detail=f"no read-back for {artifact.kind} "
+                                       f"{artifact.coordinates} (untagged images stay)")
+    except ConnectorError as error:  # throttled, 5xx, AccessDenied: cannot tell
+        return ActionResult(subject=artifact.subject, action="confirm",
+                            outcome=Outcome.INDETERMINATE, detail=f"not readable: {error}")
+    return _result(artifact, "confirm", problems, read)
