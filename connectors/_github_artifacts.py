@@ -339,11 +339,19 @@ class ArtifactSteps:
         assets = [self._asset_facts(a) for a in current.get("assets") or []]
         self.context.observe(artifact.subject, {"release": release_state(current),
                                                 "assets": assets})
-        evidence = {"release_id": current["id"], "previous": release_state(current),
-                    "assets": assets}
-        change = {"draft": True} if self.policy.get("draft_releases", True) else \
-            {"prerelease": True}
+        change = self._release_change()
+        evidence: dict[str, Any] = {"release_id": current["id"], "quarantine": change,
+                                    "previous": release_state(current), "assets": assets}
         if all(current.get(k) == v for k, v in change.items()):
+            # Done before (a crash may have lost the result): the state before it is the one
+            # enumeration saw, if that was before; else unknown — and not recorded as the
+            # quarantined state, which restore would take for the original.
+            before = artifact.details.get("state") or {}
+            if any(before.get(k) != v for k, v in change.items()):
+                evidence["previous"] = before
+            else:
+                del evidence["previous"]
+                evidence["previous_unknown"] = True
             return self._outcome(artifact, Outcome.DONE, f"already {self._label(change)}",
                                  evidence=evidence)
         if current.get("immutable"):
@@ -353,9 +361,17 @@ class ArtifactSteps:
                              f"{current.get('html_url')}: delete the release or publish a "
                              "security advisory naming its assets' digests.",
                 evidence=evidence)
-        self.api.call("PATCH", path, body=release_patch_body(current, **change))
-        return self._outcome(artifact, Outcome.DONE, self._label(change), evidence=evidence,
-                             requests=(f"PATCH {path}",))
+        answer = self.api.call("PATCH", path, body=release_patch_body(current, **change)).data
+        shown = all((answer or {}).get(k) == v for k, v in change.items())  # GitHub's answer
+        return self._outcome(artifact, Outcome.DONE if shown else Outcome.FAILED,
+                             self._label(change) if shown else
+                             f"PATCH answered, but the release is not {self._label(change)}",
+                             evidence=evidence, requests=(f"PATCH {path}",))
+
+    def _release_change(self) -> dict[str, bool]:
+        """What quarantine changes on a release: the policy's draft or prerelease."""
+        return {"draft": True} if self.policy.get("draft_releases", True) else \
+            {"prerelease": True}
 
     @staticmethod
     def _label(change: dict[str, Any]) -> str:
@@ -386,11 +402,17 @@ class ArtifactSteps:
         if response.status == 404:
             return self._outcome(artifact, Outcome.DONE, "asset already deleted", evidence=facts)
         name = response.data["name"]
-        if name.startswith(QUARANTINE_PREFIX):
-            return self._outcome(artifact, Outcome.DONE, "already renamed", evidence=facts)
-        self.api.call("PATCH", path, body={"name": QUARANTINE_PREFIX + name,
-                                           "label": response.data.get("label") or ""})
-        return self._outcome(artifact, Outcome.DONE, f"renamed to {QUARANTINE_PREFIX}{name}",
+        if name.startswith(QUARANTINE_PREFIX):  # renamed before; the result may have been lost
+            return self._outcome(artifact, Outcome.DONE, "already renamed",
+                                 evidence={**facts, "renamed_from":
+                                           name.removeprefix(QUARANTINE_PREFIX),
+                                           "label": response.data.get("label")})
+        answer = self.api.call("PATCH", path, body={"name": QUARANTINE_PREFIX + name,
+                                                    "label": response.data.get("label") or ""})
+        shown = (answer.data or {}).get("name") == QUARANTINE_PREFIX + name
+        return self._outcome(artifact, Outcome.DONE if shown else Outcome.FAILED,
+                             f"renamed to {QUARANTINE_PREFIX}{name}" if shown else
+                             f"PATCH answered, but the asset is still named {name}",
                              evidence={**facts, "renamed_from": name,
                                        "label": response.data.get("label")},
                              requests=(f"PATCH {path}",))
@@ -423,34 +445,75 @@ class ArtifactSteps:
         details = artifact.details
         current = self._current_tag_sha(artifact)
         recorded = details.get("recorded_sha")
+        seen = details.get("current_sha")  # what enumeration saw: the suspect target
         self.context.observe(artifact.subject, {"tag": details["tag"], "current_sha": current,
                                                 "recorded_sha": recorded})
         if recorded:
-            if current == recorded:
-                return self._outcome(artifact, Outcome.DONE, "tag already on its recorded target")
+            if current == recorded:  # put back before (a crash may have lost the result)
+                return self._outcome(artifact, Outcome.DONE, "tag already on its recorded "
+                                     "target", evidence={"previous_sha": seen,
+                                                         "action": "moved",
+                                                         "target_sha": recorded})
             return self._set_tag(artifact, current, recorded, "quarantine")
         if not self.policy.get("delete_tags", True):
             return self._outcome(artifact, Outcome.SKIPPED, "delete_tags is off; tag left")
-        if current is None:
-            return self._outcome(artifact, Outcome.DONE, "tag already deleted")
+        if current is None:  # deleted before: enumeration saw its target
+            return self._outcome(artifact, Outcome.DONE, "tag already deleted",
+                                 evidence={"previous_sha": seen, "action": "deleted"})
+        return self._delete_tag(artifact, current, "quarantine",
+                                f"new tag deleted (was {current})",
+                                {"previous_sha": current, "action": "deleted"})
+
+    def _delete_tag(self, artifact: Artifact, current: str, action: str, done: str,
+                    evidence: dict[str, Any]) -> ActionResult:
+        """DELETE the tag's ref, then read it: GitHub answers 422 both for a ref that is
+        gone and for one a ruleset or an immutable release protects
+        (docs.github.com/en/rest/git/refs#delete-a-reference), so only a read can tell."""
         path = self._ref_path(artifact)
-        self.api.call("DELETE", path, accept=(404, 422))
-        return self._outcome(artifact, Outcome.DONE, f"new tag deleted (was {current})",
-                             evidence={"previous_sha": current, "action": "deleted"},
-                             requests=(f"DELETE {path}",))
+        response = self.api.call("DELETE", path, accept=(404, 422))
+        after = self._current_tag_sha(artifact)
+        if after is None:
+            return self._outcome(artifact, Outcome.DONE, done, action=action,
+                                 evidence=evidence, requests=(f"DELETE {path}",))
+        return self._refused(artifact, action, f"HTTP {response.status} {response.message}",
+                             f"git push origin :refs/tags/{artifact.details['tag']}",
+                             current=after, requests=(f"DELETE {path}",))
+
+    def _refused(self, artifact: Artifact, action: str, answer: str, command: str, *,
+                 current: str | None, requests: tuple[str, ...]) -> ActionResult:
+        """A tag change GitHub refused (the tag read back unchanged): a named manual step."""
+        repo, tag = artifact.details["repo"], artifact.details["tag"]
+        return self._outcome(
+            artifact, Outcome.MANUAL, f"GitHub refused it ({answer}); the tag is still at "
+            f"{current}", action=action, requests=requests,
+            evidence={"refused": answer, "current_sha": current},
+            instructions=f"A tag ruleset or an immutable release protects refs/tags/{tag} in "
+                         f"{repo}. An admin of {repo} lifts the rule at "
+                         f"{self.web_url}/{repo}/settings/rules (a tag of an immutable release "
+                         f"stays locked while the release exists: delete the release first), "
+                         f"then runs `{command}` in a clone and restores the rule.")
 
     def _set_tag(self, artifact: Artifact, current: str | None, target: str,
                  action: str) -> ActionResult:
-        """Point the tag at `target`: PATCH the ref, or create it when it is gone."""
+        """Point the tag at `target` (PATCH the ref, or create it when it is gone) and read
+        it back: a ruleset or an immutable release makes GitHub refuse with 422."""
         repo, tag = artifact.details["repo"], artifact.details["tag"]
         if current is None:
             path = f"/repos/{repo}/git/refs"
-            self.api.call("POST", path, body={"ref": f"refs/tags/{tag}", "sha": target})
+            response = self.api.call("POST", path, body={"ref": f"refs/tags/{tag}",
+                                                         "sha": target}, accept=(422,))
             request, what = f"POST {path}", f"tag recreated at {target}"
         else:
             path = self._ref_path(artifact)
-            self.api.call("PATCH", path, body={"sha": target, "force": True})
+            response = self.api.call("PATCH", path, body={"sha": target, "force": True},
+                                     accept=(422,))
             request, what = f"PATCH {path}", f"tag moved from {current} to {target}"
+        after = self._current_tag_sha(artifact) if response.status == 422 else \
+            ((response.data or {}).get("object") or {}).get("sha")
+        if after != target:
+            return self._refused(artifact, action, f"HTTP {response.status} {response.message}",
+                                 f"git push --force origin {target}:refs/tags/{tag}",
+                                 current=after, requests=(request,))
         return self._outcome(artifact, Outcome.DONE, what, action=action,
                              evidence={"previous_sha": current, "action": "moved",
                                        "target_sha": target},
@@ -499,52 +562,3 @@ class ArtifactSteps:
             instructions=f"A maintainer of {artifact.details['repo']} reviews "
                          f"{artifact.details.get('html_url') or artifact.coordinates} and "
                          "reverts it (`git revert`) if it is not theirs.")
-
-    # --- restore -------------------------------------------------------------------------
-
-    def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
-        if artifact.kind == "github_release":
-            return self._restore_release(artifact, evidence)
-        if artifact.kind == "release_asset" and evidence.get("renamed_from"):
-            path = self._asset_path(artifact)
-            self.api.call("PATCH", path, body={"name": evidence["renamed_from"],
-                                               "label": evidence.get("label") or ""})
-            return self._outcome(artifact, Outcome.DONE, "asset name restored",
-                                 action="restore", requests=(f"PATCH {path}",))
-        if artifact.kind == "git_tag" and evidence.get("action") in ("moved", "deleted"):
-            current = self._current_tag_sha(artifact)
-            previous = evidence.get("previous_sha")
-            if current == previous:
-                return self._outcome(artifact, Outcome.DONE, "tag already restored",
-                                     action="restore")
-            if previous is None:  # the tag had been recreated by quarantine: delete it
-                path = self._ref_path(artifact)
-                self.api.call("DELETE", path, accept=(404, 422))
-                return self._outcome(artifact, Outcome.DONE, "recreated tag deleted again",
-                                     action="restore", requests=(f"DELETE {path}",))
-            return self._set_tag(artifact, current, previous, "restore")
-        if artifact.kind == "package_version" and evidence.get("deleted"):
-            path = self._package_path(artifact) + "/restore"
-            self.api.call("POST", path)
-            return self._outcome(artifact, Outcome.DONE, "version restored", action="restore",
-                                 requests=(f"POST {path}",))
-        return self._outcome(artifact, Outcome.DONE, "nothing to restore", action="restore")
-
-    def _restore_release(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
-        previous = evidence.get("previous") or {}
-        path = self._release_path(artifact)
-        response = self.api.get(path, accept=(404,))
-        if response.status == 404:
-            return self._outcome(artifact, Outcome.MANUAL, "release was deleted",
-                                 action="restore",
-                                 instructions="Recreate it from the evidence recorded in the "
-                                              "ledger (tag, name, body, asset digests).")
-        current = response.data
-        change = {k: previous[k] for k in ("draft", "prerelease") if k in previous
-                  and previous[k] is not None and current.get(k) != previous[k]}
-        if not change:
-            return self._outcome(artifact, Outcome.DONE, "release already restored",
-                                 action="restore")
-        self.api.call("PATCH", path, body=release_patch_body(current, **change))
-        return self._outcome(artifact, Outcome.DONE, f"release restored: {change}",
-                             action="restore", requests=(f"PATCH {path}",))

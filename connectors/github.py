@@ -61,7 +61,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._github_artifacts import ArtifactSteps
+from ._github_confirm import ConfirmSteps
 from ._github_http import GitHubApi, without_transport_retries
 from ._github_logic import (
     parse_time,
@@ -144,7 +144,7 @@ class GitHubConfig(BaseModel):
         return problems
 
 
-class GitHubConnector(TokenSteps, ArtifactSteps, Connector):
+class GitHubConnector(TokenSteps, ConfirmSteps, Connector):
     provider = "github"
     Config = GitHubConfig
 

@@ -1,0 +1,150 @@
+"""GitHub artifacts read back (`confirm`) and put back (`restore`): a mixin over
+ArtifactSteps, kept apart so each file stays readable.
+
+`confirm` is the post-condition of quarantine, read from GitHub, never the ledger's memory:
+- release: a draft (or a prerelease, when that is what the quarantine made it), or deleted;
+- asset: renamed `quarantined-…`, gone, or hidden in a draft release when its release is
+  the identity's;
+- tag: at its recorded target (from the evidence or the artifact) or gone;
+- package version: deleted; still published is FAILED when the playbook deletes versions,
+  else INDETERMINATE (a person's review decides, MANUAL);
+- signed commit: INDETERMINATE — GitHub keeps a verified signature verified after its key is
+  deleted, and no read shows a review or a revert done.
+Errors GitHub answers with (429/5xx) propagate; the engine records them as indeterminate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._github_artifacts import QUARANTINE_PREFIX, ArtifactSteps
+from ._github_logic import release_patch_body
+from .base import ActionResult, Artifact, Outcome
+
+
+class ConfirmSteps(ArtifactSteps):
+    """confirm() and restore() for the artifacts ArtifactSteps finds and quarantines."""
+
+    # --- confirm -------------------------------------------------------------------------
+
+    def confirm(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        reader = {"github_release": self._confirm_release, "release_asset": self._confirm_asset,
+                  "git_tag": self._confirm_tag, "package_version": self._confirm_package,
+                  "signed_commit": self._confirm_commit}.get(artifact.kind)
+        if reader is None:
+            return self._read(artifact, Outcome.INDETERMINATE,
+                              f"nothing read: {artifact.details.get('error', artifact.kind)}")
+        return reader(artifact, evidence)
+
+    def _read(self, artifact: Artifact, outcome: Outcome, detail: str) -> ActionResult:
+        return self._outcome(artifact, outcome, detail, action="confirm")
+
+    def _confirm_release(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        response = self.api.get(self._release_path(artifact), accept=(404,))
+        if response.status == 404:
+            return self._read(artifact, Outcome.DONE, "release deleted (404)")
+        current = response.data or {}
+        change = evidence.get("quarantine") or self._release_change()
+        state = f"draft={current.get('draft')}, prerelease={current.get('prerelease')}"
+        if all(current.get(k) == v for k, v in change.items()):
+            return self._read(artifact, Outcome.DONE, f"release {self._label(change)} ({state})")
+        return self._read(artifact, Outcome.FAILED, f"release still published ({state}"
+                          + (", immutable" if current.get("immutable") else "") + ")")
+
+    def _confirm_asset(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        response = self.api.get(self._asset_path(artifact), accept=(404,))
+        if response.status == 404:
+            return self._read(artifact, Outcome.DONE, "asset deleted (404)")
+        name = str((response.data or {}).get("name", ""))
+        if name.startswith(QUARANTINE_PREFIX):
+            return self._read(artifact, Outcome.DONE, f"asset renamed {name}")
+        if artifact.details.get("release_suspect"):
+            release = self._confirm_release(artifact, {})
+            if release.outcome is Outcome.DONE:
+                return self._read(artifact, Outcome.DONE, f"asset {name} in a {release.detail}")
+        return self._read(artifact, Outcome.FAILED, f"asset still downloadable as {name}")
+
+    def _confirm_tag(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        target = evidence.get("target_sha") or artifact.details.get("recorded_sha")
+        current = self._current_tag_sha(artifact)
+        if current is None:
+            return self._read(artifact, Outcome.DONE, "tag gone")
+        if target and current == target:
+            return self._read(artifact, Outcome.DONE, f"tag at its recorded target {current}")
+        expected = f"recorded {target}" if target else "a new tag, to be deleted"
+        return self._read(artifact, Outcome.FAILED, f"tag at {current} ({expected})")
+
+    def _confirm_package(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        path = self._package_path(artifact).rsplit("/", 1)[0]
+        version_id = artifact.details["version_id"]
+        active = {v.get("id") for v in self.api.pages(path)}
+        if version_id not in active:
+            return self._read(artifact, Outcome.DONE, f"version {artifact.details['version']} "
+                              "deleted (not among the active versions)")
+        if self.policy.get("delete_package_versions", False):
+            return self._read(artifact, Outcome.FAILED, f"version {artifact.details['version']} "
+                              "still published (its approved deletion has not happened)")
+        return self._read(artifact, Outcome.INDETERMINATE,
+                          f"version {artifact.details['version']} still published; whether it "
+                          "must go is a person's review (manual step)")
+
+    def _confirm_commit(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        return self._read(artifact, Outcome.INDETERMINATE,
+                          "no read shows a signed commit reviewed or reverted (GitHub keeps a "
+                          "verified signature verified after its key is deleted)")
+
+    # --- restore -------------------------------------------------------------------------
+
+    def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        if artifact.kind == "github_release":
+            return self._restore_release(artifact, evidence)
+        if artifact.kind == "release_asset" and evidence.get("renamed_from"):
+            path = self._asset_path(artifact)
+            self.api.call("PATCH", path, body={"name": evidence["renamed_from"],
+                                               "label": evidence.get("label") or ""})
+            return self._outcome(artifact, Outcome.DONE, "asset name restored",
+                                 action="restore", requests=(f"PATCH {path}",))
+        if artifact.kind == "git_tag" and evidence.get("action") in ("moved", "deleted"):
+            current = self._current_tag_sha(artifact)
+            previous = evidence.get("previous_sha")
+            if current == previous:
+                return self._outcome(artifact, Outcome.DONE, "tag already restored",
+                                     action="restore")
+            if previous is None and current is not None:  # quarantine recreated it
+                return self._delete_tag(artifact, current, "restore",
+                                        "recreated tag deleted again", {})
+            if previous is None:
+                return self._outcome(artifact, Outcome.DONE, "tag already restored (gone)",
+                                     action="restore")
+            return self._set_tag(artifact, current, previous, "restore")
+        if artifact.kind == "package_version" and evidence.get("deleted"):
+            path = self._package_path(artifact) + "/restore"
+            self.api.call("POST", path)
+            return self._outcome(artifact, Outcome.DONE, "version restored", action="restore",
+                                 requests=(f"POST {path}",))
+        return self._outcome(artifact, Outcome.DONE, "nothing to restore", action="restore")
+
+    def _restore_release(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        previous = evidence.get("previous") or {}
+        path = self._release_path(artifact)
+        response = self.api.get(path, accept=(404,))
+        if response.status == 404:
+            return self._outcome(artifact, Outcome.MANUAL, "release was deleted",
+                                 action="restore",
+                                 instructions="Recreate it from the evidence recorded in the "
+                                              "ledger (tag, name, body, asset digests).")
+        if not previous:
+            return self._outcome(
+                artifact, Outcome.MANUAL, "its state before quarantine was not recorded",
+                action="restore", instructions=f"A maintainer of {artifact.details['repo']} "
+                "sets draft/prerelease on the release as the ledger's observation of "
+                f"{artifact.subject} (written before the change) shows.")
+        current = response.data
+        change = {k: previous[k] for k in ("draft", "prerelease") if k in previous
+                  and previous[k] is not None and current.get(k) != previous[k]}
+        if not change:
+            return self._outcome(artifact, Outcome.DONE, "release already restored",
+                                 action="restore")
+        self.api.call("PATCH", path, body=release_patch_body(current, **change))
+        return self._outcome(artifact, Outcome.DONE, f"release restored: {change}",
+                             action="restore", requests=(f"PATCH {path}",))
