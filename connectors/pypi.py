@@ -6,10 +6,13 @@ pypi.org has no API to revoke a token, remove a trusted publisher or yank a rele
 - a leaked API token becomes a MANUAL step (the account's token page, the token's last
   characters, who must do it); verification probes an upload with the token and an empty
   form: a live token gets 400 (bad form), a revoked one 403 — nothing is uploaded either way;
+  any other answer cannot tell (INDETERMINATE);
 - a trusted publisher becomes a MANUAL step (the project's publishing settings page);
 - a release in the window is yanked through the server's yank API when it has one (the
   sandbox, or Warehouse's proposed API), else a MANUAL step with the release's manage URL.
-  A re-run checks the JSON API's `yanked` flag: once the maintainer has yanked it, it is DONE.
+  A yank counts only once read back: `confirm` (and the yank itself, after the API's 200)
+  reads `yanked` for every file of the release in the JSON API and in the PEP 691 simple
+  index pip reads; once the maintainer has yanked it on pypi.org, a re-run sees it DONE.
 The JSON API names no uploader, so every release of the identity's projects uploaded in the
 window is suspect; PEP 740 provenance, where present, says which publisher built it — valid
 provenance says who built a file, not that the build was clean (Ultralytics, Dec 2024).
@@ -19,6 +22,7 @@ Policy keys: `yank_reason` (str).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -41,6 +45,8 @@ from .base import (
 )
 
 DEFAULT_INDEX = "https://pypi.org"
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"  # PEP 691
+ANSWERS = tuple(s for s in range(200, 500) if s != 429)  # the probe's verdicts; 429 is "later"
 
 
 class TrustedPublisher(BaseModel):
@@ -151,21 +157,36 @@ class PypiConnector(Connector):
                           "the workflow is fixed."))
 
     def verify(self, credential: Credential) -> ActionResult:
+        """Three states. A token is probed with an empty upload: 401/403 → refused (DONE);
+        400 → it authenticated and only the form was bad (FAILED); any other answer says
+        nothing (INDETERMINATE); 429/5xx/timeouts raise transient errors, which the engine
+        reads as INDETERMINATE. A trusted publisher has no read API: INDETERMINATE."""
         if credential.kind != "pypi_token":
-            return ActionResult(subject=credential.subject, action="verify",
-                                outcome=Outcome.MANUAL, detail="confirm in the web UI")
+            return self._verified(credential, Outcome.INDETERMINATE,
+                                  "no API shows trusted publishers: check the project's "
+                                  "publishing settings page")
         token = self._leaked.get(credential.id)
         if token is None:
-            return ActionResult(subject=credential.subject, action="verify",
-                                outcome=Outcome.MANUAL, detail="token value not supplied")
+            return self._verified(credential, Outcome.INDETERMINATE,
+                                  "token value not supplied: nothing to probe with")
         # An upload with an empty form: nothing can be stored, but auth is checked first.
-        response = self.http.post("/legacy/", data={":action": "file_upload"},
-                                  auth=("__token__", token))
-        refused = response.status_code in (401, 403)
-        return ActionResult(subject=credential.subject, action="verify",
-                            outcome=Outcome.DONE if refused else Outcome.FAILED,
-                            detail="the token is refused" if refused else
-                            f"the token still authenticates (HTTP {response.status_code})")
+        response = checked_request(self.http, "pypi", "POST", "/legacy/",
+                                   ok=ANSWERS, data={":action": "file_upload"},
+                                   auth=("__token__", token))
+        status = response.status_code
+        if status in (401, 403):
+            return self._verified(credential, Outcome.DONE, f"the token is refused (HTTP "
+                                                            f"{status})")
+        if status == 400:
+            return self._verified(credential, Outcome.FAILED,
+                                  "the token still authenticates (HTTP 400 on an empty form)")
+        return self._verified(credential, Outcome.INDETERMINATE,
+                              f"the upload probe answered HTTP {status}: cannot tell")
+
+    @staticmethod
+    def _verified(credential: Credential, outcome: Outcome, detail: str) -> ActionResult:
+        return ActionResult(subject=credential.subject, action="verify", outcome=outcome,
+                            detail=detail)
 
     # --- artifacts -----------------------------------------------------------------------
 
@@ -200,19 +221,55 @@ class PypiConnector(Connector):
             return f"{publisher.get('repository')}:{publisher.get('workflow')}"
         return None
 
-    def _yanked(self, name: str, version: str) -> bool:
-        files = (self._project(name).get("releases") or {}).get(version, [])
-        return bool(files) and all(f.get("yanked") for f in files)
+    def _read_yank(self, artifact: Artifact) -> tuple[bool, str]:
+        """(out of circulation, what was read) from the JSON API and the PEP 691 simple
+        index, which is what pip reads: every file of the release yanked (or gone) in both."""
+        name, version = artifact.details["project"], artifact.details["version"]
+        project = self._json(f"/pypi/{quote(name)}/json", missing_ok=True)
+        files = ((project or {}).get("releases") or {}).get(version, [])
+        names = {f["filename"] for f in artifact.details.get("files") or []} | {
+            f["filename"] for f in files}
+        simple = self._simple(name)
+        listed = [f for f in simple if f.get("filename") in names]
+        live = sorted({f["filename"] for f in files if not f.get("yanked")}
+                      | {f["filename"] for f in listed if not f.get("yanked")})
+        if live:
+            return False, f"{name} {version} not yanked: {', '.join(live)}"
+        if not files and not listed:
+            return True, f"{name} {version} is not on the index any more"
+        return True, (f"{name} {version} yanked: {len(files)} file(s) in the JSON API, "
+                      f"{len(listed)} in the simple index")
+
+    def _simple(self, name: str) -> list[dict[str, Any]]:
+        path = f"/simple/{re.sub(r'[-_.]+', '-', name).lower()}/"  # PEP 503 normalised
+        response = checked_request(self.http, "pypi", "GET", path, ok=(200, 404),
+                                   headers={"Accept": SIMPLE_JSON})
+        if response.status_code == 404:
+            return []
+        if SIMPLE_JSON not in response.headers.get("Content-Type", ""):
+            raise ConnectorError(f"GET {path}: no PEP 691 answer", provider="pypi")
+        return list(response.json().get("files") or [])
+
+    def confirm(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        """DONE once the release reads as yanked — also how a person's yank on pypi.org is
+        seen on re-run; FAILED while any file installs; INDETERMINATE when unreadable."""
+        try:
+            yanked, read = self._read_yank(artifact)
+        except ConnectorError as error:
+            return ActionResult(subject=artifact.subject, action="confirm",
+                                outcome=Outcome.INDETERMINATE, detail=f"not readable: {error}")
+        return ActionResult(subject=artifact.subject, action="confirm",
+                            outcome=Outcome.DONE if yanked else Outcome.FAILED, detail=read)
 
     def quarantine(self, artifact: Artifact, *, destructive: bool = False) -> ActionResult:
-        name, version = artifact.details["project"], artifact.details["version"]
         if destructive:
             return ActionResult(subject=artifact.subject, action="quarantine_destructive",
                                 outcome=Outcome.SKIPPED,
                                 detail="PyPI releases are yanked, never deleted by Revoker")
-        if self._yanked(name, version):
+        yanked, read = self._read_yank(artifact)
+        if yanked:
             return ActionResult(subject=artifact.subject, action="quarantine",
-                                outcome=Outcome.DONE, detail="yanked (confirmed by the JSON API)")
+                                outcome=Outcome.DONE, detail=f"already out: {read}")
         return self._set_yanked(artifact, True)
 
     def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
@@ -227,10 +284,13 @@ class PypiConnector(Connector):
             path = f"/api/projects/{quote(name)}/releases/{quote(version)}/yank"
             response = self.http.post(path, json={"yanked": yanked, "reason": reason},
                                       headers={"Authorization": f"Bearer {token}"})
-            if response.status_code == 200:
+            if response.status_code == 200:  # an answer, not the state: read it back
+                now_yanked, read = self._read_yank(artifact)
                 return ActionResult(subject=artifact.subject, action=action,
-                                    outcome=Outcome.DONE, requests=(f"POST {path}",),
-                                    detail="yanked" if yanked else "un-yanked")
+                                    outcome=Outcome.DONE if now_yanked == yanked
+                                    else Outcome.FAILED, requests=(f"POST {path}",),
+                                    detail=(read if now_yanked == yanked else
+                                            f"the yank API answered 200, but {read}"))
             if response.status_code not in (404, 405):
                 raise ConnectorError(f"POST {path}: HTTP {response.status_code}",
                                      provider="pypi", transient=response.status_code >= 500)

@@ -60,7 +60,7 @@ def test_yank_and_restore_round_trip(world) -> None:
     pypi = connector(sandbox, environ)
     artifact = pypi.enumerate(Window(since=seeded.window_start))[0]
     assert pypi.quarantine(artifact).outcome is Outcome.DONE and yanked(sandbox, "1.0.1")
-    assert pypi.quarantine(artifact).detail == "yanked (confirmed by the JSON API)"
+    assert pypi.quarantine(artifact).detail.startswith("already out: acme-tool 1.0.1 yanked")
     assert pypi.restore(artifact, {}).outcome is Outcome.DONE
     assert not yanked(sandbox, "1.0.1")
 
@@ -98,3 +98,79 @@ def test_dry_run_yanks_nothing(world) -> None:
         pypi.quarantine(artifact)
     assert sandbox.mutating_requests(since=marks)["pypi"] == []
     assert not yanked(sandbox, "1.0.1")
+
+
+# --- read-backs -------------------------------------------------------------------------------
+
+
+def impatient(sandbox, environ, **kwargs) -> PypiConnector:
+    """No transport retries, so an injected fault is seen at once."""
+    pypi = connector(sandbox, environ, **kwargs)
+    pypi.http = Clients(Guard(dry_run=False), retry_total=0).http("pypi", pypi.index)
+    return pypi
+
+
+def test_a_yank_counts_only_once_read_back(world) -> None:
+    """A 200 from the yank API that changed nothing (here the proxy answers in the index's
+    place) is not a yank: the JSON API and the simple index still serve the release."""
+    from connectors.sandbox.proxy import Fault
+
+    sandbox, seeded, environ = world
+    pypi = connector(sandbox, environ)
+    artifact = pypi.enumerate(Window(since=seeded.window_start))[0]
+    sandbox.set_faults("pypi", [Fault(match="POST /api/projects/.*/yank", status=200)])
+    result = pypi.quarantine(artifact)
+    assert result.outcome is Outcome.FAILED and "not yanked" in result.detail
+    assert pypi.confirm(artifact, result.evidence).outcome is Outcome.FAILED
+    sandbox.clear_faults()
+    assert pypi.quarantine(artifact).outcome is Outcome.DONE
+    confirmed = pypi.confirm(artifact, {})
+    assert confirmed.outcome is Outcome.DONE and "simple index" in confirmed.detail
+
+
+def test_confirm_sees_a_yank_a_person_made(world) -> None:
+    sandbox, seeded, environ = world
+    manual = connector(sandbox, environ, yank=False)  # pypi.org: no yank API
+    artifact = manual.enumerate(Window(since=seeded.window_start))[0]
+    assert manual.quarantine(artifact).outcome is Outcome.MANUAL
+    assert manual.confirm(artifact, {}).outcome is Outcome.FAILED
+    connector(sandbox, environ).quarantine(artifact)  # the maintainer yanks it
+    assert manual.confirm(artifact, {}).outcome is Outcome.DONE
+    assert manual.quarantine(artifact).outcome is Outcome.DONE  # the re-run sees it done
+
+
+def test_confirm_is_indeterminate_when_the_index_cannot_be_read(world) -> None:
+    from connectors.sandbox.proxy import Fault
+
+    sandbox, seeded, environ = world
+    artifact = connector(sandbox, environ).enumerate(Window(since=seeded.window_start))[0]
+    sandbox.set_faults("pypi", [Fault(match="^GET ", status=503)])
+    result = impatient(sandbox, environ).confirm(artifact, {})
+    assert result.outcome is Outcome.INDETERMINATE and "503" in result.detail
+
+
+def test_verify_cannot_tell_from_an_answer_that_is_no_verdict(world) -> None:
+    from connectors.base import ConnectorError
+    from connectors.sandbox.proxy import Fault
+
+    sandbox, seeded, environ = world
+    pypi = impatient(sandbox, environ)
+    token = next(c for c in pypi.discover() if c.kind == "pypi_token")
+    sandbox.set_faults("pypi", [Fault(match="POST /legacy/", status=404)])  # no upload here
+    assert pypi.verify(token).outcome is Outcome.INDETERMINATE
+    sandbox.set_faults("pypi", [Fault(match="POST /legacy/", status=503)])
+    with pytest.raises(ConnectorError) as raised:  # the engine records INDETERMINATE
+        pypi.verify(token)
+    assert raised.value.transient
+    sandbox.set_faults("pypi", [Fault(match="POST /legacy/", kind="rate_limit")])
+    with pytest.raises(ConnectorError):
+        pypi.verify(token)
+    publisher = PypiConnector(ProviderContext(
+        clients=Clients(Guard(dry_run=False)), identity=Identity(id="bot"),
+        config=PypiConfig(user="bot", projects=("acme-tool",), trusted_publishers=[{
+            "project": "acme-tool", "repository": "acme/tool", "workflow": "release.yml"}]),
+        endpoint=sandbox.urls()["pypi"], secrets=SecretSource(environ)))
+    [trusted] = publisher.discover()
+    assert publisher.verify(trusted).outcome is Outcome.INDETERMINATE
+    unsupplied = token.model_copy(update={"id": "fp-not-supplied"})
+    assert pypi.verify(unsupplied).outcome is Outcome.INDETERMINATE
