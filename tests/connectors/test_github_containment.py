@@ -18,7 +18,7 @@ from connectors.sandbox.proxy import Fault
 from connectors.sandbox.testing import github_behind_proxy
 
 from . import github_fixtures as fx
-from .github_fixtures import Server, World, by_kind, fresh_world, mass_leak
+from .github_fixtures import WINDOW, Server, World, by_kind, fresh_world, mass_leak
 
 REVOKE = "POST /credentials/revoke"
 REFRESH = "ghr_" + "R" * 36
@@ -148,3 +148,124 @@ def test_a_batch_with_refresh_tokens_is_never_verified_done(world: World,
     assert github.revoke(batch).outcome is Outcome.DONE
     proof = github.verify(batch)
     assert proof.outcome is Outcome.INDETERMINATE and "1 refresh token" in proof.detail
+
+
+# --- 3. a tag GitHub refuses to delete or move is never "done" ------------------------------
+
+
+def test_a_protected_tag_is_a_named_manual_step_in_quarantine_and_restore(world: World
+                                                                          ) -> None:
+    github = world.connector()
+    tags = {a.coordinates: a for a in github.enumerate(WINDOW) if a.kind == "git_tag"}
+    world.repo["protected_tags"] = ["v1.*"]  # a tag ruleset: restrict updates and deletions
+    new, moved = tags["acme/widget:v1.1.0"], tags["acme/widget:v1.0.1"]
+    deleted = github.quarantine(new)
+    assert deleted.outcome is Outcome.MANUAL and "HTTP 422" in deleted.detail
+    assert "/acme/widget/settings/rules" in deleted.instructions
+    assert "git push origin :refs/tags/v1.1.0" in deleted.instructions
+    assert "refs/tags/v1.1.0" in world.repo["refs"]
+    put_back = github.quarantine(moved)
+    assert put_back.outcome is Outcome.MANUAL
+    assert f"git push --force origin {fx.C1}:refs/tags/v1.0.1" in put_back.instructions
+    assert github.confirm(new, deleted.evidence).outcome is Outcome.FAILED
+    assert github.confirm(moved, put_back.evidence).outcome is Outcome.FAILED
+    # restore: quarantined while unprotected, then a ruleset refuses putting them back
+    world.repo["protected_tags"] = []
+    recreated = tags["acme/widget:v0.9"]
+    evidence = {c: github.quarantine(a).evidence for c, a in tags.items()}
+    world.repo["protected_tags"] = ["v*"]
+    for coordinates in ("acme/widget:v0.9", "acme/widget:v1.0.1"):
+        undone = github.restore(tags[coordinates], evidence[coordinates])
+        assert undone.outcome is Outcome.MANUAL, (coordinates, undone.detail)
+    assert world.repo["refs"]["refs/tags/v0.9"]["sha"] == fx.C9  # still recreated
+    assert github.confirm(recreated, evidence["acme/widget:v0.9"]).outcome is Outcome.DONE
+
+
+def test_the_tag_of_an_immutable_release_stays_and_confirm_says_so(world: World) -> None:
+    world.repo["releases"][2]["immutable"] = True
+    github = world.connector()
+    found = {a.coordinates: a for a in github.enumerate(WINDOW)}
+    tag, release = found["acme/widget:v1.1.0"], found["acme/widget@v1.1.0"]
+    assert github.quarantine(release).outcome is Outcome.MANUAL
+    result = github.quarantine(tag)
+    assert result.outcome is Outcome.MANUAL and "immutable release" in result.instructions
+    assert github.confirm(tag, result.evidence).outcome is Outcome.FAILED
+    assert github.confirm(release, {}).outcome is Outcome.FAILED  # still published
+
+
+# --- 4. confirm reads each quarantined artifact back -----------------------------------------
+
+
+def test_confirm_reads_every_kind_back_before_and_after_quarantine(world: World) -> None:
+    github = world.connector()
+    artifacts = github.enumerate(WINDOW)
+    before = {a.coordinates: github.confirm(a, {}).outcome for a in artifacts}
+    evidence = {a.coordinates: github.quarantine(a).evidence for a in artifacts}
+    after = {a.coordinates: github.confirm(a, evidence[a.coordinates]) for a in artifacts}
+    after_alone = {a.coordinates: github.confirm(a, {}).outcome for a in artifacts}
+    for artifact in artifacts:
+        read = after[artifact.coordinates]
+        assert read.action == "confirm" and read.outcome == after_alone[artifact.coordinates]
+        if artifact.kind in ("package_version", "signed_commit"):  # a person's review
+            assert read.outcome is Outcome.INDETERMINATE, artifact.coordinates
+            assert before[artifact.coordinates] is Outcome.INDETERMINATE
+        else:
+            assert read.outcome is Outcome.DONE, (artifact.coordinates, read.detail)
+            gone = artifact.details.get("deleted")  # a deleted tag serves nothing: done
+            assert before[artifact.coordinates] is (Outcome.DONE if gone else Outcome.FAILED)
+    assert "draft=True" in after["acme/widget@v1.1.0"].detail
+    assert after["acme/widget@v1.0.1/evil.sh"].detail == "asset renamed quarantined-evil.sh"
+    deleting = world.connector(policy={"delete_package_versions": True})
+    package = next(a for a in artifacts if a.kind == "package_version")
+    assert deleting.confirm(package, {}).outcome is Outcome.FAILED  # deletion approved, not done
+    deleting.quarantine(package, destructive=True)
+    assert deleting.confirm(package, {}).outcome is Outcome.DONE
+
+
+def test_confirm_follows_the_prerelease_policy(world: World) -> None:
+    github = world.connector(policy={"draft_releases": False})
+    release = next(a for a in github.enumerate(WINDOW) if a.kind == "github_release")
+    world.repo["releases"][2]["prerelease"] = False
+    assert github.confirm(release, {}).outcome is Outcome.FAILED
+    result = github.quarantine(release)
+    assert result.evidence["quarantine"] == {"prerelease": True}
+    assert github.confirm(release, result.evidence).outcome is Outcome.DONE
+
+
+# --- 5. quarantine finishes from the partial states a crash leaves ---------------------------
+
+
+def test_quarantine_after_a_crash_records_what_restore_needs(world: World) -> None:
+    """Each change landed but its result was never recorded: quarantine finds it done and
+    still records the state to restore, from what enumeration saw."""
+    github = world.connector()
+    found = {a.coordinates: a for a in github.enumerate(WINDOW)}
+    repo = world.repo
+    del repo["refs"]["refs/tags/v1.1.0"]  # the new tag was deleted
+    repo["refs"]["refs/tags/v1.0.1"] = {"sha": fx.C1, "type": "commit"}  # put back
+    repo["releases"][1]["assets"][0]["name"] = "quarantined-evil.sh"  # renamed
+    repo["releases"][2]["draft"] = True  # drafted
+    sent = len(world.mutations())
+    coordinates = ["acme/widget:v1.1.0", "acme/widget:v1.0.1", "acme/widget@v1.0.1/evil.sh",
+                   "acme/widget@v1.1.0"]
+    results = {c: github.quarantine(found[c]) for c in coordinates}
+    assert all(r.outcome is Outcome.DONE for r in results.values())
+    assert len(world.mutations()) == sent  # nothing sent again
+    for c in coordinates:
+        assert github.confirm(found[c], results[c].evidence).outcome is Outcome.DONE
+        assert github.restore(found[c], results[c].evidence).outcome is Outcome.DONE, c
+    assert repo["refs"]["refs/tags/v1.1.0"] == {"sha": fx.T1, "type": "tag"}
+    assert repo["refs"]["refs/tags/v1.0.1"]["sha"] == fx.CX
+    assert repo["releases"][1]["assets"][0]["name"] == "evil.sh"
+    assert repo["releases"][2]["draft"] is False and repo["releases"][2]["prerelease"] is True
+
+
+def test_a_release_drafted_before_it_was_enumerated_is_not_restored_blindly(world: World
+                                                                            ) -> None:
+    world.repo["releases"][2]["draft"] = True  # drafted, then the run crashed and re-listed
+    github = world.connector()
+    release = next(a for a in github.enumerate(WINDOW) if a.kind == "github_release")
+    result = github.quarantine(release)
+    assert result.outcome is Outcome.DONE and result.evidence["previous_unknown"] is True
+    assert "previous" not in result.evidence  # would overwrite the one recorded before
+    assert github.restore(release, result.evidence).outcome is Outcome.MANUAL
