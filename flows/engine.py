@@ -122,6 +122,19 @@ class Outstanding:
     reason: str
 
 
+def retrying(fn: Callable[[], T], retries: int, *, pause: float = 0.2) -> T:
+    """Call `fn`, again up to `retries` times while it fails transiently (a 5xx, a 429, a
+    dropped or truncated response that outlasted the client's own retries)."""
+    for remaining in range(retries, -1, -1):
+        try:
+            return fn()
+        except Exception as error:
+            if remaining == 0 or not is_transient(error):
+                raise
+            time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
 def _failed(subject: str, action: str, error: BaseException) -> ActionResult:
     return ActionResult(subject=subject, action=action, outcome=Outcome.FAILED,
                         detail=f"{type(error).__name__}: {error}")
@@ -344,8 +357,9 @@ class Response:
         state = self.providers[name]
         if state.connector is None:
             return []
+        connector = state.connector
         try:
-            found = state.connector.discover()
+            found = retrying(connector.discover, self.playbook.retries)
         except DryRunBlocked:
             raise
         except Exception as error:
@@ -394,7 +408,9 @@ class Response:
         if state.connector is None:
             return
         try:
-            evidence = state.connector.snapshot(state.credentials)
+            connector = state.connector
+            evidence = retrying(lambda: connector.snapshot(state.credentials),
+                                self.playbook.retries)
         except Exception as error:
             # Evidence not read is a gap on record, never a reason to hold back revocation.
             state.gaps.append(f"snapshot: {error}")
@@ -496,7 +512,8 @@ class Response:
         """A read-back never raises: a provider that cannot answer (429, 5xx, timeout) is
         "indeterminate", which is never counted as done and is read again on the next run."""
         try:
-            result = self._attempt(subject, action, call)
+            result = retrying(lambda: self._attempt(subject, action, call),
+                              self.playbook.retries)
         except Exception as error:
             return ActionResult(subject=subject, action=action,
                                 outcome=Outcome.INDETERMINATE,
@@ -623,8 +640,9 @@ class Response:
         state = self.providers[name]
         if state.connector is None:
             return []
+        connector = state.connector
         try:
-            artifacts = state.connector.enumerate(self.window)
+            artifacts = retrying(lambda: connector.enumerate(self.window), self.playbook.retries)
         except Exception as error:
             self.error(name, "enumerate", error)
             return []
