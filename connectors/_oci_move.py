@@ -235,7 +235,22 @@ class Move:
     def _copy(self, source: Holding, target: Holding, requests: list[str]) -> None:
         if source.image and target.tagged is None:
             self.registry.copy(source.image, self.source, self.target, self.tag, requests)
+        if source.image:  # deleting the digest drops every tag on it: those tags move too
+            for name, found in self._siblings(source.image.digest).items():
+                if self.registry.manifest(self.target, name) is None:  # never overwrite
+                    self.registry.copy(found, self.source, self.target, name, requests)
         for reference, found in source.attached.items():
             there = target.attached.get(reference)
             if there is None or there.digest != found.digest:
                 self.registry.copy(found, self.source, self.target, reference, requests)
+
+    def _siblings(self, digest: str) -> dict[str, Found]:
+        """The source's other image tags on the same digest (each its own artifact)."""
+        found = {}
+        for name in self.registry.tags(self.source):
+            if name == self.tag or name.startswith("sha256-"):
+                continue
+            manifest = self.registry.manifest(self.source, name)
+            if manifest is not None and manifest.digest == digest:
+                found[name] = manifest
+        return found

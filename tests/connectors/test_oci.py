@@ -448,3 +448,21 @@ def test_verify_probes_a_leaked_registry_password(world) -> None:
     assert verified("OCI_PASSWORD") is Outcome.FAILED  # still logs in
     assert verified("WRONG") is Outcome.DONE  # refused
     assert verified(None) is Outcome.INDETERMINATE  # nothing to probe with
+
+
+def test_two_tags_on_one_suspect_image_both_end_in_quarantine(world) -> None:
+    """Deleting the digest drops every tag on it, so `latest` must move with `v2` or its own
+    quarantine would find it in neither repository."""
+    sandbox, seeded, environ = world
+    with registry(sandbox, environ) as http:
+        found = http.get("/v2/acme/api/manifests/v2", headers={"Accept": ACCEPT})
+        assert http.put("/v2/acme/api/manifests/latest", content=found.content, headers={
+            "Content-Type": found.headers["Content-Type"]}).status_code == 201
+    oci = connector(sandbox, environ)
+    artifacts = oci.enumerate(Window(since=seeded.window_start))
+    assert sorted(a.coordinates for a in artifacts) == ["acme/api:latest", "acme/api:v2"]
+    for artifact in artifacts:
+        result = oci.quarantine(artifact)
+        assert result.outcome is Outcome.DONE, result.detail
+    assert all(oci.confirm(a, {}).outcome is Outcome.DONE for a in artifacts)
+    assert {"latest", "v2"} <= set(tags(sandbox, environ, "quarantine/acme/api"))
