@@ -1,6 +1,9 @@
 """GitHub artifacts: what the identity published, moved or signed in the window, and how each
-is quarantined (reversibly first) and restored. A mixin of `GitHubConnector`, kept apart so
-each file stays readable; it uses the connector's `api`, `config`, `policy` and `context`.
+is quarantined (reversibly first; tags in _github_tags.py; read back and restored in
+_github_confirm.py). A mixin of `GitHubConnector`, kept apart so each file stays readable;
+it uses the connector's `api`, `config`, `policy` and `context`. Quarantine reads GitHub's
+state first, so from any partial state a crash leaves it finishes what is left and records
+what restore needs (for what was done before, from what enumeration saw).
 
 Why these sources: there is no audit-log action for releases, so the Releases API's
 `author`/`uploader` says who published; a moved tag is found only by comparing its target
@@ -43,6 +46,7 @@ from ._github_logic import (
     signing_key_of,
     tag_status,
 )
+from ._github_tags import TagSteps
 from .base import (
     ActionResult,
     Artifact,
@@ -61,7 +65,7 @@ if TYPE_CHECKING:
 QUARANTINE_PREFIX = "quarantined-"
 
 
-class ArtifactSteps:
+class ArtifactSteps(TagSteps):
     """Needs from its host class: provider, api, config, policy, context, web_url,
     signing_keys(), and an empty `_codeowners` dict (repo → what its CODEOWNERS says)."""
 
@@ -318,11 +322,6 @@ class ArtifactSteps:
                                  "re-run the case to retry this scope")
         return steps[1](artifact) if destructive else steps[0](artifact)
 
-    def _outcome(self, artifact: Artifact, outcome: Outcome, detail: str, *,
-                 action: str = "quarantine", **kwargs: Any) -> ActionResult:
-        return ActionResult(subject=artifact.subject, action=action, outcome=outcome,
-                            detail=detail, **kwargs)
-
     def _no_destructive_step(self, artifact: Artifact) -> ActionResult:
         return self._outcome(artifact, Outcome.SKIPPED, "no destructive step for this kind",
                              action="quarantine_destructive")
@@ -431,93 +430,6 @@ class ArtifactSteps:
                              "asset deleted" if response.ok else "asset already deleted",
                              action=action, evidence={"deleted": facts},
                              requests=(f"DELETE {path}",))
-
-    def _ref_path(self, artifact: Artifact) -> str:
-        return f"/repos/{artifact.details['repo']}/git/refs/tags/{quote(artifact.details['tag'])}"
-
-    def _current_tag_sha(self, artifact: Artifact) -> str | None:
-        repo, tag = artifact.details["repo"], artifact.details["tag"]
-        refs = self.api.get(f"/repos/{repo}/git/matching-refs/tags/{quote(tag)}").data or []
-        exact = [r for r in refs if r["ref"] == f"refs/tags/{tag}"]
-        return exact[0]["object"]["sha"] if exact else None
-
-    def _quarantine_tag(self, artifact: Artifact) -> ActionResult:
-        details = artifact.details
-        current = self._current_tag_sha(artifact)
-        recorded = details.get("recorded_sha")
-        seen = details.get("current_sha")  # what enumeration saw: the suspect target
-        self.context.observe(artifact.subject, {"tag": details["tag"], "current_sha": current,
-                                                "recorded_sha": recorded})
-        if recorded:
-            if current == recorded:  # put back before (a crash may have lost the result)
-                return self._outcome(artifact, Outcome.DONE, "tag already on its recorded "
-                                     "target", evidence={"previous_sha": seen,
-                                                         "action": "moved",
-                                                         "target_sha": recorded})
-            return self._set_tag(artifact, current, recorded, "quarantine")
-        if not self.policy.get("delete_tags", True):
-            return self._outcome(artifact, Outcome.SKIPPED, "delete_tags is off; tag left")
-        if current is None:  # deleted before: enumeration saw its target
-            return self._outcome(artifact, Outcome.DONE, "tag already deleted",
-                                 evidence={"previous_sha": seen, "action": "deleted"})
-        return self._delete_tag(artifact, current, "quarantine",
-                                f"new tag deleted (was {current})",
-                                {"previous_sha": current, "action": "deleted"})
-
-    def _delete_tag(self, artifact: Artifact, current: str, action: str, done: str,
-                    evidence: dict[str, Any]) -> ActionResult:
-        """DELETE the tag's ref, then read it: GitHub answers 422 both for a ref that is
-        gone and for one a ruleset or an immutable release protects
-        (docs.github.com/en/rest/git/refs#delete-a-reference), so only a read can tell."""
-        path = self._ref_path(artifact)
-        response = self.api.call("DELETE", path, accept=(404, 422))
-        after = self._current_tag_sha(artifact)
-        if after is None:
-            return self._outcome(artifact, Outcome.DONE, done, action=action,
-                                 evidence=evidence, requests=(f"DELETE {path}",))
-        return self._refused(artifact, action, f"HTTP {response.status} {response.message}",
-                             f"git push origin :refs/tags/{artifact.details['tag']}",
-                             current=after, requests=(f"DELETE {path}",))
-
-    def _refused(self, artifact: Artifact, action: str, answer: str, command: str, *,
-                 current: str | None, requests: tuple[str, ...]) -> ActionResult:
-        """A tag change GitHub refused (the tag read back unchanged): a named manual step."""
-        repo, tag = artifact.details["repo"], artifact.details["tag"]
-        return self._outcome(
-            artifact, Outcome.MANUAL, f"GitHub refused it ({answer}); the tag is still at "
-            f"{current}", action=action, requests=requests,
-            evidence={"refused": answer, "current_sha": current},
-            instructions=f"A tag ruleset or an immutable release protects refs/tags/{tag} in "
-                         f"{repo}. An admin of {repo} lifts the rule at "
-                         f"{self.web_url}/{repo}/settings/rules (a tag of an immutable release "
-                         f"stays locked while the release exists: delete the release first), "
-                         f"then runs `{command}` in a clone and restores the rule.")
-
-    def _set_tag(self, artifact: Artifact, current: str | None, target: str,
-                 action: str) -> ActionResult:
-        """Point the tag at `target` (PATCH the ref, or create it when it is gone) and read
-        it back: a ruleset or an immutable release makes GitHub refuse with 422."""
-        repo, tag = artifact.details["repo"], artifact.details["tag"]
-        if current is None:
-            path = f"/repos/{repo}/git/refs"
-            response = self.api.call("POST", path, body={"ref": f"refs/tags/{tag}",
-                                                         "sha": target}, accept=(422,))
-            request, what = f"POST {path}", f"tag recreated at {target}"
-        else:
-            path = self._ref_path(artifact)
-            response = self.api.call("PATCH", path, body={"sha": target, "force": True},
-                                     accept=(422,))
-            request, what = f"PATCH {path}", f"tag moved from {current} to {target}"
-        after = self._current_tag_sha(artifact) if response.status == 422 else \
-            ((response.data or {}).get("object") or {}).get("sha")
-        if after != target:
-            return self._refused(artifact, action, f"HTTP {response.status} {response.message}",
-                                 f"git push --force origin {target}:refs/tags/{tag}",
-                                 current=after, requests=(request,))
-        return self._outcome(artifact, Outcome.DONE, what, action=action,
-                             evidence={"previous_sha": current, "action": "moved",
-                                       "target_sha": target},
-                             requests=(request,))
 
     def _package_path(self, artifact: Artifact) -> str:
         d = artifact.details

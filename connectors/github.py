@@ -32,6 +32,8 @@ attestations), `git_tag` ("owner/repo:tag": moved from its recorded target, dele
 in the window), `package_version` ("org/type/name@version"), `signed_commit`
 ("owner/repo@sha", signed by one of the identity's keys). A repository's artifacts name the
 owners of its CODEOWNERS file's catch-all rule as release owners (_github_artifacts.py).
+`confirm` reads each one's quarantine back (_github_confirm.py); a tag GitHub refuses to move
+or delete (a ruleset, an immutable release: 422) is a named manual step (_github_tags.py).
 
 Policy keys (playbook `providers.github.options`):
 - `draft_releases` (bool, default true): quarantine a release by making it a draft; false:
