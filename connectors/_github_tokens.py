@@ -356,18 +356,19 @@ class TokenSteps:
                     f"this IP); the next call can go out at {at} — re-run the case then",
                     evidence={"probes": probes})
             self._forget_probes(live)
-            self._revoke_calls.append(time.monotonic())
             sent = [fingerprint(v) for v in live]
             try:
                 response = self.revoker.call("POST", "/credentials/revoke",
                                              body={"credentials": live}, accept=(404,))
             except ConnectorError as error:
+                self._revoke_calls.append(time.monotonic())  # it may have counted
                 if not error.transient or attempt + 1 == attempts:
                     raise
                 time.sleep(float(self.policy.get("verify_delay", 2)))  # revocation is async
                 live, more = self._live(live)
                 probes.update(more)
                 continue
+            self._revoke_calls.append(time.monotonic())
             if response.status == 404:
                 return [], probes, self._result(
                     credential, Outcome.MANUAL, "this server has no /credentials/revoke (GHES)",
