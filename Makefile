@@ -3,7 +3,7 @@
 # is idempotent).
 PYTHON ?= python3
 
-.PHONY: setup demo test bench
+.PHONY: setup demo test bench reliability
 setup:
 	bash .ci/setup
 
@@ -17,3 +17,8 @@ test: setup
 
 bench: setup
 	$(PYTHON) bench/run.py
+
+# Fault and crash trials (R1, R2): summary tables, about 5 minutes. CI runs the subset in
+# tests/reliability.
+reliability: setup
+	$(PYTHON) -m tests.reliability.harness

@@ -511,16 +511,22 @@ class Response:
                    ) -> ActionResult:
         """A read-back never raises: a provider that cannot answer (429, 5xx, timeout) is
         "indeterminate", which is never counted as done and is read again on the next run."""
-        try:
-            result = retrying(lambda: self._attempt(subject, action, call),
-                              self.playbook.retries)
-        except Exception as error:
-            return ActionResult(subject=subject, action=action,
-                                outcome=Outcome.INDETERMINATE,
-                                detail=f"could not read back: {type(error).__name__}: {error}")
-        if result.outcome is Outcome.PLANNED:  # a read-back that wanted to write
-            return result.model_copy(update={"outcome": Outcome.INDETERMINATE})
-        return result
+        for remaining in range(self.playbook.retries, -1, -1):
+            try:
+                result = self._attempt(subject, action, call)
+            except Exception as error:
+                result = ActionResult(subject=subject, action=action,
+                                      outcome=Outcome.INDETERMINATE,
+                                      detail=f"could not read back: {type(error).__name__}: "
+                                             f"{error}")
+            if result.outcome is Outcome.PLANNED:  # a read-back that wanted to write
+                return result.model_copy(update={"outcome": Outcome.INDETERMINATE})
+            # A connector may have turned a transient failure into "cannot tell" itself: ask
+            # again before leaving the claim open for the next run.
+            if result.outcome is not Outcome.INDETERMINATE or remaining == 0:
+                return result
+            time.sleep(0.2)
+        raise AssertionError("unreachable")
 
     def _record_readback(self, provider: str, subject: str, result: ActionResult) -> None:
         self._append("verification", provider=provider, subject=subject,
