@@ -27,6 +27,13 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Options(Frozen):
+    """A connector's playbook options (`providers.<name>.options`): each connector declares
+    its own subclass with typed, documented fields and defaults, so a typo or a string where
+    a boolean belongs (`delete_access_keys: 'false'`) is bad input when the playbook loads,
+    never a silently different response."""
+
+
 class OwnerRole(StrEnum):
     IDENTITY_OWNER = "identity_owner"
     SCOPE_APPROVER = "scope_approver"
@@ -148,10 +155,13 @@ class Connector(abc.ABC):
 
     provider: ClassVar[str]
     Config: ClassVar[type[BaseModel]]  # the identity's section for this provider in the inventory
+    Options: ClassVar[type[Options]] = Options  # the playbook's options for this provider
 
     def __init__(self, context: ProviderContext) -> None:
         self.context = context
         self.config = context.config
+        self.options = context.options if context.options is not None else \
+            self.Options.model_validate(context.policy)
 
     @abc.abstractmethod
     def discover(self) -> list[Credential]:
@@ -265,7 +275,8 @@ class ProviderContext:
     config: Any  # the connector's own pydantic Config model, validated from the inventory
     endpoint: str | None = None  # base URL override (sandbox, GHES, a private registry)
     secrets: SecretSource = field(default_factory=SecretSource)
-    policy: dict[str, Any] = field(default_factory=dict)  # playbook options for this provider
+    policy: dict[str, Any] = field(default_factory=dict)  # playbook options, as written
+    options: Options | None = None  # the same, validated by the connector's Options model
     # Writes an observation to the ledger at once (fsync'd). A connector calls it with what it
     # is about to destroy (a manifest, an asset's digest) *before* the destructive request.
     observe: Callable[[str, dict[str, Any]], None] = lambda subject, data: None
