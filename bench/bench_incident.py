@@ -32,8 +32,9 @@ import yaml  # noqa: E402
 from connectors.sandbox.manager import Sandbox  # noqa: E402
 from connectors.sandbox.proxy import Fault  # noqa: E402
 from connectors.sandbox.seed import apply_seed  # noqa: E402
-from flows.engine import LocalRunner, run_response  # noqa: E402
+from flows.engine import run_response  # noqa: E402
 from flows.respond import ResponseRequest, prepare  # noqa: E402
+from flows.runners import LocalRunner  # noqa: E402
 
 PLAYBOOK = "compromised-release-identity"
 T = TypeVar("T")

@@ -8,7 +8,7 @@ Secrets never appear here: a credential is known by its provider id and a finger
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -235,10 +235,6 @@ class Connector(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients; default does nothing."""
-
-
-def subjects(items: Iterable[Credential | Artifact]) -> list[str]:
-    return [item.subject for item in items]
 
 
 class SecretSource:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from . import records
 from .case import verify_case
 from .errors import BadInput, CaseError
 from .ledger import Ledger
@@ -25,9 +26,7 @@ def approve_case(case_dir: Path, *, approver: str, reason: str, deny: bool) -> s
         raise CaseError(f"ledger fails verification: {check.ledger.problems[0]}")
     decision = "deny" if deny else "approve"
     ledger = Ledger(case_dir / "ledger.jsonl")
-    ledger.append("approval", data={"type": "approval", "decision": decision,
-                                    "approver": approver, "reason": reason, "mode": "cli",
-                                    "scope": "destructive quarantine"})
+    ledger.write(records.approval(decision, approver, reason, "cli"))
     _resume_paused_flow(case_dir, decision, approver, reason)
     return decision
 

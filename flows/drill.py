@@ -20,8 +20,10 @@ from typing import Any
 import yaml
 
 from connectors._redact import install_logging_filter
+from connectors.base import parse_rfc3339
 from playbooks.scenarios import Scenario, list_scenarios, load_scenario, score
 
+from . import records
 from .case import new_case_id
 from .engine import run_response
 from .errors import BadInput
@@ -119,9 +121,8 @@ def _reveal(inject: Any, scenario: Scenario, request: ResponseRequest, environ: 
                                    if isinstance(value, list) else value)
     inventory.write_text(yaml.safe_dump(data, sort_keys=False))
     response = prepare(request, environ=environ)
-    response.ledger.append("observation", data={
-        "type": "inject", "at_minute": inject.at_minute, "text": inject.text,
-        "reveals": [e.label() for e in inject.reveals]})
+    response.ledger.write(records.inject(inject.at_minute, inject.text,
+                                         [e.label() for e in inject.reveals]))
     status = run_response(response)
     say(f"  after the inject: {status}")
     return status
@@ -130,11 +131,9 @@ def _reveal(inject: Any, scenario: Scenario, request: ResponseRequest, environ: 
 def _record_no_mutation(ledger: Ledger, mutating: dict[str, list[dict[str, Any]]],
                         say: Say) -> bool:
     ok = not any(mutating.values())
-    ledger.append("observation", data={
-        "type": "no_mutation_check", "ok": ok, "source": "sandbox providers' request logs",
-        "providers": {name: {"mutating": [f"{e['method']} {e['path']} {e.get('operation', '')}"
-                                          .strip() for e in entries]}
-                      for name, entries in mutating.items()}})
+    ledger.write(records.no_mutation_check(ok, {
+        name: [f"{e['method']} {e['path']} {e.get('operation', '')}".strip() for e in entries]
+        for name, entries in mutating.items()}))
     say("  proof of no mutation: " + ("no mutating request reached any provider" if ok
                                       else f"MUTATING REQUESTS ARRIVED: {mutating}"))
     return ok
@@ -153,8 +152,8 @@ def observed(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[
 
 
 def _record_scorecard(ledger: Ledger, scenario: Scenario) -> None:
-    records = ledger.records()
-    credentials, artifacts = observed(records)
+    log = ledger.records()
+    credentials, artifacts = observed(log)
     expected = tuple({e.label(): e for e in scenario.planted.credentials + tuple(
         e for inject in scenario.injects for e in inject.reveals)}.values())
     found_c, missed_c = score(expected, credentials)
@@ -162,12 +161,11 @@ def _record_scorecard(ledger: Ledger, scenario: Scenario) -> None:
     unexpected = list(dict.fromkeys(  # an inject's re-run observes them again
         a["provider"] + ":" + a["coordinates"] for a in artifacts
         if not any(e.matches(a) for e in scenario.planted.artifacts)))
-    manual = [r["subject"] for r in records
+    manual = [r["subject"] for r in log
               if r["kind"] == "action" and r["data"].get("outcome") == "manual"]
-    opened = next(r for r in records if r["data"].get("type") == "case_opened")
-    last = records[-1]
-    ledger.append("observation", data={
-        "type": "scorecard", "scenario": scenario.name,
+    opened = next(r for r in log if r["data"].get("type") == "case_opened")
+    last = log[-1]
+    ledger.write(records.scorecard(scenario.name, {
         "planted": [e.label() for e in expected + scenario.planted.artifacts],
         "found": found_c + found_a, "missed": missed_c + missed_a,
         "false_positives": unexpected,  # flagged although the scenario did not plant them
@@ -181,13 +179,13 @@ def _record_scorecard(ledger: Ledger, scenario: Scenario) -> None:
                                   for c in credentials if not c.get("owners")}),
         "time_to_contain_seconds": _seconds(opened["ts"], last["ts"]),
         "lessons": list(scenario.lessons),
-    })
+    }))
 
 
 def _seconds(start: str, end: str) -> float:
-    def parse(t: str) -> datetime:
-        return datetime.fromisoformat(t.replace("Z", "+00:00"))
-    return round((parse(end) - parse(start)).total_seconds(), 3)
+    began, ended = parse_rfc3339(start), parse_rfc3339(end)
+    assert began is not None and ended is not None  # ledger times are always set
+    return round((ended - began).total_seconds(), 3)
 
 
 def _write_inventory(case_dir: Path, inventory: dict[str, Any]) -> Path:

@@ -1,7 +1,7 @@
 """One response, as plain typed Python that a flow drives: resolve → snapshot → revoke →
 verify → enumerate → approve → quarantine → close.
 
-Every mutation goes through `Response.act`: an `intent` record (fsync'd) before the call, an
+Every mutation goes through `Incident.act`: an `intent` record (fsync'd) before the call, an
 `action` record after. A `DryRunBlocked` from the guard becomes a PLANNED result; a provider
 failure becomes FAILED and leaves the case partially contained instead of stopping the other
 providers. Re-running the case reads the ledger first and skips what is already done, and a
@@ -14,17 +14,13 @@ do not know which one drives them.
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
-
-import httpx
+from typing import Any, TypeVar
 
 from connectors import load_connector
 from connectors._clients import Clients
@@ -34,7 +30,6 @@ from connectors.base import (
     ActionResult,
     Artifact,
     Connector,
-    ConnectorError,
     Credential,
     Identity,
     Outcome,
@@ -46,12 +41,14 @@ from playbooks.models import (
     IdentityEntry,
     Inventory,
     Playbook,
-    ProviderPolicy,
     Stage,
     provider_config,
 )
 
+from . import records
 from .case import Case
+from .plan import compact_plan, generic_plan
+from .runners import LocalRunner, Runner, is_transient, retrying
 from .state import READBACK_OF, CaseState
 
 log = logging.getLogger("revoker.response")
@@ -61,48 +58,6 @@ R = TypeVar("R")
 _current_subject: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "revoker_subject", default=None
 )
-
-
-class Runner(Protocol):
-    """Runs `fn` over `items` with bounded concurrency, retrying transient failures. Never
-    raises: an item whose retries ran out yields its exception in the result list."""
-
-    def map(
-        self, fn: Callable[[T], R], items: Sequence[T], *, name: str, concurrency: int,
-        retries: int,
-    ) -> list[R | BaseException]: ...
-
-
-def is_transient(error: BaseException) -> bool:
-    if isinstance(error, ConnectorError):
-        return error.transient
-    return isinstance(error, httpx.TransportError)
-
-
-class LocalRunner:
-    """Threads, for the fast path: no orchestration server between the operator and the
-    first revocation."""
-
-    def map(
-        self, fn: Callable[[T], R], items: Sequence[T], *, name: str, concurrency: int,
-        retries: int,
-    ) -> list[R | BaseException]:
-        def attempt(item: T) -> R | BaseException:
-            for remaining in range(retries, -1, -1):
-                try:
-                    return fn(item)
-                except Exception as error:
-                    if remaining == 0 or not is_transient(error):
-                        return error
-                    time.sleep(0.2)
-            raise AssertionError("unreachable")
-
-        if len(items) <= 1:
-            return [attempt(item) for item in items]
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(items)),
-                                thread_name_prefix=name) as pool:
-            return list(pool.map(lambda item: contextvars.copy_context().run(attempt, item),
-                                 items))
 
 
 @dataclass
@@ -122,76 +77,17 @@ class Outstanding:
     reason: str
 
 
-def retrying(fn: Callable[[], T], retries: int, *, pause: float = 0.2) -> T:
-    """Call `fn`, again up to `retries` times while it fails transiently (a 5xx, a 429, a
-    dropped or truncated response that outlasted the client's own retries)."""
-    for remaining in range(retries, -1, -1):
-        try:
-            return fn()
-        except Exception as error:
-            if remaining == 0 or not is_transient(error):
-                raise
-            time.sleep(pause)
-    raise AssertionError("unreachable")
-
-
 def _failed(subject: str, action: str, error: BaseException) -> ActionResult:
     return ActionResult(subject=subject, action=action, outcome=Outcome.FAILED,
                         detail=f"{type(error).__name__}: {error}")
-
-
-# A provider plan is read back on every report render, so the ledger keeps it small.
-PLAN_RECORD_LIMIT = 4096  # characters of JSON per provider plan
-SUMMARY_LIMIT = 500
-PLAN_KEYS = ("eta_seconds", "summary", "calls", "budget_per_hour")  # see Connector.plan
-
-
-def generic_plan(policy: ProviderPolicy, credentials: int) -> dict[str, Any]:
-    """The playbook's estimate: credentials in batches, batches against calls per hour."""
-    calls = -(-credentials // policy.batch_size)
-    eta = 0.0
-    if policy.calls_per_hour and calls > policy.calls_per_hour:
-        eta = (calls - policy.calls_per_hour) / policy.calls_per_hour * 3600
-    return {"credentials": credentials, "calls": calls, "batch_size": policy.batch_size,
-            "budget_per_hour": policy.calls_per_hour, "concurrency": policy.concurrency,
-            "eta_seconds": round(eta, 1)}
-
-
-def compact_plan(raw: object) -> dict[str, Any]:
-    """A connector's plan as the ledger keeps it: JSON (dates become strings), a numeric
-    `eta_seconds`, a bounded `summary`, and small — too large, it loses its lists and maps
-    first, then everything but the keys the report reads. Raises on a broken contract."""
-    if not isinstance(raw, dict):
-        raise TypeError(f"plan() returned {type(raw).__name__}, not a dict")
-    plan: dict[str, Any] = json.loads(json.dumps(raw, default=str, allow_nan=False))
-    if "eta_seconds" in plan:
-        plan["eta_seconds"] = _eta(plan["eta_seconds"])
-    if "summary" in plan:
-        plan["summary"] = str(plan["summary"])[:SUMMARY_LIMIT]
-    if _size(plan) > PLAN_RECORD_LIMIT:
-        plan = {k: v for k, v in plan.items() if not isinstance(v, (dict, list))}
-        plan["trimmed"] = True
-    if _size(plan) > PLAN_RECORD_LIMIT:
-        plan = {k: plan[k] for k in PLAN_KEYS if k in plan} | {"trimmed": True}
-    return plan
-
-
-def _eta(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"plan() eta_seconds must be a number of seconds >= 0, not {value!r}")
-    return round(float(value), 1)
-
-
-def _size(data: Any) -> int:
-    return len(json.dumps(data))
 
 
 def endpoint_for(provider: str, inventory: Inventory, environ: dict[str, str]) -> str | None:
     return environ.get(f"REVOKER_{provider.upper()}_URL") or inventory.endpoints.get(provider)
 
 
-class Response:
-    """The state of one response run over a case."""
+class Incident:
+    """One response run over a case: the steps, and what this run has found and done."""
 
     def __init__(
         self,
@@ -202,6 +98,7 @@ class Response:
         window: Window,
         *,
         inventory_source: str,
+        playbook_source: str = "playbook",
         runner: Runner | None = None,
         approve: str | None = None,
         environ: dict[str, str] | None = None,
@@ -231,20 +128,22 @@ class Response:
             name: provider_config(entry, name, source=inventory_source)
             for name in entry.providers
         }  # validated up front: bad input fails before any provider is touched
+        self._options = {name: playbook.options(name, source=playbook_source)
+                         for name in entry.providers}
         self._endpoints = {name: endpoint_for(name, inventory, self.environ)
                            for name in entry.providers}
 
     # --- ledger helpers -----------------------------------------------------------------
 
-    def _append(self, kind: Any, **fields: Any) -> dict[str, Any]:
-        record = self.ledger.append(kind, **fields)
+    def _write(self, entry: records.Entry) -> dict[str, Any]:
+        """Append to the ledger and keep the fold current: the ledger is not read again."""
+        record = self.ledger.write(entry)
         self.state.apply(record)
         return record
 
     def _record_planned(self, planned: PlannedRequest) -> None:
-        self._append("planned", provider=planned.provider, subject=_current_subject.get(),
-                           data={"type": "planned", "method": planned.method,
-                                 "target": planned.target})
+        self._write(records.planned(planned.provider, _current_subject.get(), planned.method,
+                                    planned.target))
 
     def act(
         self,
@@ -261,9 +160,8 @@ class Response:
             outcome = Outcome.PLANNED if self.case.dry_run else Outcome.DONE
             return ActionResult(subject=subject, action=action, outcome=outcome,
                                 detail="already done in an earlier run of this case")
-        intent = self._append("intent", provider=provider, subject=subject,
-                                    data={"type": action, "action": action,
-                                          "destructive": destructive})
+        intent = self._write(records.intent(provider, subject, action,
+                                            destructive=destructive))
         try:
             result = self._attempt(subject, action, call)
         except Exception as error:  # transient: recorded, then the runner retries it
@@ -298,13 +196,7 @@ class Response:
 
     def _record_action(self, provider: str, subject: str, action: str,
                        intent: dict[str, Any], result: ActionResult) -> None:
-        self._append(
-            "action", provider=provider, subject=subject,
-            data={"type": action, "action": action, "outcome": result.outcome.value,
-                  "detail": result.detail, "instructions": result.instructions,
-                  "requests": list(result.requests), "intent": intent["hash"]},
-            evidence=result.evidence or None,
-        )
+        self._write(records.action(provider, subject, action, result, intent["hash"]))
 
     def error(self, provider: str, stage: str, error: BaseException,
               subject: str | None = None) -> None:
@@ -314,21 +206,15 @@ class Response:
 
     def _record_error(self, provider: str, stage: str, error: BaseException,
                       subject: str | None = None) -> None:
-        self._append("error", provider=provider, subject=subject,
-                           data={"type": "error", "stage": stage,
-                                 "error": f"{type(error).__name__}: {error}",
-                                 "transient": is_transient(error)})
+        self._write(records.error(provider, stage, error, transient=is_transient(error),
+                                  subject=subject))
 
     # --- steps ---------------------------------------------------------------------------
 
     def open(self) -> None:
-        if not self.case.resumed:
-            self._append("note", data={"type": "case_opened", "case": self.case.meta})
-        else:
-            self._append("note", data={"type": "case_resumed"})
-        self._append("observation", subject=self.identity.id,
-                           data={"type": "identity",
-                                 "identity": self.identity.model_dump(mode="json")})
+        self._write(records.case_resumed() if self.case.resumed
+                    else records.case_opened(self.case.meta))
+        self._write(records.identity(self.identity))
         for name in self.entry.providers:
             self.providers[name] = ProviderState(name)
 
@@ -340,7 +226,7 @@ class Response:
             state.connector = connector_class(ProviderContext(
                 clients=self.clients, identity=self.identity, config=self._configs[name],
                 endpoint=self._endpoints[name], secrets=SecretSource(self.environ),
-                policy=dict(policy.options),
+                policy=dict(policy.options), options=self._options[name],
                 observe=self._observer(name),
             ))
         except Exception as error:
@@ -349,8 +235,7 @@ class Response:
     def _observer(self, provider: str) -> Callable[[str, dict[str, Any]], None]:
         """The connector's `observe`: what it is about to destroy, on the ledger at once."""
         def observe(subject: str, data: dict[str, Any]) -> None:
-            self._append("observation", provider=provider, subject=subject,
-                               data={"type": "pre_destroy", **data})
+            self._write(records.pre_destroy(provider, subject, data))
         return observe
 
     def discover(self, name: str) -> list[Credential]:
@@ -374,9 +259,7 @@ class Response:
         for credential in state.credentials:
             if credential.subject not in known:
                 continue
-            self._append("observation", provider=name, subject=credential.subject,
-                               data={"type": "credential",
-                                     "credential": credential.model_dump(mode="json")})
+            self._write(records.credential(name, credential))
         return state.credentials
 
     def reachable(self, name: str) -> bool:
@@ -416,23 +299,17 @@ class Response:
             state.gaps.append(f"snapshot: {error}")
             self._record_error(name, "snapshot", error)
             return
-        self._append("observation", provider=name,
-                           data={"type": "snapshot", "provider": name,
-                                 "summary": f"issuance evidence for {len(state.credentials)} "
-                                            f"credential(s)",
-                                 "counts": {k: len(v) for k, v in evidence.items()
-                                            if isinstance(v, list)}},
-                           evidence=evidence)
+        self._write(records.snapshot(name, evidence, len(state.credentials)))
 
     def plan(self) -> dict[str, Any]:
         """Calls each provider needs against its budget, and an ETA (recorded and printed):
         the playbook's generic estimate, refined by the connector's own plan where it has one."""
         revoked = self._revoked_in_ledger()
         providers = {name: self._plan_provider(name, revoked) for name in self.providers}
-        plan = {"type": "plan", "providers": providers,
+        plan = {"providers": providers,
                 "total_eta_seconds": max((p["eta_seconds"] for p in providers.values()),
                                          default=0.0)}
-        recorded = self._append("observation", data=plan)  # the ledger redacts it
+        recorded = self._write(records.plan(plan))  # the ledger redacts it
         if self.on_plan is not None:
             self.on_plan(recorded["data"])
         return plan
@@ -529,10 +406,7 @@ class Response:
         raise AssertionError("unreachable")
 
     def _record_readback(self, provider: str, subject: str, result: ActionResult) -> None:
-        self._append("verification", provider=provider, subject=subject,
-                     data={"type": result.action, "action": result.action,
-                           "outcome": result.outcome.value, "detail": result.detail},
-                     evidence=result.evidence or None)
+        self._write(records.readback(provider, subject, result))
 
     def _evidence(self, subject: str, action: str) -> dict[str, Any]:
         """What the latest `action` on `subject` recorded, for its read-back."""
@@ -570,10 +444,8 @@ class Response:
         landed = readback is not None and readback.outcome is Outcome.DONE
         shown = f"the provider shows: {readback.detail}" if readback else \
             "no read-back decides it; the step runs again and reads the provider first"
-        self._append("action", provider=name, subject=subject, data={
-            "type": action, "action": action, "reconciled": True, "intent": intent["hash"],
-            "outcome": Outcome.DONE.value if landed else Outcome.FAILED.value,
-            "detail": f"interrupted before its result was recorded; {shown}"})
+        self._write(records.reconciled(name, subject, action, intent["hash"], landed=landed,
+                                       shown=shown))
 
     # --- the world check -----------------------------------------------------------------
 
@@ -595,7 +467,7 @@ class Response:
         self._map("quarantine", lambda item: self.quarantine_one(item, False),
                   [(n, a) for n, a in artifacts if self._contradicted(a.subject, "quarantine")])
         counts = self._readback_counts()
-        self._append("note", data={"type": "world_check", **counts})
+        self._write(records.world_check(counts))
         return counts
 
     def _read_all(self, credentials: list[tuple[str, Credential]],
@@ -659,8 +531,7 @@ class Response:
                       if redact(a.subject) not in listed]
         state.artifacts = [self._with_owners(a) for a in artifacts] + remembered
         for artifact in state.artifacts[:len(artifacts)]:
-            self._append("observation", provider=name, subject=artifact.subject,
-                         data={"type": "artifact", "artifact": artifact.model_dump(mode="json")})
+            self._write(records.artifact(name, artifact))
         return state.artifacts
 
     def approval(self, ask: Callable[[], dict[str, Any] | None] | None = None) -> bool:
@@ -673,19 +544,16 @@ class Response:
         if self.state.approval is not None:
             return self.state.approval == "approve"
         if self.approve_mode == "auto":
-            self._append("approval", data={
-                "type": "approval", "decision": "approve", "approver": "playbook:" +
-                self.playbook.name, "reason": "pre-authorised by --approve auto",
-                "mode": "auto", "scope": "destructive quarantine"})
+            self._write(records.approval("approve", f"playbook:{self.playbook.name}",
+                                         "pre-authorised by --approve auto", "auto"))
             return True
         answer = ask() if ask else None
         if answer is None:
-            self._append("note", data={"type": "awaiting_approval",
-                                       "scope": "destructive quarantine"})
+            self._write(records.awaiting_approval())
             return False
-        self._append("approval", data={"type": "approval", "scope": "destructive quarantine",
-                                       **answer})
-        return bool(answer.get("decision") == "approve")
+        self._write(records.approval(answer["decision"], answer["approver"], answer["reason"],
+                                     answer["mode"]))
+        return bool(answer["decision"] == "approve")
 
     def quarantine_one(self, item: tuple[str, Artifact], destructive: bool) -> None:
         name, artifact = item
@@ -776,21 +644,18 @@ class Response:
                 else "planned_with_errors"
         else:
             status = "contained" if not outstanding else "partially_contained"
-        self._append("note", data={
-            "type": "case_closed", "status": status,
-            "outstanding": [o.__dict__ for o in outstanding],
-            "readback": counts,
-            "counts": {name: {"credentials": len(s.credentials), "artifacts": len(s.artifacts),
-                              "errors": len(s.errors)} for name, s in self.providers.items()},
-            "mutating_requests_refused": len(self.guard.planned),
-        })
+        self._write(records.case_closed(
+            status, [o.__dict__ for o in outstanding], counts,
+            {name: {"credentials": len(s.credentials), "artifacts": len(s.artifacts),
+                    "errors": len(s.errors)} for name, s in self.providers.items()},
+            len(self.guard.planned)))
         for state in self.providers.values():
             if state.connector is not None:
                 state.connector.close()
         return status
 
 
-def run_response(response: Response, *, ask: Callable[[], dict[str, Any] | None] | None = None,
+def run_response(response: Incident, *, ask: Callable[[], dict[str, Any] | None] | None = None,
                  ) -> str:
     """The orchestration: containment first, every provider and credential in parallel
     (bounded per provider), then enumeration, approval and quarantine; then the world check

@@ -19,15 +19,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, get_args
 
 from connectors._redact import redact, redact_data
 
+from .records import Entry, RecordKind
+
 GENESIS = "0" * 64
-RecordKind = Literal[
-    "observation", "intent", "action", "verification", "approval", "error", "note", "planned"
-]
-RECORD_KINDS: frozenset[str] = frozenset(RecordKind.__args__)  # type: ignore[attr-defined]
+RECORD_KINDS: frozenset[str] = frozenset(get_args(RecordKind))
 
 
 def canonical_json(value: Any) -> bytes:
@@ -147,6 +146,11 @@ class Ledger:
                 fcntl.flock(handle, fcntl.LOCK_UN)
             self._seq, self._head = self._seq + 1, record["hash"]
         return record
+
+    def write(self, entry: Entry) -> dict[str, Any]:
+        """Append a record built by flows.records (an `Entry`)."""
+        return self.append(entry.kind, provider=entry.provider, subject=entry.subject,
+                           data=entry.data, evidence=entry.evidence)
 
     def records(self) -> list[dict[str, Any]]:
         return list(read_records(self.path))

@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -24,9 +24,11 @@ from connectors._redact import install_logging_filter
 from connectors.base import Window
 from playbooks.models import load_inventory, load_playbook, parse_time, provider_config
 
+from . import records
 from .case import Case, new_case_id, open_case, write_case_meta, write_manifest
-from .engine import Response, is_transient, run_response
+from .engine import Incident, run_response
 from .errors import BadInput
+from .runners import PrefectRunner
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -49,7 +51,7 @@ class ResponseRequest:
     extra_meta: tuple[tuple[str, Any], ...] = ()
 
 
-def prepare(request: ResponseRequest, environ: dict[str, str] | None = None) -> Response:
+def prepare(request: ResponseRequest, environ: dict[str, str] | None = None) -> Incident:
     """Validate everything and open the case. Raises BadInput before any provider call."""
     playbook, playbook_path = load_playbook(request.playbook)
     inventory = load_inventory(request.inventory)
@@ -72,14 +74,16 @@ def prepare(request: ResponseRequest, environ: dict[str, str] | None = None) -> 
     case_dir = request.case_dir or Path("cases") / meta["case_id"]
     for name in entry.providers:  # bad provider sections fail before the case exists
         config = provider_config(entry, name, source=str(request.inventory))
+        playbook.options(name, source=str(playbook_path))
         _preflight(config, environ if environ is not None else dict(os.environ),
                    source=str(request.inventory), field=f"identities[{entry.id}].providers.{name}")
     case = open_case(case_dir, meta)
     if widened_from is not None:
         _widen(case, widened_from, meta["window"])
     runner = PrefectRunner() if _use_prefect(request.orchestrator) else None
-    return Response(case, playbook, inventory, entry, window,
-                    inventory_source=str(request.inventory), runner=runner,
+    return Incident(case, playbook, inventory, entry, window,
+                    inventory_source=str(request.inventory),
+                    playbook_source=str(playbook_path), runner=runner,
                     approve=request.approve, environ=environ)
 
 
@@ -143,7 +147,7 @@ def _describe(window: Window) -> str:
 
 def _widen(case: Case, old: dict[str, Any], new: dict[str, Any]) -> None:
     """Record the wider window in the ledger first, then in case.json."""
-    case.ledger.append("note", data={"type": "window_widened", "from": old, "to": new})
+    case.ledger.write(records.window_widened(old, new))
     case.meta = {**case.meta, "window": new,
                  "window_history": [*case.meta.get("window_history", []), old]}
     write_case_meta(case.directory, case.meta)
@@ -181,7 +185,7 @@ def respond_cli(request: ResponseRequest, say: Say) -> tuple[str, Path]:
 
 
 def say_plan(plan: dict[str, Any], say: Say) -> None:
-    """A recorded plan, a line per provider (see `Response.on_plan`)."""
+    """A recorded plan, a line per provider (see `Incident.on_plan`)."""
     from reports.model import plan_lines
 
     for line in plan_lines(plan):
@@ -219,38 +223,7 @@ def _ask_on_terminal() -> dict[str, Any] | None:
 # --- Prefect orchestration ---------------------------------------------------------------
 
 
-def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:
-    try:
-        state.result()
-    except Exception as error:
-        return is_transient(error)
-    return False
-
-
-class PrefectRunner:
-    """Each item is its own Prefect task run: visible, retried on transient errors only."""
-
-    def map(
-        self, fn: Callable[[T], R], items: Sequence[T], *, name: str, concurrency: int,
-        retries: int,
-    ) -> list[R | BaseException]:
-        from prefect import task
-        from prefect.cache_policies import NONE
-
-        runnable = task(name=name, retries=retries, retry_delay_seconds=0.5,
-                        retry_condition_fn=_retry_transient, cache_policy=NONE,
-                        persist_result=False, log_prints=False)(fn)
-        futures = [runnable.submit(item) for item in items]
-        results: list[R | BaseException] = []
-        for future in futures:
-            try:
-                results.append(future.result())
-            except Exception as error:
-                results.append(error)
-        return results
-
-
-def respond_flow(response: Response) -> str:
+def respond_flow(response: Incident) -> str:
     """Run the response inside a Prefect flow run (built lazily: importing Prefect costs ~2 s)."""
     from prefect import flow
     from prefect.futures import PrefectFuture
@@ -273,7 +246,7 @@ def respond_flow(response: Response) -> str:
     return respond()
 
 
-def _remember_flow_run(response: Response) -> None:
+def _remember_flow_run(response: Incident) -> None:
     """Write the flow run id into case.json so `revoker approve` can resume a paused run."""
     import json
 
@@ -284,7 +257,7 @@ def _remember_flow_run(response: Response) -> None:
     meta["flow_run_id"] = str(flow_run.id)
     case_file.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     response.case.meta = meta
-    response.ledger.append("note", data={"type": "flow_run", "flow_run_id": str(flow_run.id)})
+    response.ledger.write(records.flow_run(str(flow_run.id)))
 
 
 def _pause_for_approval() -> dict[str, Any] | None:
@@ -308,7 +281,3 @@ def _publish_artifacts(case_dir: Path) -> None:
     except ImportError:
         return
     publish_prefect_artifacts(render_case(case_dir))
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

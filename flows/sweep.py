@@ -21,8 +21,9 @@ from connectors._redact import install_logging_filter
 from connectors.base import Credential, Window
 from playbooks.models import load_inventory, load_playbook
 
+from . import records
 from .case import new_case_id, open_case
-from .engine import Response
+from .engine import Incident
 from .errors import BadInput
 from .respond import finish
 
@@ -71,7 +72,7 @@ def sweep_cli(*, inventory: Path, use_sandbox: bool, max_age_days: int, unused_d
             "mode": "live" if revoke else "dry-run",
             "window": {"since": now.isoformat(), "until": None},
         })
-        response = Response(case, playbook, parsed, entry, Window(since=now),
+        response = Incident(case, playbook, parsed, entry, Window(since=now),
                             inventory_source=str(inventory), environ=environ)
         response.open()
         for name in entry.providers:
@@ -82,9 +83,7 @@ def sweep_cli(*, inventory: Path, use_sandbox: bool, max_age_days: int, unused_d
             findings = flag(credential, now=now, max_age=timedelta(days=max_age_days),
                             unused=timedelta(days=unused_days), has_owner=bool(entry.owners))
             for finding in findings:
-                response.ledger.append("observation", provider=name,
-                                       subject=credential.subject,
-                                       data={"type": "finding", **finding})
+                response.ledger.write(records.finding(name, credential.subject, finding))
                 say(f"{entry.id}: {credential.subject}: {finding['rule']} "
                     f"({finding['detail']})")
             if findings:

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from connectors import CONNECTORS, load_connector
-from connectors.base import Owner
+from connectors.base import Options, Owner
 from flows.errors import BadInput
 
 SHIPPED = Path(__file__).parent
@@ -121,6 +121,20 @@ class Playbook(Strict):
 
     def policy(self, provider: str) -> ProviderPolicy:
         return self.providers.get(provider) or self.providers.get("default") or ProviderPolicy()
+
+    def options(self, provider: str, *, source: str) -> Options:
+        """The provider's options, validated by its connector's Options model: a typo or a
+        wrong type is bad input before anything is touched."""
+        key = provider if provider in self.providers else "default"
+        try:
+            connector = load_connector(provider)
+        except (ImportError, AttributeError, KeyError) as error:
+            raise BadInput(f"provider {provider!r} is not available: {error}", source=source,
+                           field=f"providers.{key}") from error
+        try:
+            return connector.Options.model_validate(self.policy(provider).options)
+        except ValidationError as error:
+            raise _bad(error, source, prefix=f"providers.{key}.options") from None
 
     def has(self, stage: Stage) -> bool:
         return stage in self.stages

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import connectors
-from flows.respond import PrefectRunner, ResponseRequest, prepare, respond_flow
+from flows.respond import ResponseRequest, prepare, respond_flow
+from flows.runners import PrefectRunner
 from tests.foundation.conftest import RecordingServer
 
 pytestmark = pytest.mark.prefect

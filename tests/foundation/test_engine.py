@@ -11,7 +11,8 @@ import pytest
 
 import connectors
 from flows.case import verify_case
-from flows.engine import compact_plan, run_response
+from flows.engine import run_response
+from flows.plan import compact_plan
 from flows.respond import ResponseRequest, prepare
 
 from .conftest import LEAKED, OTHER

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from connectors.base import ConnectorError
-from flows.engine import Response, run_response
+from flows.engine import Incident, run_response
 from flows.errors import BadInput
 from flows.respond import ResponseRequest, prepare
 from flows.state import CaseState
@@ -79,14 +79,14 @@ def test_widen_window_is_recorded_and_narrowing_is_refused(world) -> None:
 
 def kill_after(monkeypatch, action: str) -> None:
     """Die after the provider applied `action` and before its result reached the ledger."""
-    original = Response._record_action
+    original = Incident._record_action
 
     def record(self, provider, subject, act, intent, result):  # type: ignore[no-untyped-def]
         if act == action:
             raise Killed
         return original(self, provider, subject, act, intent, result)
 
-    monkeypatch.setattr(Response, "_record_action", record)
+    monkeypatch.setattr(Incident, "_record_action", record)
 
 
 def test_an_interrupted_quarantine_is_reconciled_not_resent(world, recording_server,

@@ -272,6 +272,8 @@ def repeated_writes(w: World, marks: dict[str, int]) -> list[str]:
 
 
 def orphans(case: Path) -> int:
+    if not (case / "ledger.jsonl").exists():
+        return -1  # the run never opened its case
     records = [json.loads(line) for line in (case / "ledger.jsonl").read_text().splitlines()
                if line.strip()]
     return len(CaseState.from_records(records, dry_run=False).orphans())
@@ -412,7 +414,7 @@ def r2_trial(w: World, trial: str, *, delay: float | None = None,
                  false_claim=status == "contained" and not check.contained,
                  left_live=len(check.live_credentials) + len(check.circulating),
                  orphans=orphans(case), repeated=len(repeated_writes(w, marks)),
-                 ledger_ok=verify_case(case).ok)
+                 ledger_ok=(case / "ledger.jsonl").exists() and verify_case(case).ok)
 
 
 def r2(size: WorldSize, random_kills: int, write_types: list[str], seed_value: int = 1
@@ -446,20 +448,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="the CI subset")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    if args.quick:
-        r1_rows = [r1(1, SMALL)]
-        r2_rows = r2(SMALL, random_kills=1, write_types=["npm packument put"])
-    else:
-        r1_rows = [r1(s, WorldSize()) for s in (1, 2, 3)]
-        r2_rows = r2(SMALL, random_kills=20, write_types=list(WRITE_TYPES))
-    size = SMALL if args.quick else WorldSize()
+    quick = args.quick
+    size = SMALL if quick else WorldSize()
     print(f"R1: {size.credentials} credentials and {size.artifacts} artifacts over "
           f"{len(PROVIDERS)} providers, 20% mixed faults, re-run until contained "
-          f"(at most {MAX_RUNS} runs)")
-    print(table(r1_rows))
+          f"(at most {MAX_RUNS} runs)", flush=True)
+    r1_rows = [r1(s, size) for s in ((1,) if quick else (1, 2, 3))]
+    print(table(r1_rows), flush=True)
     print()
     print(f"R2: SIGKILL at random moments and right after each write type, then resume "
-          f"({SMALL.credentials} credentials, {SMALL.artifacts} artifacts)")
+          f"({SMALL.credentials} credentials, {SMALL.artifacts} artifacts)", flush=True)
+    r2_rows = r2(SMALL, random_kills=1 if quick else 20,
+                 write_types=["npm packument put"] if quick else list(WRITE_TYPES))
     print(table(r2_rows))
     bad = [r for r in [*r1_rows, *r2_rows] if r.false_claim or not r.ledger_ok
            or r.repeated or getattr(r, "orphans", 0) or r.status != "contained"]
