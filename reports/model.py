@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flows.state import CaseState
+
 REPORT_SCHEMA_VERSION = "1.0"
 LONG_LIVED = timedelta(days=90)
 
@@ -170,10 +172,13 @@ def _when(value: str | None) -> datetime | None:
 
 
 class _Fold:
-    """Walks the records once, keeping the latest fact per subject."""
+    """Walks the records once, keeping the latest fact per subject. What is done is the
+    engine's own fold (flows.state.CaseState), so the report and the engine cannot disagree:
+    a quarantine its read-back contradicted is not shown as done."""
 
     def __init__(self, case_meta: dict[str, Any]) -> None:
         self.meta = case_meta
+        self.case = CaseState(dry_run=case_meta.get("mode") == "dry-run")
         self.identity: dict[str, Any] = {"id": case_meta.get("identity", "?")}
         self.credentials: dict[str, dict[str, Any]] = {}
         self.artifacts: dict[str, dict[str, Any]] = {}
@@ -190,6 +195,7 @@ class _Fold:
         self.plan: dict[str, Any] | None = None  # the latest: a resumed case plans again
 
     def add(self, record: dict[str, Any]) -> None:
+        self.case.apply(record)
         data, kind = record.get("data") or {}, record["kind"]
         subject: str | None = record.get("subject")
         # Records of a credential, an artifact or an action always name their subject.
@@ -426,6 +432,10 @@ def _readback(fold: _Fold, subject: str, action: str) -> ReadBackView | None:
 
 def _artifact(fold: _Fold, subject: str, raw: dict[str, Any]) -> ArtifactView:
     action = fold.actions.get((subject, "quarantine"), {})
+    if action.get("outcome") == "done" and not fold.case.is_done(subject, "quarantine"):
+        action = {**fold.case.latest[(subject, "quarantine")], "outcome": "undone",
+                  "detail": "quarantined, then found back in circulation: "
+                            + str(fold.readbacks.get((subject, "confirm"), {}).get("detail"))}
     destructive = fold.actions.get((subject, "quarantine_destructive"), {})
     approval = next((f"{a['decision']} by {a['approver']}" for a in reversed(fold.approvals)),
                     None) if destructive else None

@@ -221,3 +221,27 @@ def test_the_report_shows_each_read_back_and_counts_them_in_the_status(world,
         "1 indeterminate"
     assert "2 of 3 claims read back" in (case / "report.md").read_text()
     assert "rb-indeterminate" in (case / "report.html").read_text()
+
+
+def test_a_quarantine_the_provider_never_shows_is_not_reported_done(world, recording_server,
+                                                                   monkeypatch) -> None:
+    """The connector says DONE (as the npm race did: 'dist-tags moved'), the provider says
+    otherwise: the case is not contained and the report does not show it quarantined."""
+    from reports.render import render_case
+    from tests.foundation.demo_connector import DemoConnector
+
+    quarantine = DemoConnector.quarantine
+
+    def lost_write(self, artifact, *, destructive=False):  # type: ignore[no-untyped-def]
+        result = quarantine(self, artifact, destructive=destructive)
+        recording_server.quarantined.discard(artifact.coordinates)  # a stale writer wins
+        return result
+
+    monkeypatch.setattr(DemoConnector, "quarantine", lost_write)
+    status, case = respond(world)
+    assert status == "partially_contained"
+    render_case(case)
+    report = json.loads((case / "report.json").read_text())
+    (artifact,) = report["artifacts"]
+    assert artifact["outcome"] == "undone" and artifact["readback"]["state"] == "live"
+    assert report["headline"]["quarantine_done"] is None
