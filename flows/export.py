@@ -28,7 +28,7 @@ def _clients() -> Any:
 def export_cli(case_dir: Path, *, bucket: str, prefix: str | None, mode: str,
                retain_days: int, region: str | None, endpoint: str | None,
                say: Callable[[str], None]) -> dict[str, Any]:
-    from connectors._aws_export import MODES, export_case
+    from connectors.aws.export import MODES, export_case
 
     from .case import verify_case, write_manifest
 
@@ -58,7 +58,7 @@ def export_cli(case_dir: Path, *, bucket: str, prefix: str | None, mode: str,
 def verify_export_cli(case_dir: Path | None, *, bucket: str, prefix: str,
                       region: str | None, endpoint: str | None,
                       say: Callable[[str], None]) -> bool:
-    from connectors._aws_export import verify_export
+    from connectors.aws.export import verify_export
 
     if case_dir is not None and not case_dir.is_dir():
         raise BadInput("no such case directory", source=str(case_dir))

@@ -21,7 +21,6 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from pydantic import ValidationError
 
-from connectors._aws_common import Aws, AwsError
 from connectors._clients import Clients
 from connectors._guard import DryRunBlocked, Guard
 from connectors.aws import (
@@ -31,6 +30,7 @@ from connectors.aws import (
     export_case,
     verify_export,
 )
+from connectors.aws.api import Aws, AwsError
 from connectors.base import ConnectorError, Outcome, Window
 from connectors.sandbox.proxy import Fault, aws_operation, is_mutating
 
@@ -134,7 +134,7 @@ def test_lookup_events_source_reads_event_history() -> None:
             {"EventId": event["eventID"], "EventName": "CreateAccessKey",
              "CloudTrailEvent": json.dumps(event)}]})
         stub.add_response("lookup_events", {"Events": []})
-        from connectors._aws_cloudtrail import LookupSource
+        from connectors.aws.cloudtrail import LookupSource
 
         source = LookupSource(aws, [("Username", "release-bot"), ("EventName", "PutImage")])
         found = source.events(datetime.now(UTC) - timedelta(days=1), None)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from connectors._aws_common import Aws
 from connectors._clients import Clients
 from connectors._guard import Guard
+from connectors.aws.api import Aws
 from connectors.base import ConnectorError, Credential, Outcome, Window
 from connectors.sandbox.proxy import Fault
 

@@ -18,9 +18,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from connectors._aws_common import Aws, AwsError
 from connectors._clients import Clients
 from connectors._guard import Guard
+from connectors.aws.api import Aws, AwsError
 from connectors.sandbox._ports import LOOPBACK, LoopbackHTTPServer
 from connectors.sandbox.manager import Sandbox
 from connectors.sandbox.proxy import Fault, RecordingProxy

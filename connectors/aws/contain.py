@@ -1,5 +1,5 @@
 """Containment and its verification for the AWS connector, one handler per credential kind
-(what each does, and why in this order, is in `connectors.aws`'s docstring).
+(what each does, and why in this order, is in `connectors.aws.connector`'s docstring).
 
 Verification asserts on the state set here — key status Inactive or gone, policy documents
 in place, KMS key state, grant gone — which is what IAM and KMS enforce on AWS. Moto, the
@@ -11,59 +11,32 @@ state, not the enforcement.
 from __future__ import annotations
 
 import json
-import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ._aws_common import PROVIDER, Aws, AwsError, jsonable
-from .base import ActionResult, ConnectorError, Credential, Outcome
+from connectors.base import ActionResult, ConnectorError, Credential, Outcome
 
-DENY_ALL_POLICY = "revoker-deny-all"
-DENY_ALL = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Sid": "RevokerContainment", "Effect": "Deny", "Action": "*", "Resource": "*"}]})
-REVOKE_SESSIONS_POLICY = "AWSRevokeOlderSessions"  # the name the IAM console uses
-OIDC_DENY_SID = "RevokerDenyWebIdentity"
-GITHUB_OIDC = "token.actions.githubusercontent.com"
-KMS_STOPPED = ("Disabled", "PendingDeletion", "PendingReplicaDeletion")
-
-
-def policy_doc(value: Any) -> dict[str, Any]:
-    """IAM returns policy documents URL-encoded in some shapes; boto3 decodes most."""
-    if isinstance(value, dict):
-        return value
-    return json.loads(urllib.parse.unquote(str(value))) if value else {}
-
-
-def statements_of(document: dict[str, Any]) -> list[dict[str, Any]]:
-    statements = document.get("Statement", [])
-    return [statements] if isinstance(statements, dict) else list(statements)
-
-
-def github_oidc(trust: dict[str, Any]) -> dict[str, list[str]]:
-    """The GitHub OIDC providers a trust policy allows, and the `sub` patterns it requires."""
-    providers: list[str] = []
-    subjects: list[str] = []
-    for statement in statements_of(trust):
-        federated = (statement.get("Principal") or {}).get("Federated", [])
-        federated = [federated] if isinstance(federated, str) else federated
-        ours = [f for f in federated if GITHUB_OIDC in f]
-        if not ours or statement.get("Effect") != "Allow":
-            continue
-        providers += ours
-        for condition in (statement.get("Condition") or {}).values():
-            value = condition.get(f"{GITHUB_OIDC}:sub")
-            subjects += [value] if isinstance(value, str) else list(value or [])
-    return {"providers": sorted(set(providers)), "subjects": sorted(set(subjects))}
+from .api import PROVIDER, Aws, AwsError, jsonable
+from .config import AwsOptions
+from .documents import (
+    DENY_ALL,
+    DENY_ALL_POLICY,
+    KMS_STOPPED,
+    OIDC_DENY_SID,
+    REVOKE_SESSIONS_POLICY,
+    policy_doc,
+    statements_of,
+)
 
 
 class Containment:
-    """Revoke and verify for one connector: its AWS calls, playbook policy and the ledger's
-    observe hook (what is about to be destroyed is recorded first)."""
+    """Revoke and verify for one connector: its AWS calls, the playbook's options and the
+    ledger's observe hook (what is about to be destroyed is recorded first)."""
 
-    def __init__(self, aws: Aws, policy: dict[str, Any],
+    def __init__(self, aws: Aws, options: AwsOptions,
                  observe: Callable[[str, dict[str, Any]], None]) -> None:
-        self.aws, self.policy, self.observe = aws, policy, observe
+        self.aws, self.options, self.observe = aws, options, observe
 
     # --- revoke --------------------------------------------------------------------------
 
@@ -101,7 +74,7 @@ class Containment:
         key = keys.get(credential.id)
         if key is None:
             return self._result(credential, "key already deleted")
-        if self.policy.get("delete_access_keys", False):
+        if self.options.delete_access_keys:
             self.observe(credential.subject, {"deleting": jsonable(key)})
             self.aws.call("iam", "delete_access_key", UserName=user, AccessKeyId=credential.id)
             return self._result(credential, "key deleted", ("iam:DeleteAccessKey",))
@@ -124,7 +97,7 @@ class Containment:
         return self._result(credential, "console password deleted", ("iam:DeleteLoginProfile",))
 
     def _revoke_permissions(self, credential: Credential) -> ActionResult:
-        if not self.policy.get("deny_all_inline_policy", True):
+        if not self.options.deny_all_inline_policy:
             return self._result(credential, "deny-all off by playbook", outcome=Outcome.SKIPPED)
         self.aws.call("iam", "put_user_policy", UserName=credential.details["user"],
                       PolicyName=DENY_ALL_POLICY, PolicyDocument=DENY_ALL)
@@ -149,7 +122,7 @@ class Containment:
         return self._set_inactive(credential, "update_signing_certificate", "CertificateId")
 
     def _revoke_sessions(self, credential: Credential) -> ActionResult:
-        if not self.policy.get("revoke_role_sessions", True):
+        if not self.options.revoke_role_sessions:
             return self._result(credential, "off by playbook", outcome=Outcome.SKIPPED)
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         document = {"Version": "2012-10-17", "Statement": [{
@@ -161,7 +134,7 @@ class Containment:
                             ("iam:PutRolePolicy",), evidence={"token_issue_time_before": now})
 
     def _revoke_oidc(self, credential: Credential) -> ActionResult:
-        if not self.policy.get("deny_oidc_trust", True):
+        if not self.options.deny_oidc_trust:
             return self._result(credential, "off by playbook", outcome=Outcome.SKIPPED)
         role = self.aws.call("iam", "get_role", RoleName=credential.id)["Role"]
         trust = policy_doc(role["AssumeRolePolicyDocument"])
@@ -180,20 +153,18 @@ class Containment:
                             evidence={"trust_policy_before": trust | {"Statement": statements}})
 
     def _revoke_kms_key(self, credential: Credential) -> ActionResult:
-        action = self.policy.get("kms_action", "disable")
+        action = self.options.kms_action
         if action == "none":
             return self._result(credential, "kms_action none by playbook", outcome=Outcome.SKIPPED)
         state = self.aws.call("kms", "describe_key", KeyId=credential.id)["KeyMetadata"]
         if state["KeyState"] in KMS_STOPPED:
             return self._result(credential, f"key already {state['KeyState']}")
         if action == "schedule_deletion":
-            days = int(self.policy.get("kms_pending_window_days", 30))
+            days = self.options.kms_pending_window_days
             self.aws.call("kms", "schedule_key_deletion", KeyId=credential.id,
                           PendingWindowInDays=days)
             return self._result(credential, f"deletion scheduled in {days} days (cancellable)",
                                 ("kms:ScheduleKeyDeletion",))
-        if action != "disable":
-            raise ConnectorError(f"unknown kms_action {action!r}", provider=PROVIDER)
         self.aws.call("kms", "disable_key", KeyId=credential.id)
         return self._result(credential, "key disabled", ("kms:DisableKey",))
 

@@ -1,5 +1,5 @@
-"""AWS plumbing shared by the AWS connector's parts: one guarded client per service, and one
-mapping of botocore failures onto ConnectorErrors.
+"""The AWS API object every step of the AWS connector is given: one guarded client per
+service, and one mapping of botocore failures onto ConnectorErrors.
 
 Why a mapping of its own: botocore raises `ClientError` for AWS error responses, but a
 response it cannot parse (moto's HTML 500 for an unimplemented IAM call, a proxy's error
@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from .base import ConnectorError
+from connectors.base import ConnectorError
 
 PROVIDER = "aws"
 # The codes botocore's standard retry mode retries as throttled or transient

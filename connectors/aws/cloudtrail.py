@@ -25,7 +25,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from ._aws_common import Aws
+from connectors.base import parse_rfc3339
+
+from .api import Aws
+from .config import CloudTrailConfig
 
 # What issues or widens the identity's access: evidence to keep before containment.
 ISSUANCE_EVENTS = frozenset({
@@ -75,10 +78,9 @@ class Principals:
 
 
 def event_time(record: dict[str, Any]) -> datetime | None:
-    value = record.get("eventTime")
-    if not value:
+    moment = parse_rfc3339(str(record.get("eventTime") or "") or None)
+    if moment is None:
         return None
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -174,3 +176,33 @@ def lookup_attributes(who: Principals) -> list[tuple[str, str]]:
             + [("AccessKeyId", k) for k in sorted(who.key_ids)]
             + [("ResourceName", r) for r in sorted(who.roles)]
             + [("EventName", e) for e in ("PutImage", "Sign")])
+
+
+class Trail:
+    """The events step: the source the inventory's `cloudtrail` section names, read for a
+    set of principals. Unreadable or garbled log files are an evidence gap, not a failure."""
+
+    def __init__(self, aws: Aws, config: CloudTrailConfig, *, endpoint: str | None) -> None:
+        self.aws, self.config, self.endpoint = aws, config, endpoint
+
+    def source(self, who: Principals) -> EventSource | None:
+        trail = self.config
+        if trail.source == "files":
+            return FileSource(str(trail.path))
+        if trail.source == "s3":
+            return S3Source(self.aws, str(trail.bucket), trail.prefix)
+        if trail.source == "lookup" or (trail.source == "auto" and not self.endpoint):
+            return LookupSource(self.aws, lookup_attributes(who))
+        return None
+
+    def events(self, since: datetime, until: datetime | None, who: Principals
+               ) -> list[dict[str, Any]]:
+        source = self.source(who)
+        if source is None:
+            return []
+        try:
+            return source.events(since, until)
+        except (OSError, ValueError) as error:  # unreadable/garbled log files: evidence gap
+            self.aws.gaps.append({"operation": "cloudtrail:read", "code": type(error).__name__,
+                                  "subject": str(error)[:200]})
+            return []

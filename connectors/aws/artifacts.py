@@ -12,31 +12,31 @@ Finding it:
 - KMS Sign events by the identity on its signing keys: evidence only (a signature cannot be
   recalled; the key is disabled in containment).
 
-Quarantine, restore and their read-back live in `_aws_quarantine`.
+Quarantine, restore and their read-back live in `quarantine`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ._aws_cloudtrail import Principals, event_time, published
-from ._aws_common import PROVIDER, Aws
-from .base import Artifact, Window
+from connectors.base import Artifact, Window
+
+from .api import PROVIDER, Aws
+from .cloudtrail import Principals, event_time, published
 
 S3_WRITE_EVENTS = ("PutObject", "CopyObject", "CompleteMultipartUpload")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Scope:
-    """What enumeration and quarantine need from the connector."""
+    """What enumeration reads through: the API object, who the identity is (in CloudTrail
+    terms and by name) and the window's CloudTrail events."""
 
     aws: Aws
     who: Principals
     identity: str
     events: list[dict[str, Any]]
-    observe: Callable[[str, dict[str, Any]], None]
 
 
 def _actor(record: dict[str, Any]) -> str:

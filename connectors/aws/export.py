@@ -27,8 +27,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ._aws_common import PROVIDER, Aws, AwsError
-from .base import ConnectorError
+from connectors.base import ConnectorError
+
+from .api import PROVIDER, Aws, AwsError
 
 MODES = ("COMPLIANCE", "GOVERNANCE")
 MANIFEST = "export-manifest.json"

@@ -28,12 +28,15 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from ._aws_artifacts import Scope
-from ._aws_common import PROVIDER, Aws, AwsError, iam_principal_arn
-from ._aws_contain import KMS_STOPPED
-from .base import ActionResult, Artifact, ConnectorError, Outcome
+from connectors.base import ActionResult, Artifact, ConnectorError, Outcome
+
+from .api import PROVIDER, Aws, AwsError, iam_principal_arn
+from .config import QuarantineConfig
+from .documents import KMS_STOPPED
 
 DENY_SID = "RevokerQuarantineDeny"
 QUARANTINE_TAG = "revoker-quarantine"
@@ -41,6 +44,16 @@ MEDIA_TYPES = ["application/vnd.oci.image.manifest.v1+json",
                "application/vnd.oci.image.index.v1+json",
                "application/vnd.docker.distribution.manifest.v2+json",
                "application/vnd.docker.distribution.manifest.list.v2+json"]
+
+
+@dataclass(frozen=True)
+class Mover:
+    """What a move needs: the API object, the identity's name (the S3 quarantine tag's
+    value) and the ledger's observe hook (what is about to move is recorded first)."""
+
+    aws: Aws
+    identity: str
+    observe: Callable[[str, dict[str, Any]], None]
 
 
 def _result(artifact: Artifact, action: str, problems: list[str], read: str, *,
@@ -135,20 +148,20 @@ def _ensure_repository(aws: Aws, repo: str) -> list[str]:
     return [f"ecr:CreateRepository {repo}"]
 
 
-def quarantine_ecr(scope: Scope, artifact: Artifact, quarantine_repo: str | None
+def quarantine_ecr(mover: Mover, artifact: Artifact, quarantine_repo: str | None
                    ) -> ActionResult:
     repo, tag = artifact.details["repository"], artifact.details["tag"]
     if tag is None:
         return ActionResult(subject=artifact.subject, action="quarantine",
                             outcome=Outcome.SKIPPED, detail="untagged image: nothing resolves "
                             "to it by name; kept as evidence")
-    image = _ecr_manifest(scope.aws, repo, tag)
+    image = _ecr_manifest(mover.aws, repo, tag)
     if image is not None and artifact.digest and _digest(image) != artifact.digest:
         raise ConnectorError(f"{repo}:{tag} now points at {_digest(image)}, not the suspect "
                              f"{artifact.digest}; not moved", provider=PROVIDER)
     requests: list[str] = []
     if image is None:  # moved before (perhaps by a run killed before it recorded a result)
-        found = _ecr_quarantined(scope.aws, _ecr_places(artifact, {}, quarantine_repo),
+        found = _ecr_quarantined(mover.aws, _ecr_places(artifact, {}, quarantine_repo),
                                  artifact.digest)
         if found is None:
             raise ConnectorError(f"{repo}:{tag} is gone and not in quarantine",
@@ -156,62 +169,62 @@ def quarantine_ecr(scope: Scope, artifact: Artifact, quarantine_repo: str | None
         target_repo, target_tag, image = found
         lead = f"already in {target_repo}:{target_tag}: "
     else:
-        target_repo, target_tag = _ecr_move(scope, artifact, image, quarantine_repo, requests)
+        target_repo, target_tag = _ecr_move(mover, artifact, image, quarantine_repo, requests)
         lead = f"retagged into {target_repo}:{target_tag}: "
     evidence = {"repository": repo, "tag": tag, "digest": _digest(image),
                 "media_type": image.get("imageManifestMediaType"),
                 "manifest": image["imageManifest"], "quarantine_repository": target_repo,
                 "quarantine_tag": target_tag}
-    problems, read = ecr_post_condition(scope.aws, artifact, evidence, quarantine_repo)
+    problems, read = ecr_post_condition(mover.aws, artifact, evidence, quarantine_repo)
     return _result(artifact, "quarantine", problems, lead + read, requests=tuple(requests),
                    evidence=evidence)
 
 
-def _ecr_move(scope: Scope, artifact: Artifact, image: dict[str, Any],
+def _ecr_move(mover: Mover, artifact: Artifact, image: dict[str, Any],
               quarantine_repo: str | None, requests: list[str]) -> tuple[str, str]:
     """Copy (observed first), read the copy back, then remove the source tag."""
     repo, tag = artifact.details["repository"], artifact.details["tag"]
     target_repo, target_tag = _ecr_places(artifact, {}, quarantine_repo)[0]
-    scope.observe(artifact.subject, {
+    mover.observe(artifact.subject, {
         "moving_to": f"{target_repo}:{target_tag}", "repository": repo, "tag": tag,
         "digest": _digest(image), "media_type": image.get("imageManifestMediaType"),
         "manifest": image["imageManifest"]})
     if quarantine_repo:
-        requests += _ensure_repository(scope.aws, quarantine_repo)
+        requests += _ensure_repository(mover.aws, quarantine_repo)
     try:
-        requests.append(_put_image(scope.aws, target_repo, target_tag, image))
+        requests.append(_put_image(mover.aws, target_repo, target_tag, image))
     except AwsError as error:
         if error.code != "LayersNotFoundException" or not quarantine_repo:
             raise
         target_repo, target_tag = repo, f"quarantine--{tag}"  # see the module docstring
-        requests.append(_put_image(scope.aws, target_repo, target_tag, image))
-    copied = _ecr_manifest(scope.aws, target_repo, target_tag)
+        requests.append(_put_image(mover.aws, target_repo, target_tag, image))
+    copied = _ecr_manifest(mover.aws, target_repo, target_tag)
     if copied is None:
         raise ConnectorError(f"copy to {target_repo}:{target_tag} not readable; source kept",
                              provider=PROVIDER, transient=True)
     if _digest(copied) != _digest(image):  # the tag there was taken: never lose the source
         raise ConnectorError(f"{target_repo}:{target_tag} holds {_digest(copied)}, not "
                              f"{_digest(image)}; source kept", provider=PROVIDER)
-    scope.aws.call("ecr", "batch_delete_image", repositoryName=repo, imageIds=[{"imageTag": tag}])
+    mover.aws.call("ecr", "batch_delete_image", repositoryName=repo, imageIds=[{"imageTag": tag}])
     requests.append(f"ecr:BatchDeleteImage {repo}:{tag}")
     return target_repo, target_tag
 
 
-def restore_ecr(scope: Scope, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+def restore_ecr(mover: Mover, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
     repo, tag = evidence["repository"], evidence["tag"]
     q_repo, q_tag = evidence["quarantine_repository"], evidence["quarantine_tag"]
     requests: list[str] = []
-    current = _ecr_manifest(scope.aws, repo, tag)
+    current = _ecr_manifest(mover.aws, repo, tag)
     if current is None:
-        image = _ecr_manifest(scope.aws, q_repo, q_tag) or {
+        image = _ecr_manifest(mover.aws, q_repo, q_tag) or {
             "imageManifest": evidence["manifest"], "imageId": {"imageDigest": evidence["digest"]},
             "imageManifestMediaType": evidence.get("media_type")}
-        requests.append(_put_image(scope.aws, repo, tag, image))
+        requests.append(_put_image(mover.aws, repo, tag, image))
     elif current["imageId"]["imageDigest"] != evidence["digest"]:
         raise ConnectorError(f"{repo}:{tag} now points at another image; not overwritten",
                              provider=PROVIDER)
-    if _ecr_manifest(scope.aws, q_repo, q_tag) is not None:
-        scope.aws.call("ecr", "batch_delete_image", repositoryName=q_repo,
+    if _ecr_manifest(mover.aws, q_repo, q_tag) is not None:
+        mover.aws.call("ecr", "batch_delete_image", repositoryName=q_repo,
                        imageIds=[{"imageTag": q_tag}])
         requests.append(f"ecr:BatchDeleteImage {q_repo}:{q_tag}")
     return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.DONE,
@@ -284,80 +297,80 @@ def s3_post_condition(aws: Aws, artifact: Artifact, evidence: dict[str, Any], pr
                       f"nothing at s3://{bucket}/{key}")
 
 
-def quarantine_s3(scope: Scope, artifact: Artifact, prefix: str) -> ActionResult:
+def quarantine_s3(mover: Mover, artifact: Artifact, prefix: str) -> ActionResult:
     bucket, key = artifact.details["bucket"], artifact.details["key"]
     target = prefix + key
-    head = _head(scope.aws, bucket, key)
+    head = _head(mover.aws, bucket, key)
     recorded = str(artifact.details.get("etag") or "")
     if head is not None and recorded and _etag(head) != recorded:
         raise ConnectorError(f"s3://{bucket}/{key} now holds another object (ETag "
                              f"{_etag(head)}, not {recorded}); not moved", provider=PROVIDER)
     requests: list[str] = []
     if head is None:  # moved before: finish (the deny statement) from the quarantine side
-        copy = _head(scope.aws, bucket, target)
+        copy = _head(mover.aws, bucket, target)
         if copy is None:
             raise ConnectorError(f"s3://{bucket}/{key} is gone and not in quarantine",
                                  provider=PROVIDER)
-        requests += _ensure_deny_policy(scope.aws, bucket, prefix)
+        requests += _ensure_deny_policy(mover.aws, bucket, prefix)
         evidence = {"bucket": bucket, "key": key, "version_id": None, "etag": _etag(copy),
                     "size": copy.get("ContentLength"), "tags": [], "quarantine_key": target,
                     "quarantine_version_id": copy.get("VersionId")}
         lead = f"already at s3://{bucket}/{target}: "
     else:
-        evidence = _s3_move(scope, artifact, head, prefix, requests)
+        evidence = _s3_move(mover, artifact, head, prefix, requests)
         lead = "moved: "
-    problems, read = s3_post_condition(scope.aws, artifact, evidence, prefix)
+    problems, read = s3_post_condition(mover.aws, artifact, evidence, prefix)
     return _result(artifact, "quarantine", problems, lead + read, requests=tuple(requests),
                    evidence=evidence)
 
 
-def _s3_move(scope: Scope, artifact: Artifact, head: dict[str, Any], prefix: str,
+def _s3_move(mover: Mover, artifact: Artifact, head: dict[str, Any], prefix: str,
              requests: list[str]) -> dict[str, Any]:
     """Copy (observed first, pinned to the version), deny, read the copy back, delete."""
     bucket, key = artifact.details["bucket"], artifact.details["key"]
     target = prefix + key
-    tags = scope.aws.soft({}, "s3", "get_object_tagging", Bucket=bucket, Key=key).get("TagSet", [])
+    tags = mover.aws.soft({}, "s3", "get_object_tagging", Bucket=bucket, Key=key).get("TagSet", [])
     kept = {"bucket": bucket, "key": key, "version_id": head.get("VersionId"),
             "etag": _etag(head), "size": head.get("ContentLength"), "tags": tags,
             "quarantine_key": target}
-    scope.observe(artifact.subject, {"moving_to": f"s3://{bucket}/{target}", **kept})
+    mover.observe(artifact.subject, {"moving_to": f"s3://{bucket}/{target}", **kept})
     source = {"Bucket": bucket, "Key": key}
     if head.get("VersionId") and head["VersionId"] != "null":
         source["VersionId"] = head["VersionId"]
-    tagging = urllib.parse.urlencode({QUARANTINE_TAG: scope.identity})
-    copied = scope.aws.call("s3", "copy_object", Bucket=bucket, Key=target, CopySource=source,
+    tagging = urllib.parse.urlencode({QUARANTINE_TAG: mover.identity})
+    copied = mover.aws.call("s3", "copy_object", Bucket=bucket, Key=target, CopySource=source,
                             TaggingDirective="REPLACE", Tagging=tagging,
                             MetadataDirective="COPY")
     requests.append(f"s3:CopyObject s3://{bucket}/{target}")
-    requests += _ensure_deny_policy(scope.aws, bucket, prefix)
-    if _head(scope.aws, bucket, target) is None:
+    requests += _ensure_deny_policy(mover.aws, bucket, prefix)
+    if _head(mover.aws, bucket, target) is None:
         raise ConnectorError(f"copy s3://{bucket}/{target} not readable; source kept",
                              provider=PROVIDER, transient=True)
-    scope.aws.call("s3", "delete_object", Bucket=bucket, Key=key)
+    mover.aws.call("s3", "delete_object", Bucket=bucket, Key=key)
     requests.append(f"s3:DeleteObject s3://{bucket}/{key}")
     return {**kept, "quarantine_version_id": copied.get("VersionId")}
 
 
-def restore_s3(scope: Scope, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+def restore_s3(mover: Mover, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
     bucket, key, target = evidence["bucket"], evidence["key"], evidence["quarantine_key"]
     requests: list[str] = []
-    quarantined = _head(scope.aws, bucket, target)
-    if _head(scope.aws, bucket, key) is None:
+    quarantined = _head(mover.aws, bucket, target)
+    if _head(mover.aws, bucket, key) is None:
         if quarantined is None:
             raise ConnectorError(f"s3://{bucket}/{target} is gone; restore from version "
                                  f"{evidence.get('version_id')} by hand", provider=PROVIDER)
         tagging = urllib.parse.urlencode({t["Key"]: t["Value"] for t in evidence.get("tags", [])})
-        scope.aws.call("s3", "copy_object", Bucket=bucket, Key=key,
+        mover.aws.call("s3", "copy_object", Bucket=bucket, Key=key,
                        CopySource={"Bucket": bucket, "Key": target}, MetadataDirective="COPY",
                        TaggingDirective="REPLACE", Tagging=tagging)
         requests.append(f"s3:CopyObject s3://{bucket}/{key}")
-    restored = _head(scope.aws, bucket, key) or {}
+    restored = _head(mover.aws, bucket, key) or {}
     if str(restored.get("ETag", "")).strip('"') != evidence["etag"]:
         return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.FAILED,
                             detail="restored object's ETag differs from the quarantined one",
                             requests=tuple(requests))
     if quarantined is not None:
-        scope.aws.call("s3", "delete_object", Bucket=bucket, Key=target)
+        mover.aws.call("s3", "delete_object", Bucket=bucket, Key=target)
         requests.append(f"s3:DeleteObject s3://{bucket}/{target}")
     return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.DONE,
                         detail=f"s3://{bucket}/{key} restored (the deny statement stays: it "
@@ -393,31 +406,53 @@ def confirm_signature(aws: Aws, artifact: Artifact) -> ActionResult:
                "signatures made after the compromise began")
 
 
-def restore(scope: Scope, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
-    if artifact.kind == "ecr_image" and evidence.get("quarantine_tag"):
-        return restore_ecr(scope, artifact, evidence)
-    if artifact.kind == "s3_object" and evidence.get("quarantine_key"):
-        return restore_s3(scope, artifact, evidence)
-    return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.SKIPPED,
-                        detail="nothing was moved, nothing to restore")
+class Quarantine:
+    """The connector's quarantine, its read-back and restore, by artifact kind, with the
+    inventory's quarantine places. `key_arn` names a KMS key for the manual step."""
 
+    def __init__(self, mover: Mover, config: QuarantineConfig,
+                 key_arn: Callable[[str], str]) -> None:
+        self.mover, self.config, self.key_arn = mover, config, key_arn
 
-def confirm(scope: Scope, artifact: Artifact, evidence: dict[str, Any],
-            quarantine_repo: str | None, s3_prefix: str) -> ActionResult:
-    """Read back `quarantine`'s post-condition; an unreadable provider is INDETERMINATE."""
-    try:
+    def quarantine(self, artifact: Artifact, *, destructive: bool = False) -> ActionResult:
+        if destructive:  # the reversible move already took it out of circulation
+            return ActionResult(subject=artifact.subject, action="quarantine_destructive",
+                                outcome=Outcome.SKIPPED, detail="no destructive step for AWS "
+                                "artifacts: the quarantined copy is the evidence")
+        if artifact.kind == "ecr_image":
+            return quarantine_ecr(self.mover, artifact, self.config.ecr_repository)
+        if artifact.kind == "s3_object":
+            return quarantine_s3(self.mover, artifact, self.config.s3_prefix)
         if artifact.kind == "kms_signature":
-            return confirm_signature(scope.aws, artifact)
-        if artifact.kind == "ecr_image" and artifact.details.get("tag"):
-            problems, read = ecr_post_condition(scope.aws, artifact, evidence, quarantine_repo)
-        elif artifact.kind == "s3_object":
-            problems, read = s3_post_condition(scope.aws, artifact, evidence, s3_prefix)
-        else:
+            return manual_signature(artifact, self.key_arn(artifact.details["key_id"]))
+        raise ConnectorError(f"unknown artifact kind {artifact.kind}", provider=PROVIDER)
+
+    def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        if artifact.kind == "ecr_image" and evidence.get("quarantine_tag"):
+            return restore_ecr(self.mover, artifact, evidence)
+        if artifact.kind == "s3_object" and evidence.get("quarantine_key"):
+            return restore_s3(self.mover, artifact, evidence)
+        return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.SKIPPED,
+                            detail="nothing was moved, nothing to restore")
+
+    def confirm(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        """Read back `quarantine`'s post-condition; an unreadable provider is INDETERMINATE."""
+        aws = self.mover.aws
+        try:
+            if artifact.kind == "kms_signature":
+                return confirm_signature(aws, artifact)
+            if artifact.kind == "ecr_image" and artifact.details.get("tag"):
+                problems, read = ecr_post_condition(aws, artifact, evidence,
+                                                    self.config.ecr_repository)
+            elif artifact.kind == "s3_object":
+                problems, read = s3_post_condition(aws, artifact, evidence,
+                                                   self.config.s3_prefix)
+            else:
+                return ActionResult(subject=artifact.subject, action="confirm",
+                                    outcome=Outcome.INDETERMINATE,
+                                    detail=f"no read-back for {artifact.kind} "
+                                           f"{artifact.coordinates} (untagged images stay)")
+        except ConnectorError as error:  # throttled, 5xx, AccessDenied: cannot tell
             return ActionResult(subject=artifact.subject, action="confirm",
-                                outcome=Outcome.INDETERMINATE,
-                                detail=f"no read-back for {artifact.kind} "
-                                       f"{artifact.coordinates} (untagged images stay)")
-    except ConnectorError as error:  # throttled, 5xx, AccessDenied: cannot tell
-        return ActionResult(subject=artifact.subject, action="confirm",
-                            outcome=Outcome.INDETERMINATE, detail=f"not readable: {error}")
-    return _result(artifact, "confirm", problems, read)
+                                outcome=Outcome.INDETERMINATE, detail=f"not readable: {error}")
+        return _result(artifact, "confirm", problems, read)

@@ -1,0 +1,182 @@
+"""What the identity holds in AWS (`discover`): one Credential per thing that authenticates
+as it or lets it sign — access keys, console password, SSH keys, signing certificates, its
+users' permissions, its roles' sessions and GitHub OIDC trust, KMS signing keys and grants,
+Secrets Manager secrets holding its tokens for other providers (see `connector` for what
+`revoke` does to each).
+
+A refused read (AccessDenied on one call) is recorded in the API object's `gaps` and does
+not hide the rest of what can be listed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from connectors.base import Credential, Owner, OwnerRole
+
+from .api import PROVIDER, Aws, AwsError, jsonable
+from .config import AwsConfig
+from .documents import github_oidc, policy_doc, statements_of
+from .identity import AwsIdentity
+
+OWNER_TAGS = ("owner", "Owner", "team", "Team", "contact")
+
+
+class Discovery:
+    """Lists the identity's credentials through the API object."""
+
+    def __init__(self, aws: Aws, config: AwsConfig, who: AwsIdentity) -> None:
+        self.aws, self.config, self.who = aws, config, who
+
+    def credentials(self) -> list[Credential]:
+        """Every credential of the identity: users', roles', foreign keys, KMS, secrets."""
+        credentials: list[Credential] = []
+        for user in self.who.users():
+            credentials += self._user_credentials(user)
+        for role in self.config.roles:
+            credentials += self._role_credentials(role)
+        credentials += self._foreign_keys()
+        credentials += self._kms_credentials()
+        credentials += self._secret_credentials()
+        return credentials
+
+    def _exists(self, operation: str, subject: str, **params: Any) -> bool:
+        """False only when IAM says the user/role is not there; a refused read (recorded)
+        does not hide the rest of what can be listed."""
+        try:
+            return self.aws.maybe("iam", operation, **params) is not None
+        except AwsError as error:
+            self.aws.gaps.append({"operation": error.operation, "code": error.code,
+                                  "subject": subject})
+            return True
+
+    def _owners(self, tags: list[dict[str, str]]) -> tuple[Owner, ...]:
+        return tuple(Owner(name=t["Value"], role=OwnerRole.IDENTITY_OWNER, source="aws-tag")
+                     for t in tags if t["Key"] in OWNER_TAGS)
+
+    def _user_credentials(self, user: str) -> list[Credential]:
+        aws = self.aws
+        if not self._exists("get_user", user, UserName=user):
+            return []
+        owners = self._owners(aws.soft([], "iam", "list_user_tags", key="Tags", subject=user,
+                                       UserName=user))
+        made: list[Credential] = []
+
+        def add(kind: str, id: str, **fields: Any) -> None:
+            made.append(Credential(provider=PROVIDER, kind=kind, id=id, principal=user,
+                                   owners=owners, **fields))
+
+        for key in aws.soft([], "iam", "list_access_keys", key="AccessKeyMetadata", subject=user,
+                            UserName=user):
+            used = aws.soft({}, "iam", "get_access_key_last_used", subject=key["AccessKeyId"],
+                            AccessKeyId=key["AccessKeyId"]).get("AccessKeyLastUsed", {})
+            add("access_key", key["AccessKeyId"], created_at=key["CreateDate"],
+                status=key["Status"].lower(), last_used_at=used.get("LastUsedDate"),
+                details={"user": user, "last_used_service": used.get("ServiceName"),
+                         "last_used_region": used.get("Region")})
+        profile = aws.soft(None, "iam", "get_login_profile", subject=user, UserName=user)
+        if profile:
+            add("console_password", user, created_at=profile["LoginProfile"]["CreateDate"],
+                details={"user": user})
+        for key in aws.soft([], "iam", "list_ssh_public_keys", key="SSHPublicKeys",
+                            subject=user, UserName=user):
+            add("ssh_public_key", key["SSHPublicKeyId"], created_at=key.get("UploadDate"),
+                status=key["Status"].lower(), details={"user": user})
+        for cert in aws.soft([], "iam", "list_signing_certificates", key="Certificates",
+                             subject=user, UserName=user):
+            add("signing_certificate", cert["CertificateId"], created_at=cert.get("UploadDate"),
+                status=cert["Status"].lower(), details={"user": user})
+        attached = aws.soft([], "iam", "list_attached_user_policies", key="AttachedPolicies",
+                            subject=user, UserName=user)
+        inline = aws.soft([], "iam", "list_user_policies", key="PolicyNames", subject=user,
+                          UserName=user)
+        add("user_permissions", user, details={"user": user, "inline": inline},
+            scopes=tuple(p["PolicyName"] for p in attached) + tuple(inline))
+        return made
+
+    def _role_credentials(self, role: str) -> list[Credential]:
+        if not self._exists("get_role", role, RoleName=role):
+            return []
+        found = self.aws.soft(None, "iam", "get_role", subject=role, RoleName=role)
+        if found is None:
+            return []
+        data = found["Role"]
+        self.who.remember_arn(role, data["Arn"])
+        owners = self._owners(self.aws.soft([], "iam", "list_role_tags", key="Tags",
+                                            subject=role, RoleName=role))
+        trust = policy_doc(data.get("AssumeRolePolicyDocument"))
+        oidc = github_oidc(trust)
+        principals = sorted({json.dumps(s.get("Principal"), sort_keys=True)
+                             for s in statements_of(trust) if s.get("Effect") == "Allow"})
+        made = [Credential(provider=PROVIDER, kind="role_sessions", id=role, principal=role,
+                           created_at=data.get("CreateDate"), owners=owners,
+                           details={"role": role, "arn": data["Arn"],
+                                    "trusted": principals, "github_oidc": oidc,
+                                    "max_session_seconds": data.get("MaxSessionDuration")})]
+        if oidc["providers"]:
+            made.append(Credential(provider=PROVIDER, kind="oidc_trust", id=role, principal=role,
+                                   owners=owners, scopes=tuple(oidc["subjects"]),
+                                   details={"role": role, "github_oidc": oidc}))
+        return made
+
+    def _foreign_keys(self) -> list[Credential]:
+        return [Credential(provider=PROVIDER, kind="access_key", id=key_id,
+                           details={"user": None, "account": account})
+                for key_id, account in self.who.foreign_keys().items()]
+
+    def kms_keys(self) -> dict[str, dict[str, Any]]:
+        keys: dict[str, dict[str, Any]] = {}
+        for key_id in self.config.kms_key_ids:
+            found = self.aws.soft(None, "kms", "describe_key", subject=key_id, KeyId=key_id)
+            if found:
+                keys[key_id] = found["KeyMetadata"]
+        return keys
+
+
+    def _kms_credentials(self) -> list[Credential]:
+        arns = self.who.arns()
+        made = []
+        for meta in self.kms_keys().values():
+            key_id = meta["KeyId"]
+            policy = self.aws.soft({}, "kms", "get_key_policy", subject=key_id, KeyId=key_id,
+                                   PolicyName="default").get("Policy", "")
+            grants = [g for g in self.aws.soft([], "kms", "list_grants", key="Grants",
+                                               subject=key_id, KeyId=key_id)
+                      if g.get("GranteePrincipal") in arns]
+            made.append(Credential(
+                provider=PROVIDER, kind="kms_signing_key", id=key_id, created_at=meta.get(
+                    "CreationDate"), status=str(meta.get("KeyState", "")).lower(),
+                details={"key_id": key_id, "arn": meta.get("Arn"), "usage": meta.get("KeyUsage"),
+                         "named_in_key_policy": any(a in policy for a in arns),
+                         "grants": [g["GrantId"] for g in grants]}))
+            made += [Credential(provider=PROVIDER, kind="kms_grant", id=g["GrantId"],
+                                principal=g["GranteePrincipal"], created_at=g.get("CreationDate"),
+                                scopes=tuple(g.get("Operations", [])),
+                                details={"key_id": key_id, "grantee": g["GranteePrincipal"]})
+                     for g in grants]
+        return made
+
+    def secrets(self) -> list[dict[str, Any]]:
+        wanted = self.config.secrets
+        found: dict[str, dict[str, Any]] = {}
+        filters = [[{"Key": "name", "Values": [name]}] for name in wanted.names]
+        filters += [[{"Key": "tag-key", "Values": [k]}, {"Key": "tag-value", "Values": [v]}]
+                    for k, v in wanted.tags.items()]
+        for chosen in filters:
+            for secret in self.aws.soft([], "secretsmanager", "list_secrets", key="SecretList",
+                                        subject="secrets", Filters=chosen):
+                tags = {t["Key"]: t["Value"] for t in secret.get("Tags", [])}
+                if secret["Name"] in wanted.names or any(
+                        tags.get(k) == v for k, v in wanted.tags.items()):
+                    found[secret["ARN"]] = secret
+        return list(found.values())
+
+    def _secret_credentials(self) -> list[Credential]:
+        return [Credential(provider=PROVIDER, kind="stored_secret", id=s["Name"],
+                           created_at=s.get("CreatedDate"),
+                           last_used_at=s.get("LastAccessedDate"),
+                           details={"arn": s["ARN"], "last_changed": jsonable(
+                               s.get("LastChangedDate")),
+                               "tags": {t["Key"]: t["Value"] for t in s.get("Tags", [])}})
+                for s in self.secrets()]
