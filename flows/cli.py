@@ -144,6 +144,26 @@ def approve(
     _say(f"{decision} recorded in {case_dir / 'ledger.jsonl'}")
 
 
+@app.command(epilog="Example: revoker restore cases/ir-1 --only @acme/forms@19.0.3 "
+              "--as 'Dana Lee' --reason 'published by the release workflow, not the token'")
+def restore(
+    case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
+    as_: Annotated[str, typer.Option("--as", help="Who approves the restore (recorded).")],
+    reason: Annotated[str, typer.Option(help="Why it is a false positive (recorded).")],
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", help="An artifact to restore (its ref, e.g. pkg@1.0.1); repeat; default all."
+    )] = None,
+    inventory: Annotated[Path | None, typer.Option(help="Inventory YAML.")] = None,
+) -> None:
+    """Put quarantined artifacts back (a false positive): approved, recorded, read back."""
+    from .restore import restore_cli
+
+    status = restore_cli(case_dir, inventory=inventory or _default_inventory(),
+                         refs=only or [], approver=as_, reason=reason, say=_say)
+    _say(f"status: {status}")
+    raise typer.Exit(ExitCode.DONE if status == "restored" else ExitCode.PARTIAL)
+
+
 @app.command()
 def report(
     case_dir: Annotated[Path, typer.Argument(help="Case directory.")],

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from connectors import load_connector
@@ -458,7 +459,7 @@ class Incident:
             return {}
         credentials = [(n, c) for n, c in self.credentials()
                        if redact(c.subject) not in self._verified_this_run]
-        artifacts = self.artifacts() if self.playbook.has(Stage.QUARANTINE) else []
+        artifacts = self.suspects() if self.playbook.has(Stage.QUARANTINE) else []
         self._read_all(credentials, artifacts)
         # A claim the provider contradicts is done again once (each step reads the provider
         # first, and its own read-back follows it).
@@ -504,7 +505,7 @@ class Incident:
     def _readback_counts(self) -> dict[str, int]:
         subjects = [(c.subject, "verify") for _, c in self.credentials()]
         if self.playbook.has(Stage.QUARANTINE):
-            subjects += [(a.subject, "confirm") for _, a in self.artifacts()]
+            subjects += [(a.subject, "confirm") for _, a in self.suspects()]
         outcomes = [self.state.outcome(redact(s), r) for s, r in subjects]
         return {"claims": len(outcomes),
                 "verified": outcomes.count("done"),
@@ -558,8 +559,8 @@ class Incident:
     def quarantine_one(self, item: tuple[str, Artifact], destructive: bool) -> None:
         name, artifact = item
         connector = self.providers[name].connector
-        if connector is None:
-            return
+        if connector is None or self.state.restored(redact(artifact.subject)):
+            return  # a restored false positive stays out of quarantine
         with self._slot(name):
             # Reversible first, always; the destructive step only after an approval, as its
             # own action so a re-run never repeats it.
@@ -577,6 +578,63 @@ class Incident:
 
     def artifacts(self) -> list[tuple[str, Artifact]]:
         return [(s.name, a) for s in self.providers.values() for a in s.artifacts]
+
+    def suspects(self) -> list[tuple[str, Artifact]]:
+        """Artifacts still suspect: all but those restored as false positives."""
+        return [(n, a) for n, a in self.artifacts() if not self.state.restored(redact(a.subject))]
+
+    # --- restore: a false positive back into circulation ---------------------------------
+
+    def restorable(self, refs: Sequence[str]) -> list[tuple[str, Artifact]]:
+        """The quarantined artifacts `refs` name (coordinates or subjects; all if none).
+        Raises BadInput, before anything is written, for a ref the case does not know."""
+        from .errors import BadInput
+
+        held = [(provider, Artifact.model_validate(raw))
+                for provider, known in self.state.artifacts.items()
+                for subject, raw in known.items()
+                if self.state.outcome(subject, "quarantine") == Outcome.DONE.value
+                and not self.state.restored(subject)]
+        if not refs:
+            return held
+        chosen = [(p, a) for p, a in held if a.coordinates in refs or a.subject in refs]
+        unknown = set(refs) - {a.coordinates for _, a in chosen} - {a.subject for _, a in chosen}
+        if unknown:
+            raise BadInput(f"not a quarantined artifact of this case: {sorted(unknown)[0]}",
+                           source=str(self.case.directory), field="--only")
+        return chosen
+
+    def restore(self, items: Sequence[tuple[str, Artifact]], *, approver: str,
+                reason: str) -> list[ActionResult]:
+        """Approved by name for exactly these artifacts, then intent → restore → read-back
+        (the provider must show each back in circulation)."""
+        self._write(records.case_resumed())
+        self._write(records.approval("approve", approver, reason, "cli", scope="restore",
+                                     subjects=[a.subject for _, a in items]))
+        results = []
+        for name, artifact in items:
+            if name not in self.providers:
+                self.providers[name] = ProviderState(name)
+                self.connect(name)
+            connector = self.providers[name].connector
+            if connector is None:
+                results.append(_failed(artifact.subject, "restore",
+                                       RuntimeError(f"{name} is not reachable")))
+                continue
+            result = self.act(name, artifact.subject, "restore",
+                              partial(connector.restore, artifact,
+                                      self._evidence(artifact.subject, "quarantine")))
+            if result.outcome is Outcome.DONE:
+                back = self.confirm_one(name, connector, artifact)
+                if back.outcome is not Outcome.FAILED:  # FAILED: out of quarantine, as asked
+                    result = result.model_copy(update={
+                        "outcome": Outcome.FAILED,
+                        "detail": f"restored, but the provider shows: {back.detail}"})
+            results.append(result)
+        for state in self.providers.values():
+            if state.connector is not None:
+                state.connector.close()
+        return results
 
     def record_failures(self, stage: str, items: Sequence[Any],
                         results: Sequence[Any]) -> None:
@@ -606,6 +664,8 @@ class Incident:
                         items.append(item)
             if self.playbook.has(Stage.QUARANTINE):
                 for artifact in state.artifacts:
+                    if self.state.restored(redact(artifact.subject)):
+                        continue
                     item = self._open_item(artifact.subject, "quarantine")
                     if item:
                         items.append(item)

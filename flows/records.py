@@ -145,10 +145,13 @@ def error(provider: str, stage: str, failure: BaseException, *, transient: bool,
 # --- approvals -----------------------------------------------------------------------------
 
 
-def approval(decision: str, approver: str, reason: str, mode: str) -> Entry:
-    """One shape however the approval was given: auto (the playbook), prompt, cli, prefect."""
-    return Entry("approval", {"type": "approval", "decision": decision, "approver": approver,
-                              "reason": reason, "mode": mode, "scope": APPROVAL_SCOPE})
+def approval(decision: str, approver: str, reason: str, mode: str, *,
+             scope: str = APPROVAL_SCOPE, subjects: list[str] | None = None) -> Entry:
+    """One shape however the approval was given: auto (the playbook), prompt, cli, prefect.
+    A restore's approval names the artifacts it lets back into circulation."""
+    data = {"type": "approval", "decision": decision, "approver": approver, "reason": reason,
+            "mode": mode, "scope": scope}
+    return Entry("approval", data | ({"subjects": subjects} if subjects is not None else {}))
 
 
 def awaiting_approval() -> Entry:

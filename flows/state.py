@@ -14,6 +14,7 @@ from typing import Any
 # The read-back that checks each action's post-condition.
 READBACK_OF = {"revoke": "verify", "quarantine": "confirm"}
 READBACKS = frozenset(READBACK_OF.values())
+RESTORE_SCOPE = "restore"
 
 
 @dataclass
@@ -49,7 +50,7 @@ class CaseState:
                 self.resolved.add(data["intent"])
             if record.get("evidence"):
                 self.evidence[(subject, action)] = record["evidence"]
-        elif kind == "approval":
+        elif kind == "approval" and data.get("scope") != RESTORE_SCOPE:
             self.approval = data.get("decision")
             self.awaiting_approval = False
         elif kind_of == "awaiting_approval":
@@ -77,6 +78,20 @@ class CaseState:
         readback = self.latest.get((subject, READBACK_OF.get(action, "")))
         return not (readback and readback["seq"] > data["seq"]
                     and readback.get("outcome") == "failed")
+
+    def restored(self, subject: str) -> bool:
+        """Put back after its quarantine (a false positive, approved by name): no longer
+        suspect, so never quarantined again by this case."""
+        restore = self.latest.get((subject, "restore"))
+        quarantine = self.latest.get((subject, "quarantine"))
+        confirm = self.latest.get((subject, "confirm"))
+        if not restore or restore.get("outcome") != "done":
+            return False
+        if quarantine is not None and quarantine["seq"] > restore["seq"]:
+            return False
+        # The provider must not show it still held in quarantine after the restore.
+        return not (confirm and confirm["seq"] > restore["seq"]
+                    and confirm.get("outcome") == "done")
 
     def verified(self, subject: str, readback: str) -> bool:
         return self.outcome(subject, readback) == "done"
