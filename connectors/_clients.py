@@ -10,7 +10,7 @@ Timeouts live on the clients (a Prefect task timeout cannot interrupt a blocking
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -42,11 +42,15 @@ class Clients:
     """Factory for guarded clients; one per run, shared by all connectors of that run."""
 
     def __init__(self, guard: Guard, *, retry_total: int = 5, max_retry_wait: float = 60.0,
-                 environ: Mapping[str, str] | None = None):
+                 environ: Mapping[str, str] | None = None,
+                 transport: Callable[[], httpx.BaseTransport] | None = None):
         self.guard = guard
         self.environ = environ  # None: the process environment (boto3's standard chain)
         self._retry_total = retry_total
         self._max_retry_wait = max_retry_wait
+        # The innermost httpx transport (tests inject httpx.MockTransport here): it sits under
+        # the retries and the guard, so no test path can build an unguarded client.
+        self._transport = transport or httpx.HTTPTransport
 
     def http(
         self,
@@ -59,7 +63,7 @@ class Clients:
         retry: Retry | None = None,
     ) -> httpx.Client:
         retrying = RetryTransport(
-            transport=httpx.HTTPTransport(),
+            transport=self._transport(),
             retry=retry or default_retry(self._retry_total, self._max_retry_wait),
         )
         return httpx.Client(
