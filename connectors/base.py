@@ -149,8 +149,8 @@ class Connector(abc.ABC):
 
     A connector is built for one identity's entry in the inventory and one provider endpoint.
     It never checks whether it runs in dry-run: its HTTP/SDK clients come from
-    `connectors._clients` (`ProviderContext.clients`), whose guard (`connectors._guard`) refuses mutating calls in dry-run and
-    turns them into PLANNED results.
+    `connectors._clients` (`ProviderContext.clients`), whose guard (`connectors._guard`)
+    refuses mutating calls in dry-run and turns them into PLANNED results.
     """
 
     provider: ClassVar[str]
