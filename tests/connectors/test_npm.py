@@ -12,7 +12,6 @@ import pytest
 
 from connectors._clients import Clients
 from connectors._guard import DryRunBlocked, Guard
-from connectors._npm_quarantine import containment, suspect_versions
 from connectors.base import (
     ConnectorError,
     Identity,
@@ -21,7 +20,9 @@ from connectors.base import (
     SecretSource,
     Window,
 )
-from connectors.npm import NpmConfig, NpmConnector, known_good, mask_matches
+from connectors.npm import NpmConfig, NpmConnector
+from connectors.npm.packument import containment, known_good, suspect_versions
+from connectors.npm.tokens import mask_matches
 from connectors.sandbox.proxy import Fault
 from connectors.sandbox.seed import apply_seed
 

@@ -1,0 +1,254 @@
+"""npm quarantine, its read-back (`confirm`), unpublish and restore.
+
+- A version is quarantined by deprecating it and moving every dist-tag on a suspect version
+  (see `packument`) to the last good one; writes to one package go through the registry's
+  per-package lock (why: `registry`).
+- "Contained" is read back, never remembered: after its writes, quarantine reads the
+  packument again and is DONE only if the version is deprecated (or gone) and no dist-tag
+  points at a suspect version; `confirm` reads the same post-condition.
+- From any partial state a crash can leave, what is done is not redone.
+- With no good version to move tags to, the tag stays and quarantine reads back FAILED,
+  saying so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.base import ActionResult, Artifact, ConnectorError, Outcome, ProviderContext
+
+from .config import NpmConfig, NpmOptions, worst
+from .packument import containment, known_good, suspect_versions, window_of
+from .registry import NpmRegistry, package_path
+from .versions import Versions
+
+
+def _confirmed(artifact: Artifact, outcome: Outcome, detail: str) -> ActionResult:
+    return ActionResult(subject=artifact.subject, action="confirm", outcome=outcome,
+                        detail=detail)
+
+
+class QuarantineSteps:
+    """Given the registry, the versions finder (an unread package is enumerated again), the
+    inventory section, the playbook's options and the run's context (for `observe`)."""
+
+    def __init__(self, registry: NpmRegistry, versions: Versions, config: NpmConfig,
+                 options: NpmOptions, context: ProviderContext) -> None:
+        self.registry = registry
+        self.versions = versions
+        self.config = config
+        self.options = options
+        self.context = context
+
+    # --- what is suspect, what is good --------------------------------------------------
+
+    def _suspects(self, artifact: Artifact, packument: dict[str, Any],
+                  evidence: dict[str, Any] | None = None) -> set[str]:
+        details = artifact.details
+        listed = [*details.get("suspect_versions", ()),
+                  *(evidence or {}).get("suspect_versions", ())]
+        return suspect_versions(packument, version=details["version"], user=self.config.user,
+                                window=window_of(details), listed=listed,
+                                message=self.options.deprecate_message)
+
+    @staticmethod
+    def _last_good(artifact: Artifact, packument: dict[str, Any], suspect: set[str]
+                   ) -> str | None:
+        window = window_of(artifact.details)
+        if window is not None:
+            return known_good(packument, window, exclude=suspect)
+        # An artifact recorded without its window: the good version enumerate chose (before
+        # the window), if it is still installable and not suspect.
+        recorded = artifact.details.get("known_good")
+        manifest = (packument.get("versions") or {}).get(recorded)
+        usable = manifest is not None and not manifest.get("deprecated")
+        return str(recorded) if usable and recorded not in suspect else None
+
+    # --- quarantine ----------------------------------------------------------------------
+
+    def quarantine(self, artifact: Artifact, *, destructive: bool = False) -> ActionResult:
+        if artifact.kind == "unreached_scope":
+            return self._quarantine_scope(artifact, destructive)
+        if destructive:
+            return self._unpublish(artifact)
+        with self.registry.package_lock(artifact.details["package"]):
+            return self._quarantine_version(artifact)
+
+    def _quarantine_version(self, artifact: Artifact) -> ActionResult:
+        """Under the package's lock. From any partial state: what is done is not redone."""
+        name, version = artifact.details["package"], artifact.details["version"]
+        before = self.registry.packument(name, write=True)
+        manifest = before.get("versions", {}).get(version)
+        # What the writes will change, on the ledger first (restore needs the old tags).
+        self.context.observe(artifact.subject, {
+            "dist_tags": before.get("dist-tags", {}),
+            "deprecated": manifest.get("deprecated") if manifest else None,
+            "unpublished": manifest is None})
+        requests: list[str] = []
+        if manifest is not None:  # gone (unpublished) is out of circulation: tags remain
+            self.deprecate(name, version, requests)
+        moved_from, moved = self._move_tags(artifact, requests)
+        after = self.registry.packument(name, write=True)
+        suspect = self._suspects(artifact, after)
+        holds, state = containment(after, version, suspect)
+        if not holds and not self._last_good(artifact, after, suspect):
+            state += "; no version published before the window to move tags to"
+        return ActionResult(
+            subject=artifact.subject, action="quarantine",
+            outcome=Outcome.DONE if holds else Outcome.FAILED,
+            detail=state if holds else f"not contained: {state}", requests=tuple(requests),
+            evidence={"previous_dist_tags": dict(before.get("dist-tags", {})), "moved": moved,
+                      "moved_from": moved_from, "suspect_versions": sorted(suspect)})
+
+    def deprecate(self, name: str, version: str, requests: list[str]) -> None:
+        """Deprecate one version with the playbook's message (under the package's lock)."""
+        message = self.options.deprecate_message
+
+        def deprecate(packument: dict[str, Any]) -> bool:
+            manifest = packument.get("versions", {}).get(version)
+            if manifest is None or manifest.get("deprecated") == message:
+                return False  # gone, or already deprecated by an earlier run
+            manifest["deprecated"] = message
+            return True
+
+        if self.registry.update_packument(name, deprecate):
+            requests.append(f"PUT /{name} (deprecate {version})")
+
+    def _move_tags(self, artifact: Artifact, requests: list[str]
+                   ) -> tuple[dict[str, str], dict[str, str]]:
+        """Every tag on a suspect version → the last good one, from a fresh read.
+        Returns ({tag: previous target}, {tag: new target})."""
+        if not self.options.move_dist_tags:
+            return {}, {}
+        name = artifact.details["package"]
+        packument = self.registry.packument(name, write=True)
+        suspect = self._suspects(artifact, packument)
+        good = self._last_good(artifact, packument, suspect)
+        if not good:
+            return {}, {}
+        moved_from, moved = {}, {}
+        for tag, target in sorted((packument.get("dist-tags") or {}).items()):
+            if target in suspect:
+                requests.append(self.registry.set_tag(name, tag, good))
+                moved_from[tag], moved[tag] = target, good
+        return moved_from, moved
+
+    def _quarantine_scope(self, artifact: Artifact, destructive: bool) -> ActionResult:
+        """A package enumerate could not read: read it again and quarantine what it holds."""
+        action = "quarantine_destructive" if destructive else "quarantine"
+        window = window_of(artifact.details)
+        try:
+            if window is None:
+                raise ConnectorError("no window recorded", provider="npm")
+            found = self.versions.of_package(artifact.details["package"], window)
+        except ConnectorError as error:
+            return ActionResult(subject=artifact.subject, action=action, outcome=Outcome.FAILED,
+                                detail=f"not read: {error} — re-run the case to read this "
+                                       "package again")
+        results = [self.quarantine(a, destructive=destructive) for a in found]
+        return ActionResult(
+            subject=artifact.subject, action=action,
+            outcome=worst(r.outcome for r in results),
+            detail="; ".join(f"{r.subject}: {r.detail}" for r in results) or
+            "package readable; nothing of the identity's in the window",
+            requests=tuple(q for r in results for q in r.requests))
+
+    # --- confirm -------------------------------------------------------------------------
+
+    def confirm(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        if artifact.kind == "unreached_scope":
+            return self._confirm_scope(artifact)
+        name, version = artifact.details["package"], artifact.details["version"]
+        try:
+            with self.registry.package_lock(name):  # never read half of another's writes
+                response = self.registry.call(
+                    "GET", package_path(name) + "?write=true", ok=(200, 404),
+                    headers=self.registry.headers())
+        except ConnectorError as error:
+            return _confirmed(artifact, Outcome.INDETERMINATE, f"could not read: {error}")
+        if response.status_code == 404:
+            return _confirmed(artifact, Outcome.DONE, f"{name} unpublished (404)")
+        packument: dict[str, Any] = response.json()
+        holds, state = containment(packument, version,
+                                   self._suspects(artifact, packument, evidence))
+        return _confirmed(artifact, Outcome.DONE if holds else Outcome.FAILED, state)
+
+    def _confirm_scope(self, artifact: Artifact) -> ActionResult:
+        window = window_of(artifact.details)
+        try:
+            if window is None:
+                raise ConnectorError("no window recorded", provider="npm")
+            found = self.versions.of_package(artifact.details["package"], window)
+        except ConnectorError as error:
+            return _confirmed(artifact, Outcome.INDETERMINATE, f"still unread: {error}")
+        results = [self.confirm(a, {}) for a in found]
+        return _confirmed(
+            artifact, worst(r.outcome for r in results),
+            "; ".join(f"{r.subject}: {r.detail}" for r in results) or
+            "package readable; nothing of the identity's in the window")
+
+    # --- unpublish and restore -----------------------------------------------------------
+
+    def _unpublish(self, artifact: Artifact) -> ActionResult:
+        if not self.options.unpublish:
+            return ActionResult(subject=artifact.subject, action="quarantine_destructive",
+                                outcome=Outcome.SKIPPED,
+                                detail="unpublish is off in this playbook (deprecated only)")
+        name, version = artifact.details["package"], artifact.details["version"]
+        with self.registry.package_lock(name):
+            manifest = self.registry.packument(name, write=True).get("versions", {}).get(version)
+            if manifest is None:
+                return ActionResult(subject=artifact.subject, action="quarantine_destructive",
+                                    outcome=Outcome.DONE, detail="already unpublished")
+            self.context.observe(artifact.subject, {"unpublished_manifest": manifest})
+
+            def unpublish(packument: dict[str, Any]) -> bool:
+                if packument.get("versions", {}).pop(version, None) is None:
+                    return False
+                packument.get("time", {}).pop(version, None)
+                # The body's dist-tags replace the registry's: none may name the removed
+                # version (npm's CLI moves `latest` the same way when it unpublishes).
+                good = self._last_good(artifact, packument, self._suspects(artifact, packument))
+                tags = packument.get("dist-tags", {})
+                for tag in [t for t, v in tags.items() if v == version]:
+                    if good:
+                        tags[tag] = good
+                    else:
+                        del tags[tag]
+                return True
+
+            self.registry.update_packument(name, unpublish)
+            gone = version not in self.registry.packument(name, write=True).get("versions", {})
+        return ActionResult(subject=artifact.subject, action="quarantine_destructive",
+                            outcome=Outcome.DONE if gone else Outcome.FAILED,
+                            detail="unpublished" if gone else f"{version} still listed",
+                            evidence={"manifest": manifest})
+
+    def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        """Undo one quarantine: undeprecate, and put back the tags it moved where nobody has
+        moved them since."""
+        name, version = artifact.details["package"], artifact.details["version"]
+        requests: list[str] = []
+
+        def undeprecate(packument: dict[str, Any]) -> bool:
+            manifest = packument.get("versions", {}).get(version)
+            if not manifest or not manifest.get("deprecated"):
+                return False
+            # An empty message is how npm undeprecates; registries merge, so removing the
+            # field would leave the old message in place.
+            manifest["deprecated"] = ""
+            return True
+
+        moved_from = evidence.get("moved_from") or {  # older evidence: tags on this version
+            tag: target for tag, target in evidence.get("previous_dist_tags", {}).items()
+            if target == version}
+        moved = evidence.get("moved") or {}
+        with self.registry.package_lock(name):
+            if self.registry.update_packument(name, undeprecate):
+                requests.append(f"PUT /{name} (undeprecate {version})")
+            tags = self.registry.packument(name, write=True).get("dist-tags", {})
+            for tag, target in moved_from.items():
+                if tags.get(tag) != target and tags.get(tag) in (moved.get(tag), None):
+                    requests.append(self.registry.set_tag(name, tag, target))
+        return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.DONE,
+                            detail="undeprecated; dist-tags restored", requests=tuple(requests))

@@ -1,0 +1,160 @@
+"""The npm registry as the steps see it: one guarded HTTP client, the responder's login, the
+packument reads and read-modify-writes, the per-package write locks, and the fan-out over
+the identity's packages.
+
+Why writes to one packument are serialised and rebuilt on 409:
+a packument write sends the whole document back, `dist-tags` included (npm's CLI
+`deprecate` does the same: GET ?write=true, change, PUT). Two writes built from the same
+read race: the slower one puts back the tags the faster one moved. verdaccio ignores the
+`_rev` in `PUT /<pkg>/-rev/<rev>` (storage `changePackage` never compares it; it replaces
+`dist-tags` with the incoming ones), and the engine quarantines in a thread pool, so writes
+to one package are serialised by a per-package lock, each built from a read taken under that
+lock. A registry that does check revisions (CouchDB semantics, npmjs) answers 409 to a stale
+`_rev`: the write is rebuilt from a new read, a bounded number of times.
+
+The responder authenticates as the account (a session from its password, or an operator
+token), never with the leaked token itself, so revoking one token cannot cut the response
+off from the others.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from connectors._redact import SECRETS
+from connectors.base import ConnectorError, SecretSource, checked_request
+
+from .config import NpmConfig
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+WRITE_ATTEMPTS = 5  # a 409 means someone wrote in between: re-read and rebuild, this often
+
+
+def package_path(name: str) -> str:
+    """`/@scope/name` as npm's CLI sends it (the scope's `@` kept, the `/` encoded)."""
+    return "/" + quote(name, safe="@")
+
+
+def tag_path(name: str, tag: str) -> str:
+    return f"/-/package/{quote(name, safe='@')}/dist-tags/{quote(tag, safe='')}"
+
+
+class NpmRegistry:
+    """Shared by every step and every thread of a run (hence the locks)."""
+
+    def __init__(self, http: httpx.Client, url: str, config: NpmConfig,
+                 secrets: SecretSource, *, read_concurrency: int) -> None:
+        self.http = http
+        self.url = url
+        self._config = config
+        self._secrets = secrets
+        self._read_concurrency = read_concurrency
+        self._auth: dict[str, str] | None = None
+        self._auth_lock = threading.Lock()  # quarantine threads share one login
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    # --- calls ---------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201),
+             **kwargs: Any) -> httpx.Response:
+        return checked_request(self.http, "npm", method, path, ok=ok, **kwargs)
+
+    def headers(self) -> dict[str, str]:
+        """Authenticate as the account: a session from its password, or an operator token."""
+        with self._auth_lock:
+            if self._auth is None:
+                self._auth = self._login()
+            return self._auth
+
+    def _login(self) -> dict[str, str]:
+        password = self._secrets.get(self._config.password_env)
+        user = self._config.user
+        if password:
+            # A login is a PUT with the credentials as basic auth (what `npm login` sends
+            # for an existing account).
+            response = self.call("PUT", f"/-/user/org.couchdb.user:{user}",
+                                 json={"name": user, "password": password},
+                                 auth=(user, password))
+            token = response.json().get("token")
+            SECRETS.add(token)
+        else:
+            token = self._secrets.require(self._config.token_env or "NPM_TOKEN",
+                                          provider="npm")
+        return {"Authorization": f"Bearer {token}"}
+
+    # --- packuments ----------------------------------------------------------------------
+
+    def packument(self, name: str, *, write: bool = False) -> dict[str, Any]:
+        path = package_path(name) + ("?write=true" if write else "")
+        packument: dict[str, Any] = self.call("GET", path, headers=self.headers()).json()
+        return packument
+
+    def package_lock(self, name: str) -> threading.Lock:
+        """One lock per package: the connector is shared by every thread of a run."""
+        with self._locks_guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+    def update_packument(self, name: str, change: Callable[[dict[str, Any]], bool]) -> bool:
+        """Read, change, write back with the read's `_rev`; False when `change` found nothing
+        to do. A 409 (the revision moved under us) rebuilds the write from a new read.
+        Callers hold the package's lock."""
+        for _attempt in range(WRITE_ATTEMPTS):
+            packument = self.packument(name, write=True)
+            if not change(packument):
+                return False
+            path = package_path(name)
+            if packument.get("_rev"):
+                path += f"/-rev/{packument['_rev']}"
+            response = self.call("PUT", path, ok=(200, 201, 409), json=packument,
+                                 headers=self.headers())
+            if response.status_code != 409:
+                return True
+        raise ConnectorError(f"PUT /{name}: revision conflict {WRITE_ATTEMPTS} times in a row",
+                             provider="npm", transient=True)
+
+    def set_tag(self, name: str, tag: str, version: str) -> str:
+        """Point a dist-tag at a version; the request, as recorded."""
+        path = tag_path(name, tag)
+        self.call("PUT", path, json=version, headers=self.headers())
+        return f"PUT {path}"
+
+    # --- the identity's packages ---------------------------------------------------------
+
+    @property
+    def packages(self) -> Sequence[str]:
+        return self._config.packages
+
+    def per_package(self, read: Callable[[str], R]) -> list[R]:
+        """`read` for every package, `read_concurrency` at a time, in order: a worm's blast
+        radius is hundreds of packages, each a few reads away."""
+        self.headers()  # log in once, before the readers start
+        with ThreadPoolExecutor(max_workers=self._read_concurrency,
+                                thread_name_prefix="npm-read") as pool:
+            return list(pool.map(read, self.packages))
+
+    def each_package(self, read: Callable[[str], list[T]]
+                     ) -> tuple[list[T], dict[str, str]]:
+        """`read` for every package (see `per_package`); a package whose read fails is a
+        gap ({package: error}) and the others' results stand."""
+        def guarded(name: str) -> tuple[list[T], str | None]:
+            try:
+                return read(name), None
+            except ConnectorError as error:
+                return [], str(error)
+            except ValueError as error:  # a 200 whose body is not the JSON expected
+                return [], f"unreadable answer: {error}"
+
+        results = self.per_package(guarded)
+        found = [item for items, _ in results for item in items]
+        gaps = {name: error for name, (_, error) in zip(self.packages, results, strict=True)
+                if error}
+        return found, gaps

@@ -1,0 +1,282 @@
+"""The identity's npm credentials: the account's publish tokens, and each package's trusted
+publishers (the CI workflows allowed to mint publish tokens by OIDC).
+
+Facts that shape the code:
+- Token values are listed masked (first and last characters), which is enough to tell which
+  listed token is the one that leaked without ever sending the value.
+- `whoami` answers 200 even for a revoked token, so a leaked token's revocation is verified
+  with a write that cannot change anything (deleting a dist-tag that does not exist): a live
+  token gets 404 (npmjs) or 201 (verdaccio), a revoked one 401 (npmjs) or 403 (verdaccio).
+  Verify is three-state: FAILED only when the registry shows the token works (still listed,
+  or the probe accepted); INDETERMINATE when the probe cannot tell (the leaked value is not
+  supplied to this run, a read-only token — refused every write —, any other answer);
+  429/5xx raise as transient errors, which the engine records as indeterminate.
+- Revoking tokens never waits on package reads: a package whose trusted publishers cannot be
+  read becomes an `unreached_scope` credential named by the package, outstanding until a
+  re-read (its revoke, its verify) reaches it.
+- Trusted-publisher configurations: `GET /-/package/<pkg>/trust` lists them as [{id, type:
+  github|gitlab|circleci, claims: {repository, workflow_ref: {file}, environment} |
+  {project_path, ci_config_ref_uri: {file}, …}}], `DELETE /-/package/<pkg>/trust/<id>`
+  removes one (shapes: npm/cli lib/commands/trust/*.js and lib/trust-cmd.js as vendored in
+  nodejs/node deps/npm). npmjs requires an owner's session with 2FA for both. Where the
+  registry does not serve the routes (404/405/501) or refuses the responder (401/403),
+  configurations seen in packuments (`trustedPublisher`) are still reported, and removal
+  becomes a MANUAL step naming https://www.npmjs.com/package/<pkg>/access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from connectors._redact import fingerprint
+from connectors.base import ActionResult, ConnectorError, Credential, Outcome, parse_rfc3339
+
+from .config import NPM_WEB, REFUSED, UNSERVED, NpmConfig, worst
+from .registry import NpmRegistry, package_path, tag_path
+from .signing import trusted_publisher
+
+PROBE_TAG = "revoker-revocation-probe"  # never exists; deleting it is a harmless write
+# The probe's answers that prove the token still authenticates and may write: the delete was
+# accepted (verdaccio: 201 even for a missing tag) or the tag was not found (npmjs: 404).
+PROBE_LIVE = (200, 201, 202, 204, 404)
+
+
+def mask_matches(masked: str, secret: str) -> bool:
+    """npm lists tokens as 'abcde...vwxyz'; does `secret` fit that mask?"""
+    if "..." not in masked:
+        return masked == secret
+    head, tail = masked.split("...", 1)
+    return secret.startswith(head) and secret.endswith(tail) and len(secret) > len(masked) - 3
+
+
+def trust_principal(config: dict[str, Any]) -> str:
+    """"owner/repo:workflow.yml" for a trust configuration, whatever the CI provider."""
+    claims = config.get("claims") or {}
+    entity = claims.get("repository") or claims.get("project_path") or \
+        claims.get("project") or "?"
+    file = (claims.get("workflow_ref") or claims.get("ci_config_ref_uri") or {}).get("file")
+    kind = config.get("type") or "ci"
+    return f"{kind}:{entity}:{file}" if file else f"{kind}:{entity}"
+
+
+def _verified(credential: Credential, outcome: Outcome, detail: str) -> ActionResult:
+    return ActionResult(subject=credential.subject, action="verify", outcome=outcome,
+                        detail=detail)
+
+
+class Tokens:
+    """Discover, snapshot, revoke and verify; `leaked` are the leaked token values this run
+    was given (never sent except in the write probe that tests them)."""
+
+    def __init__(self, registry: NpmRegistry, config: NpmConfig, leaked: Sequence[str]) -> None:
+        self.registry = registry
+        self.config = config
+        self.leaked = list(leaked)
+
+    # --- discover and snapshot -----------------------------------------------------------
+
+    def discover(self) -> list[Credential]:
+        """The account's tokens, then each package's trusted publishers; a package that
+        cannot be read is an `unreached_scope` credential for that package only."""
+        credentials = self._tokens()
+        found, gaps = self.registry.each_package(self.trusted_publishers)
+        return credentials + found + [Credential(
+            provider="npm", kind="unreached_scope", id=name, principal=self.config.user,
+            status="unknown", details={"package": name, "error": error, "stage": "discover"})
+            for name, error in gaps.items()]
+
+    def _listing(self) -> list[dict[str, Any]]:
+        listed = self.registry.call("GET", "/-/npm/v1/tokens",
+                                    headers=self.registry.headers()).json()
+        return list(listed.get("objects", []))
+
+    def _tokens(self) -> list[Credential]:
+        credentials = []
+        for token in self._listing():
+            leaked = [v for v in self.leaked if mask_matches(token.get("token", ""), v)]
+            credentials.append(Credential(
+                provider="npm", kind="npm_token", id=token["key"],
+                fingerprint=fingerprint(leaked[0]) if leaked else None,
+                principal=token.get("user", self.config.user),
+                created_at=parse_rfc3339(token.get("created")),
+                scopes=("read-only",) if token.get("readonly") else ("publish",),
+                details={"masked": token.get("token"), "cidr": token.get("cidr", []),
+                         "leaked": bool(leaked)},
+            ))
+        return credentials
+
+    def _trust_list(self, name: str) -> tuple[list[dict[str, Any]] | None, str | None]:
+        """(configurations, None) where the registry lists them; (None, why) where not."""
+        path = f"/-/package/{quote(name, safe='@')}/trust"
+        response = self.registry.call("GET", path, ok=(200, *UNSERVED, *REFUSED),
+                                      headers=self.registry.headers())
+        if response.status_code != 200:
+            return None, f"GET {path}: HTTP {response.status_code}"
+        body = response.json()
+        return (body if isinstance(body, list) else [body] if body else []), None
+
+    def trusted_publishers(self, name: str) -> list[Credential]:
+        configs, gap = self._trust_list(name)
+        if configs is not None:
+            return [Credential(
+                provider="npm", kind="trusted_publisher", id=str(config.get("id")),
+                principal=trust_principal(config), status="active",
+                details={"package": name, "listed": True, "type": config.get("type"),
+                         "claims": config.get("claims") or {}})
+                for config in configs if config.get("id")]
+        # Unlisted: the configurations this registry's packuments say published something.
+        response = self.registry.call("GET", package_path(name), ok=(200, 404),
+                                      headers=self.registry.headers())
+        packument = response.json() if response.status_code == 200 else {}
+        seen: dict[str, dict[str, Any]] = {}
+        for manifest in (packument.get("versions") or {}).values():
+            publisher = trusted_publisher(manifest)
+            if publisher and publisher.get("oidcConfigId"):
+                seen[str(publisher["oidcConfigId"])] = publisher
+        return [Credential(
+            provider="npm", kind="trusted_publisher", id=config_id,
+            principal=str(publisher.get("id") or "unknown provider"), status="unknown",
+            details={"package": name, "listed": False, "read_gap": gap,
+                     "source": "packument _npmUser.trustedPublisher"})
+            for config_id, publisher in seen.items()]
+
+    def snapshot(self) -> dict[str, Any]:
+        listed = self._listing()
+        trust: dict[str, Any] = {}
+        for name in self.config.packages:
+            try:
+                configs, gap = self._trust_list(name)
+            except ConnectorError as error:  # one package down: a gap, not lost evidence
+                configs, gap = None, str(error)
+            trust[name] = configs if configs is not None else {"read_gap": gap}
+        return {"tokens": listed, "user": self.config.user, "trusted_publishers": trust}
+
+    def _listed(self, key: str) -> bool:
+        return any(t["key"] == key for t in self._listing())
+
+    # --- revoke --------------------------------------------------------------------------
+
+    def revoke(self, credential: Credential) -> ActionResult:
+        if credential.kind == "trusted_publisher":
+            return self._remove_trusted_publisher(credential)
+        if credential.kind == "unreached_scope":
+            return self._retry_package(credential)
+        # Some registries answer 200 to deleting an unknown key: look first, so "already
+        # revoked" is told apart and no needless write is sent.
+        if not self._listed(credential.id):
+            return ActionResult(subject=credential.subject, action="revoke",
+                                outcome=Outcome.DONE, detail="already revoked")
+        path = f"/-/npm/v1/tokens/token/{credential.id}"
+        self.registry.call("DELETE", path, ok=(200, 204, 404), headers=self.registry.headers())
+        return ActionResult(subject=credential.subject, action="revoke", outcome=Outcome.DONE,
+                            detail="token deleted", requests=(f"DELETE {path}",))
+
+    def _retry_package(self, credential: Credential) -> ActionResult:
+        """Read the package again (raises while it is still unreadable) and revoke the
+        trusted publishers found there; a manual step among them stays manual."""
+        results = [self.revoke(c) for c in self.trusted_publishers(credential.id)]
+        outcome = worst(r.outcome for r in results)
+        return ActionResult(
+            subject=credential.subject, action="revoke", outcome=outcome,
+            detail="; ".join(f"{r.subject}: {r.detail}" for r in results) or
+            "package readable; no trusted publisher configured",
+            instructions="\n".join(r.instructions for r in results if r.instructions) or None,
+            requests=tuple(q for r in results for q in r.requests))
+
+    @staticmethod
+    def _trust_manual(credential: Credential, why: str) -> ActionResult:
+        name = credential.details["package"]
+        return ActionResult(
+            subject=credential.subject, action="revoke", outcome=Outcome.MANUAL, detail=why,
+            instructions=(
+                f"An owner of {name} (signed in with 2FA): open {NPM_WEB}/package/{name}/access "
+                f"→ Trusted Publisher and remove the configuration {credential.id} "
+                f"({credential.principal}), or run `npm trust revoke {name} --id "
+                f"{credential.id}`; until the CI workflow is cleaned, publish only by hand. "
+                "Re-run this case to verify."))
+
+    def _remove_trusted_publisher(self, credential: Credential) -> ActionResult:
+        name = credential.details["package"]
+        configs, gap = self._trust_list(name)
+        if configs is not None and not any(str(c.get("id")) == credential.id for c in configs):
+            return ActionResult(subject=credential.subject, action="revoke",
+                                outcome=Outcome.DONE, detail="already removed")
+        path = f"/-/package/{quote(name, safe='@')}/trust/{quote(credential.id, safe='')}"
+        response = self.registry.call("DELETE", path, ok=(200, 202, 204, *UNSERVED, *REFUSED),
+                                      headers=self.registry.headers())
+        if response.status_code in REFUSED:
+            return self._trust_manual(credential, f"the registry refused the removal (HTTP "
+                                                  f"{response.status_code}): it needs an "
+                                                  "owner's session with 2FA")
+        if response.status_code in UNSERVED:
+            return self._trust_manual(credential, "this registry has no trusted-publisher "
+                                                  f"API (HTTP {response.status_code})")
+        return ActionResult(subject=credential.subject, action="revoke", outcome=Outcome.DONE,
+                            detail="trusted publisher removed", requests=(f"DELETE {path}",))
+
+    # --- verify --------------------------------------------------------------------------
+
+    def verify(self, credential: Credential) -> ActionResult:
+        if credential.kind == "trusted_publisher":
+            return self._verify_trusted_publisher(credential)
+        if credential.kind == "unreached_scope":
+            results = [self.verify(c) for c in self.trusted_publishers(credential.id)]
+            return _verified(credential, worst(r.outcome for r in results),
+                             "; ".join(f"{r.subject}: {r.detail}" for r in results) or
+                             "package readable; no trusted publisher configured")
+        return self._verify_token(credential)
+
+    def _verify_trusted_publisher(self, credential: Credential) -> ActionResult:
+        name = credential.details["package"]
+        configs, gap = self._trust_list(name)
+        if configs is None:  # the registry does not list them: nobody here can tell
+            return _verified(credential, Outcome.INDETERMINATE,
+                             f"cannot list trusted publishers ({gap}): confirm at "
+                             f"{NPM_WEB}/package/{name}/access")
+        still = any(str(c.get("id")) == credential.id for c in configs)
+        return _verified(credential, Outcome.FAILED if still else Outcome.DONE,
+                         "still configured" if still else "no longer listed")
+
+    def _verify_token(self, credential: Credential) -> ActionResult:
+        """Unlisted, and — for a leaked token — a write with its value refused. A token
+        whose value was never known has only the listing to go by."""
+        if self._listed(credential.id):
+            return _verified(credential, Outcome.FAILED, "token is still listed")
+        if not credential.details.get("leaked"):
+            return _verified(credential, Outcome.DONE, "no longer listed")
+        value = self._leaked_value(credential)
+        if value is None:
+            return _verified(credential, Outcome.INDETERMINATE,
+                             "no longer listed, but the leaked value is not supplied "
+                             "(leaked_token_envs): no write probe could show it refused")
+        status = self.write_probe(value)
+        if status in PROBE_LIVE:
+            return _verified(credential, Outcome.FAILED,
+                             f"{fingerprint(value)} can still write (HTTP {status})")
+        # 401: not authenticated. 403 from verdaccio for a deleted token, but a live
+        # read-only token is refused a write the same way: only a publish token's 403 counts.
+        if status == 401 or (status == 403 and "read-only" not in credential.scopes):
+            return _verified(credential, Outcome.DONE,
+                             f"a write with the leaked value was refused (HTTP {status})")
+        return _verified(credential, Outcome.INDETERMINATE,
+                         f"the write probe answered HTTP {status}: it cannot tell "
+                         "revoked from refused")
+
+    def _leaked_value(self, credential: Credential) -> str | None:
+        masked = str(credential.details.get("masked") or "")
+        for value in self.leaked:
+            if fingerprint(value) == credential.fingerprint or (
+                    credential.fingerprint is None and mask_matches(masked, value)):
+                return value
+        return None
+
+    def write_probe(self, token: str) -> int:
+        """The status of a write that cannot change anything (deleting a dist-tag that does
+        not exist) sent with `token`. 429 and 5xx raise (transient): the probe says nothing."""
+        package = self.config.packages[0] if self.config.packages else "revoker-probe"
+        answered = tuple(code for code in range(200, 500) if code != 429)
+        response = self.registry.call("DELETE", tag_path(package, PROBE_TAG), ok=answered,
+                                      headers={"Authorization": f"Bearer {token}"})
+        return response.status_code
