@@ -20,84 +20,14 @@ what `quarantine` returns and what `confirm` reads.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
-import httpx
+from connectors.base import ActionResult, Artifact, ConnectorError, Outcome
 
-from .base import ActionResult, Artifact, ConnectorError, Outcome
-
-ACCEPT = ", ".join([
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-])
-Request = Callable[..., httpx.Response]
-
-
-class Found(NamedTuple):
-    body: bytes
-    media_type: str
-    digest: str
-
-
-def attached_tags(digest: str, tags: list[str]) -> list[str]:
-    """The tags cosign and the OCI 1.1 fallback schema hang off an image digest."""
-    stem = digest.replace(":", "-")
-    return [t for t in tags if t == stem or t.startswith(stem + ".")]
-
-
-class Registry:
-    """The v2 API reads and writes a move needs, over the connector's guarded client."""
-
-    def __init__(self, request: Request) -> None:
-        self.request = request
-
-    def manifest(self, repo: str, reference: str) -> Found | None:
-        response = self.request("GET", f"/v2/{repo}/manifests/{reference}", ok=(200, 404),
-                                headers={"Accept": ACCEPT})
-        if response.status_code == 404:
-            return None
-        return Found(response.content, response.headers.get("Content-Type", ""),
-                     response.headers.get("Docker-Content-Digest", ""))
-
-    def tags(self, repo: str) -> list[str]:
-        response = self.request("GET", f"/v2/{repo}/tags/list", ok=(200, 404))
-        return list(response.json().get("tags") or []) if response.status_code == 200 else []
-
-    def referrers(self, repo: str, digest: str) -> list[str] | None:
-        """Digests of an image's OCI 1.1 referrers; None where there is no referrers API."""
-        response = self.request("GET", f"/v2/{repo}/referrers/{digest}",
-                                ok=(200, 400, 404, 405, 501),
-                                headers={"Accept": "application/vnd.oci.image.index.v1+json"})
-        if response.status_code != 200 or "json" not in response.headers.get("Content-Type", ""):
-            return None
-        return [str(m["digest"]) for m in response.json().get("manifests") or []
-                if m.get("digest")]
-
-    def copy(self, found: Found, source: str, target: str, reference: str,
-             requests: list[str]) -> None:
-        """Blobs by cross-repository mount, then the manifest; read back by digest."""
-        manifest = json.loads(found.body)
-        for blob in [manifest.get("config"), *manifest.get("layers", [])]:
-            if blob:
-                self.request("POST", f"/v2/{target}/blobs/uploads/",
-                             params={"mount": blob["digest"], "from": source}, ok=(201,))
-                requests.append(f"POST /v2/{target}/blobs/uploads/?mount={blob['digest']}")
-        self.request("PUT", f"/v2/{target}/manifests/{reference}", content=found.body,
-                     headers={"Content-Type": found.media_type}, ok=(201,))
-        requests.append(f"PUT /v2/{target}/manifests/{reference}")
-        copied = self.manifest(target, reference)
-        if copied is None or copied.digest != found.digest:
-            raise ConnectorError(f"copy of {source}:{reference} did not verify", provider="oci",
-                                 transient=True)
-
-    def delete(self, repo: str, digest: str, requests: list[str]) -> None:
-        self.request("DELETE", f"/v2/{repo}/manifests/{digest}", ok=(202, 404))
-        requests.append(f"DELETE /v2/{repo}/manifests/{digest}")
+from .config import attached_tags
+from .registry import Found, OciRegistry
 
 
 @dataclass
@@ -117,7 +47,7 @@ class Holding:
         return ({tag: self.image} if self.image else {}) | self.attached
 
 
-def read_holding(registry: Registry, repo: str, artifact: Artifact, digest: str) -> Holding:
+def read_holding(registry: OciRegistry, repo: str, artifact: Artifact, digest: str) -> Holding:
     details = artifact.details
     tagged = registry.manifest(repo, details["tag"])
     untagged = None if tagged and tagged.digest == digest else registry.manifest(repo, digest)
@@ -125,7 +55,8 @@ def read_holding(registry: Registry, repo: str, artifact: Artifact, digest: str)
     references = sorted(names | set(details.get("attached") or [])) + list(
         details.get("referrers") or [])
     if details.get("referrers_api"):
-        references += [d for d in registry.referrers(repo, digest) or []
+        references += [d for d in (str(m["digest"]) for m in
+                                   registry.referrers(repo, digest) or [])
                        if d not in references]
     attached = {}
     for reference in references:
@@ -135,7 +66,7 @@ def read_holding(registry: Registry, repo: str, artifact: Artifact, digest: str)
     return Holding(repo, tagged, untagged, attached)
 
 
-def image_digest(registry: Registry, artifact: Artifact, source: str, target: str) -> str:
+def image_digest(registry: OciRegistry, artifact: Artifact, source: str, target: str) -> str:
     if artifact.digest:
         return artifact.digest
     for repo in (source, target):  # an artifact recorded without its digest: read it
@@ -174,7 +105,7 @@ def kept(manifests: dict[str, Found]) -> dict[str, dict[str, str]]:
 class Move:
     """One artifact's move from `source` to `target` (quarantine, or the way back)."""
 
-    registry: Registry
+    registry: OciRegistry
     artifact: Artifact
     source: str
     target: str
