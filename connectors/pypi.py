@@ -17,7 +17,7 @@ The JSON API names no uploader, so every release of the identity's projects uplo
 window is suspect; PEP 740 provenance, where present, says which publisher built it — valid
 provenance says who built a file, not that the build was clean (Ultralytics, Dec 2024).
 
-Policy keys: `yank_reason` (str).
+Options: `PypiOptions`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ._redact import fingerprint
 from .base import (
@@ -35,6 +35,7 @@ from .base import (
     Connector,
     ConnectorError,
     Credential,
+    Options,
     Outcome,
     Owner,
     OwnerRole,
@@ -77,9 +78,20 @@ class PypiConfig(BaseModel):
     trusted_publishers: tuple[TrustedPublisher, ...] = ()
 
 
+class PypiOptions(Options):
+    """The playbook's `providers.pypi.options`."""
+
+    yank_reason: str = Field(
+        "Published by a compromised identity",
+        description="the reason shown with a yanked release (by the yank API, or in the "
+                    "manual step)")
+
+
 class PypiConnector(Connector):
     provider = "pypi"
     Config = PypiConfig
+    Options = PypiOptions
+    options: PypiOptions
 
     def __init__(self, context: ProviderContext) -> None:
         super().__init__(context)
@@ -278,7 +290,7 @@ class PypiConnector(Connector):
     def _set_yanked(self, artifact: Artifact, yanked: bool) -> ActionResult:
         name, version = artifact.details["project"], artifact.details["version"]
         action = "quarantine" if yanked else "restore"
-        reason = self.context.policy.get("yank_reason", "Published by a compromised identity")
+        reason = self.options.yank_reason
         token = self.context.secrets.get(self.config.yank_token_env)
         if token:
             path = f"/api/projects/{quote(name)}/releases/{quote(version)}/yank"
