@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from connectors._clients import Clients  # noqa: E402
-from connectors._github_logic import revoke_eta_seconds  # noqa: E402
 from connectors._guard import Guard  # noqa: E402
 from connectors.base import Identity, ProviderContext, SecretSource  # noqa: E402
 from connectors.github import GitHubConfig, GitHubConnector  # noqa: E402
+from connectors.github.logic import revoke_eta_seconds  # noqa: E402
 from connectors.sandbox.github import GitHubFake  # noqa: E402
 from connectors.sandbox.proxy import Fault, RecordingProxy  # noqa: E402
 

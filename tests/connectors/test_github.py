@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors._github_logic import (
+from connectors.github import web_url
+from connectors.github.logic import (
     batches,
     code_owner_contact,
     in_window,
@@ -20,11 +21,9 @@ from connectors._github_logic import (
     revoke_eta_seconds,
     revoke_plan,
     signing_key_of,
-    ssh_key_blob,
     tag_status,
     token_type,
 )
-from connectors.github import web_url
 
 from .github_fixtures import GPG_KEY_ID, GPG_SIGNATURE, SSH_PUBLIC_KEY, SSH_SIGNATURE
 
@@ -109,7 +108,7 @@ def test_retry_delays_follow_retry_after_then_reset_then_backoff() -> None:
 
 def test_signature_key_ids() -> None:
     assert signing_key_of(GPG_SIGNATURE) == ("gpg", GPG_KEY_ID)
-    assert signing_key_of(SSH_SIGNATURE) == ("ssh", ssh_key_blob(SSH_PUBLIC_KEY))
+    assert signing_key_of(SSH_SIGNATURE) == ("ssh", SSH_PUBLIC_KEY.split()[1])
     assert signing_key_of(None) is None
     assert signing_key_of("-----BEGIN PGP SIGNATURE-----\n\nnot base64!\n-----END") is None
 

@@ -68,7 +68,7 @@ def test_only_the_values_still_accepted_are_sent_again(world: World, tmp_path: P
     github = world.connector(env=env, leaked_token_envs=[],
                              leaked_tokens_file_envs=["LEAKED_OAUTH_FILE"])
     batch = next(c for c in github.discover() if c.kind == "leaked_token_batch")
-    ordered = github._token_batches[batch.id]
+    ordered = github.tokens.token_batches[batch.id]
     for value in ordered:  # revoked before, all but two the sample does not read
         world.state["tokens"][value]["revoked"] = value not in ordered[1:3]
     result = world.connector(env=env, leaked_token_envs=[],

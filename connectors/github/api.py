@@ -1,4 +1,5 @@
-"""GitHub REST calls through PyGithub's Requester, with the retries PyGithub leaves out.
+"""GitHub REST calls through PyGithub's Requester, with the retries PyGithub leaves out, and
+the connector's shared API object (`GitHub`: its three clients) that every step is given.
 
 PyGithub's client (built by `Clients.github`, so the dry-run guard sits in its session) gives
 auth, base_url handling (GHES `https://HOST/api/v3`) and `GithubRetry`. GithubRetry does not
@@ -20,16 +21,18 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests  # noqa: TID251 - only its exception types; the client is PyGithub's
 from github import GithubException
 
-from ._github_logic import budget_wait, next_link, retry_delay
-from ._redact import fingerprint, redact
-from .base import ConnectorError
+from connectors._redact import fingerprint, redact
+from connectors.base import ConnectorError, ProviderContext
 
-PROVIDER = "github"
+from .config import DEFAULT_API, PROVIDER, GitHubConfig, GitHubOptions, web_url
+from .logic import budget_wait, next_link, retry_delay
 
 
 def without_transport_retries(github: Any) -> Any:
@@ -160,3 +163,57 @@ class GitHubApi:
                 else response.data
             yield from items or []
             url, query = next_link(response.headers), None
+
+
+@dataclass(frozen=True)
+class GitHub:
+    """The clients a connector's steps share, and where GitHub's web pages are (for the
+    instructions of a manual step)."""
+
+    api: GitHubApi  # the operator's token
+    # No credential: calls that must not carry the operator's (an authenticated
+    # /credentials/revoke is refused) and calls made *as* a leaked token or the App.
+    anon: GitHubApi
+    # POST /credentials/revoke alone: sent once per attempt, never re-sent by a retry layer
+    # (the token steps read the values' state before any second send).
+    revoker: GitHubApi
+    web_url: str
+
+    @classmethod
+    def connect(cls, context: ProviderContext, config: GitHubConfig,
+                options: GitHubOptions) -> GitHub:
+        base_url = (context.endpoint or DEFAULT_API).rstrip("/")
+        patience: dict[str, Any] = {"max_wait": options.max_retry_wait,
+                                    "secondary_wait": options.secondary_rate_wait}
+        # PyGithub spaces requests (0.25 s) and writes (1 s), as GitHub's secondary-limit
+        # guidance asks. A loopback endpoint is the local sandbox, which has no such limits.
+        sandbox = urlsplit(base_url).hostname in ("127.0.0.1", "localhost", "::1")
+        settings: dict[str, Any] = {
+            "per_page": 100,
+            "seconds_between_requests": _or(options.seconds_between_requests, sandbox, 0.25),
+            "seconds_between_writes": _or(options.seconds_between_writes, sandbox, 1.0),
+            "max_rate_limit_wait": options.max_retry_wait,
+            "secondary_rate_wait": options.secondary_rate_wait}
+        token = context.secrets.get(config.operator_token_env)
+        clients = context.clients
+        return cls(
+            api=GitHubApi(clients.github(base_url, token, **settings), **patience),
+            anon=GitHubApi(clients.github(base_url, None, **settings), **patience),
+            revoker=GitHubApi(without_transport_retries(clients.github(base_url, None,
+                                                                       **settings)),
+                              attempts=1, **patience),
+            web_url=web_url(base_url))
+
+    def close(self) -> None:
+        for api in (self.api, self.anon, self.revoker):
+            try:
+                api.github.close()
+            except AttributeError:
+                pass
+
+
+def _or(value: float | None, sandbox: bool, default: float) -> float:
+    """An option's pacing, else PyGithub's default (none against the local sandbox)."""
+    if value is not None:
+        return value
+    return 0.0 if sandbox else default

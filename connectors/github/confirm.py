@@ -1,5 +1,4 @@
-"""GitHub artifacts read back (`confirm`) and put back (`restore`): a mixin over
-ArtifactSteps, kept apart so each file stays readable.
+"""GitHub artifacts read back (`confirm`) and put back (`restore`).
 
 `confirm` is the post-condition of quarantine, read from GitHub, never the ledger's memory:
 - release: a draft (or a prerelease, when that is what the quarantine made it), or deleted;
@@ -17,13 +16,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._github_artifacts import QUARANTINE_PREFIX, ArtifactSteps
-from ._github_logic import release_patch_body
-from .base import ActionResult, Artifact, Outcome
+from connectors.base import ActionResult, Artifact, Outcome
+
+from .api import GitHub
+from .artifacts import (
+    QUARANTINE_PREFIX,
+    asset_path,
+    change_label,
+    package_path,
+    release_change,
+    release_path,
+)
+from .config import GitHubOptions, artifact_result
+from .logic import release_patch_body
+from .tags import TagSteps
 
 
-class ConfirmSteps(ArtifactSteps):
-    """confirm() and restore() for the artifacts ArtifactSteps finds and quarantines."""
+class ConfirmSteps:
+    """confirm() and restore() for the artifacts ArtifactSteps finds and quarantines, with
+    the operator's client, the playbook's options (what quarantine made of a release) and the
+    tag steps (a tag is read and put back there)."""
+
+    def __init__(self, github: GitHub, options: GitHubOptions, tags: TagSteps) -> None:
+        self.api, self.options, self.tags = github.api, options, tags
 
     # --- confirm -------------------------------------------------------------------------
 
@@ -37,22 +52,22 @@ class ConfirmSteps(ArtifactSteps):
         return reader(artifact, evidence)
 
     def _read(self, artifact: Artifact, outcome: Outcome, detail: str) -> ActionResult:
-        return self._outcome(artifact, outcome, detail, action="confirm")
+        return artifact_result(artifact, outcome, detail, action="confirm")
 
     def _confirm_release(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
-        response = self.api.get(self._release_path(artifact), accept=(404,))
+        response = self.api.get(release_path(artifact), accept=(404,))
         if response.status == 404:
             return self._read(artifact, Outcome.DONE, "release deleted (404)")
         current = response.data or {}
-        change = evidence.get("quarantine") or self._release_change()
+        change = evidence.get("quarantine") or release_change(self.options)
         state = f"draft={current.get('draft')}, prerelease={current.get('prerelease')}"
         if all(current.get(k) == v for k, v in change.items()):
-            return self._read(artifact, Outcome.DONE, f"release {self._label(change)} ({state})")
+            return self._read(artifact, Outcome.DONE, f"release {change_label(change)} ({state})")
         return self._read(artifact, Outcome.FAILED, f"release still published ({state}"
                           + (", immutable" if current.get("immutable") else "") + ")")
 
     def _confirm_asset(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
-        response = self.api.get(self._asset_path(artifact), accept=(404,))
+        response = self.api.get(asset_path(artifact), accept=(404,))
         if response.status == 404:
             return self._read(artifact, Outcome.DONE, "asset deleted (404)")
         name = str((response.data or {}).get("name", ""))
@@ -66,7 +81,7 @@ class ConfirmSteps(ArtifactSteps):
 
     def _confirm_tag(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
         target = evidence.get("target_sha") or artifact.details.get("recorded_sha")
-        current = self._current_tag_sha(artifact)
+        current = self.tags.current_sha(artifact)
         if current is None:
             return self._read(artifact, Outcome.DONE, "tag gone")
         if target and current == target:
@@ -75,13 +90,13 @@ class ConfirmSteps(ArtifactSteps):
         return self._read(artifact, Outcome.FAILED, f"tag at {current} ({expected})")
 
     def _confirm_package(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
-        path = self._package_path(artifact).rsplit("/", 1)[0]
+        path = package_path(artifact).rsplit("/", 1)[0]
         version_id = artifact.details["version_id"]
         active = {v.get("id") for v in self.api.pages(path)}
         if version_id not in active:
             return self._read(artifact, Outcome.DONE, f"version {artifact.details['version']} "
                               "deleted (not among the active versions)")
-        if self.policy.get("delete_package_versions", False):
+        if self.options.delete_package_versions:
             return self._read(artifact, Outcome.FAILED, f"version {artifact.details['version']} "
                               "still published (its approved deletion has not happened)")
         return self._read(artifact, Outcome.INDETERMINATE,
@@ -99,42 +114,42 @@ class ConfirmSteps(ArtifactSteps):
         if artifact.kind == "github_release":
             return self._restore_release(artifact, evidence)
         if artifact.kind == "release_asset" and evidence.get("renamed_from"):
-            path = self._asset_path(artifact)
+            path = asset_path(artifact)
             self.api.call("PATCH", path, body={"name": evidence["renamed_from"],
                                                "label": evidence.get("label") or ""})
-            return self._outcome(artifact, Outcome.DONE, "asset name restored",
-                                 action="restore", requests=(f"PATCH {path}",))
+            return artifact_result(artifact, Outcome.DONE, "asset name restored",
+                                   action="restore", requests=(f"PATCH {path}",))
         if artifact.kind == "git_tag" and evidence.get("action") in ("moved", "deleted"):
-            current = self._current_tag_sha(artifact)
+            current = self.tags.current_sha(artifact)
             previous = evidence.get("previous_sha")
             if current == previous:
-                return self._outcome(artifact, Outcome.DONE, "tag already restored",
-                                     action="restore")
+                return artifact_result(artifact, Outcome.DONE, "tag already restored",
+                                       action="restore")
             if previous is None and current is not None:  # quarantine recreated it
-                return self._delete_tag(artifact, current, "restore",
+                return self.tags.delete(artifact, current, "restore",
                                         "recreated tag deleted again", {})
             if previous is None:
-                return self._outcome(artifact, Outcome.DONE, "tag already restored (gone)",
-                                     action="restore")
-            return self._set_tag(artifact, current, previous, "restore")
+                return artifact_result(artifact, Outcome.DONE, "tag already restored (gone)",
+                                       action="restore")
+            return self.tags.point(artifact, current, previous, "restore")
         if artifact.kind == "package_version" and evidence.get("deleted"):
-            path = self._package_path(artifact) + "/restore"
+            path = package_path(artifact) + "/restore"
             self.api.call("POST", path)
-            return self._outcome(artifact, Outcome.DONE, "version restored", action="restore",
-                                 requests=(f"POST {path}",))
-        return self._outcome(artifact, Outcome.DONE, "nothing to restore", action="restore")
+            return artifact_result(artifact, Outcome.DONE, "version restored", action="restore",
+                                   requests=(f"POST {path}",))
+        return artifact_result(artifact, Outcome.DONE, "nothing to restore", action="restore")
 
     def _restore_release(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
         previous = evidence.get("previous") or {}
-        path = self._release_path(artifact)
+        path = release_path(artifact)
         response = self.api.get(path, accept=(404,))
         if response.status == 404:
-            return self._outcome(artifact, Outcome.MANUAL, "release was deleted",
-                                 action="restore",
-                                 instructions="Recreate it from the evidence recorded in the "
-                                              "ledger (tag, name, body, asset digests).")
+            return artifact_result(artifact, Outcome.MANUAL, "release was deleted",
+                                   action="restore",
+                                   instructions="Recreate it from the evidence recorded in the "
+                                                "ledger (tag, name, body, asset digests).")
         if not previous:
-            return self._outcome(
+            return artifact_result(
                 artifact, Outcome.MANUAL, "its state before quarantine was not recorded",
                 action="restore", instructions=f"A maintainer of {artifact.details['repo']} "
                 "sets draft/prerelease on the release as the ledger's observation of "
@@ -143,8 +158,8 @@ class ConfirmSteps(ArtifactSteps):
         change = {k: previous[k] for k in ("draft", "prerelease") if k in previous
                   and previous[k] is not None and current.get(k) != previous[k]}
         if not change:
-            return self._outcome(artifact, Outcome.DONE, "release already restored",
-                                 action="restore")
+            return artifact_result(artifact, Outcome.DONE, "release already restored",
+                                   action="restore")
         self.api.call("PATCH", path, body=release_patch_body(current, **change))
-        return self._outcome(artifact, Outcome.DONE, f"release restored: {change}",
-                             action="restore", requests=(f"PATCH {path}",))
+        return artifact_result(artifact, Outcome.DONE, f"release restored: {change}",
+                               action="restore", requests=(f"PATCH {path}",))

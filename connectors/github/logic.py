@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from connectors.base import parse_rfc3339
+
 T = TypeVar("T")
 
 REVOKE_BATCH = 1000  # POST /credentials/revoke: credentials per call
@@ -181,14 +183,16 @@ def recorded_tags(repo: str, known: Mapping[str, str]) -> dict[str, str]:
 
 
 def parse_time(value: Any) -> datetime | None:
+    """GitHub's times: RFC 3339 strings, the audit log's epoch milliseconds, or datetimes;
+    a time without a zone is UTC."""
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, (int, float)):  # audit log: milliseconds since the epoch
         return datetime.fromtimestamp(value / 1000, UTC)
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parse_rfc3339(str(value))
+    return parsed if parsed is None or parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def in_window(moment: Any, since: datetime, until: datetime | None) -> bool:
@@ -367,12 +371,6 @@ def signing_key_of(signature: str | None) -> tuple[str, str] | None:
         key_id = pgp_issuer_key_id(signature)
         return ("gpg", key_id) if key_id else None
     return None
-
-
-def ssh_key_blob(public_key: str) -> str:
-    """"ssh-ed25519 AAAA… comment" → "AAAA…"."""
-    parts = public_key.split()
-    return parts[1] if len(parts) > 1 else public_key
 
 
 # --- CODEOWNERS ----------------------------------------------------------------------------

@@ -31,10 +31,14 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any
 
-from ._github_http import ApiResponse, GitHubApi
-from ._github_logic import (
+from connectors._redact import SECRETS, fingerprint
+from connectors.base import ActionResult, ConnectorError, Credential, Outcome, ProviderContext
+
+from .api import ApiResponse, GitHub
+from .config import PROVIDER, GitHubConfig, GitHubOptions, credential_result
+from .logic import (
     ACCEPTED,
     REFUSED,
     REVOKE_BATCH,
@@ -47,15 +51,11 @@ from ._github_logic import (
     token_prefix,
     token_type,
 )
-from ._redact import SECRETS, fingerprint
-from .base import ActionResult, ConnectorError, Credential, Outcome, ProviderContext
 
+KINDS = ("token", "leaked_token_batch")  # the credentials these steps discover
 SHOWN = {REFUSED: "refused (401)", ACCEPTED: "still accepted",
          UNKNOWN: "could not tell (no 401 nor 2xx answer)",
          UNTESTABLE: "a refresh token: the REST API refuses it revoked or not"}
-
-if TYPE_CHECKING:
-    from .github import GitHubConfig
 
 
 def read_token_file(context: ProviderContext, env: str) -> list[str]:
@@ -65,12 +65,12 @@ def read_token_file(context: ProviderContext, env: str) -> list[str]:
     if not path:
         raise ConnectorError(f"environment variable {env} (leaked_tokens_file_envs) is not "
                              "set: it must name a file of leaked token values",
-                             provider="github")
+                             provider=PROVIDER)
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise ConnectorError(f"{env}: cannot read the leaked-token file ({type(error).__name__})",
-                             provider="github") from None
+                             provider=PROVIDER) from None
     values = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     for value in values:
         SECRETS.add(value)
@@ -86,36 +86,25 @@ def sample(values: list[str], size: int) -> list[str]:
 
 
 class TokenSteps:
-    """Discover, revoke, verify and plan for token values; mixed into GitHubConnector.
+    """Discover, plan, revoke and verify the token values the operator supplied, anonymously
+    (`anon` for reads made as a value, `revoker` for POST /credentials/revoke)."""
 
-    Needs from its host class: provider, config, policy, web_url, anon, revoker (anonymous,
-    without transport retries), context, _result()."""
-
-    provider: ClassVar[str]
-    config: GitHubConfig
-    policy: dict[str, Any]
-    web_url: str
-    anon: GitHubApi
-    revoker: GitHubApi
-    context: ProviderContext
-
-    def _result(self, credential: Credential, outcome: Outcome, detail: str, *,
-                action: str = "revoke", **kwargs: Any) -> ActionResult:
-        raise NotImplementedError
-
-    def _init_tokens(self, context: ProviderContext) -> None:
-        self._leaked: dict[str, str] = {}
-        for env in self.config.leaked_token_envs:
+    def __init__(self, github: GitHub, config: GitHubConfig, options: GitHubOptions,
+                 context: ProviderContext) -> None:
+        self.anon, self.revoker, self.web_url = github.anon, github.revoker, github.web_url
+        self.config, self.options = config, options
+        self.leaked: dict[str, str] = {}  # fingerprint → value (leaked_token_envs)
+        for env in config.leaked_token_envs:
             value = context.secrets.get(env)
             if value:
-                self._leaked[fingerprint(value)] = value
-        self._token_batches: dict[str, list[str]] = {}  # batch id → values
-        for env in self.config.leaked_tokens_file_envs:
+                self.leaked[fingerprint(value)] = value
+        self.token_batches: dict[str, list[str]] = {}  # batch id → values
+        for env in config.leaked_tokens_file_envs:
             values = read_token_file(context, env)
             whole = fingerprint("\n".join(values)).split(":", 1)[1][:12]
             chunks = batches(values, REVOKE_BATCH)
             for number, chunk in enumerate(chunks, 1):
-                self._token_batches[f"{env}:{whole}/{number}-of-{len(chunks)}"] = chunk
+                self.token_batches[f"{env}:{whole}/{number}-of-{len(chunks)}"] = chunk
         self._token_lock = threading.RLock()  # revoke_budget may count calls while held
         self._revoked_batches: dict[str, int] = {}  # fingerprint → batch number (0: already)
         # fingerprint → what its last probe showed; kept until a revoke call carries the value
@@ -167,7 +156,7 @@ class TokenSteps:
         (one call either way). If the sample is all refused — a batch whose answer was lost —
         every value is probed, so that only the ones still live are sent, or none."""
         probes: dict[str, str] = {}
-        for value in sample(values, int(self.policy.get("probe_sample", 5))):
+        for value in sample(values, self.options.probe_sample):
             probes[fingerprint(value)] = self._probe_state(value)
         if all(state == REFUSED for state in probes.values()):
             for value in values:
@@ -175,10 +164,10 @@ class TokenSteps:
                     probes[fingerprint(value)] = self._probe_state(value)
         return [v for v in values if probes.get(fingerprint(v)) != REFUSED], probes
 
-    def _token_credentials(self) -> list[Credential]:
-        return [*(self._token_credential(fp, value) for fp, value in self._leaked.items()),
+    def discover(self) -> list[Credential]:
+        return [*(self._token_credential(fp, value) for fp, value in self.leaked.items()),
                 *(self._batch_credential(batch_id, values)
-                  for batch_id, values in self._token_batches.items())]
+                  for batch_id, values in self.token_batches.items())]
 
     def _token_credential(self, fp: str, value: str) -> Credential:
         kind, method = token_type(value)
@@ -192,7 +181,7 @@ class TokenSteps:
             details["scopes"] = headers["x-oauth-scopes"]
         expires = headers.get("github-authentication-token-expiration")
         return Credential(
-            provider=self.provider, kind="token", id=fp, fingerprint=fp,
+            provider=PROVIDER, kind="token", id=fp, fingerprint=fp,
             principal=details.get("login") or self.config.login,
             expires_at=parse_time(expires.replace(" UTC", "+00:00").replace(" ", "T"))
             if expires else None,
@@ -207,11 +196,11 @@ class TokenSteps:
         for value in values:
             kind = token_type(value)[0]
             types[kind] = types.get(kind, 0) + 1
-        probed = sample(values, int(self.policy.get("probe_sample", 5)))
+        probed = sample(values, self.options.probe_sample)
         states = [self._probe_state(value) for value in probed]
         accepted = states.count(ACCEPTED)
         return Credential(
-            provider=self.provider, kind="leaked_token_batch", id=batch_id,
+            provider=PROVIDER, kind="leaked_token_batch", id=batch_id,
             principal=self.config.login,
             status="active" if accepted else ("rejected" if all(s == REFUSED for s in states)
                                               else "unknown"),
@@ -266,25 +255,31 @@ class TokenSteps:
 
     # --- revoke --------------------------------------------------------------------------
 
+    def revoke(self, credential: Credential) -> ActionResult:
+        """A `token` or a `leaked_token_batch` (KINDS)."""
+        if credential.kind == "token":
+            return self._revoke_token(credential)
+        return self._revoke_batch(credential)
+
     def _revoke_token(self, credential: Credential) -> ActionResult:
-        value = self._leaked.get(credential.id)
+        value = self.leaked.get(credential.id)
         if value is None:
-            return self._result(credential, Outcome.FAILED, "the token value is not supplied "
-                                "(set the env var named in leaked_token_envs) and re-run")
+            return credential_result(credential, Outcome.FAILED, "the token value is not supplied "
+                                     "(set the env var named in leaked_token_envs) and re-run")
         if token_type(value)[1] == "installation_token_delete":
             return self._delete_installation_token(credential, value)
         with self._token_lock:  # one batch at a time; concurrent callers find theirs done
             if credential.id in self._revoked_batches:
                 number = self._revoked_batches[credential.id]
-                return self._result(credential, Outcome.DONE, f"revoked in batch {number}"
-                                    if number else "already revoked (a read with it: 401)")
-            pending = [credential.id] + [fp for fp, v in self._leaked.items()
+                return credential_result(credential, Outcome.DONE, f"revoked in batch {number}"
+                                         if number else "already revoked (a read with it: 401)")
+            pending = [credential.id] + [fp for fp, v in self.leaked.items()
                                          if fp != credential.id
                                          and fp not in self._revoked_batches
                                          and token_type(v)[1] == "credentials_revoke"]
             batch = pending[:REVOKE_BATCH]
             sent, probes, refused = self._send_revoke(credential,
-                                                      [self._leaked[fp] for fp in batch])
+                                                      [self.leaked[fp] for fp in batch])
             if refused:
                 return refused
             number = len({*self._revoked_batches.values()} - {0}) + 1 if sent else 0
@@ -292,47 +287,47 @@ class TokenSteps:
                 self._revoked_batches[fp] = number if fp in sent else 0
         evidence = {"batch": number, "fingerprints": sent, "probes": probes}
         if credential.id not in sent:
-            return self._result(credential, Outcome.DONE,
-                                "already revoked: a read with the token value was refused "
-                                "(401); nothing sent", evidence=evidence,
-                                requests=("POST /credentials/revoke",) if sent else ())
-        return self._result(credential, Outcome.DONE,
-                            f"revoked with {len(sent)} token value(s) in batch {number}",
-                            requests=("POST /credentials/revoke",), evidence=evidence)
+            return credential_result(credential, Outcome.DONE,
+                                     "already revoked: a read with the token value was refused "
+                                     "(401); nothing sent", evidence=evidence,
+                                     requests=("POST /credentials/revoke",) if sent else ())
+        return credential_result(credential, Outcome.DONE,
+                                 f"revoked with {len(sent)} token value(s) in batch {number}",
+                                 requests=("POST /credentials/revoke",), evidence=evidence)
 
     def _delete_installation_token(self, credential: Credential, value: str) -> ActionResult:
         """An installation token revokes itself (DELETE /installation/token with it)."""
         probes = {credential.id: self._probe_state(value)}
         if probes[credential.id] == REFUSED:
-            return self._result(credential, Outcome.DONE, "already revoked or expired (a read "
-                                "with it: 401); nothing sent", evidence={"probes": probes})
+            return credential_result(credential, Outcome.DONE, "already revoked or expired (a read "
+                                     "with it: 401); nothing sent", evidence={"probes": probes})
         response = self.anon.call("DELETE", "/installation/token",
                                   headers={"Authorization": f"token {value}"}, accept=(401,))
         self._forget_probes([value])
         detail = "installation token deleted" if response.ok else "already revoked/expired"
-        return self._result(credential, Outcome.DONE, detail, evidence={"probes": probes},
-                            requests=("DELETE /installation/token",))
+        return credential_result(credential, Outcome.DONE, detail, evidence={"probes": probes},
+                                 requests=("DELETE /installation/token",))
 
     def _revoke_batch(self, credential: Credential) -> ActionResult:
-        values = self._token_batches.get(credential.id)
+        values = self.token_batches.get(credential.id)
         if values is None:
-            return self._result(credential, Outcome.FAILED, "the leaked-token file is not "
-                                "supplied (set the env var named in leaked_tokens_file_envs, "
-                                "unchanged) and re-run")
+            return credential_result(credential, Outcome.FAILED, "the leaked-token file is not "
+                                     "supplied (set the env var named in leaked_tokens_file_envs, "
+                                     "unchanged) and re-run")
         with self._token_lock:
             sent, probes, refused = self._send_revoke(credential, values)
         if refused:
             return refused
         evidence = {"fingerprints": sent, "probes": probes}
         if not sent:
-            return self._result(credential, Outcome.DONE,
-                                f"already revoked: reads with all {len(values)} token values "
-                                "were refused (401); nothing sent", evidence=evidence)
-        return self._result(credential, Outcome.DONE,
-                            f"{len(sent)} token values revoked in one call"
-                            + (f" ({len(values) - len(sent)} already refused)"
-                               if len(sent) < len(values) else ""),
-                            requests=("POST /credentials/revoke",), evidence=evidence)
+            return credential_result(credential, Outcome.DONE,
+                                     f"already revoked: reads with all {len(values)} token values "
+                                     "were refused (401); nothing sent", evidence=evidence)
+        return credential_result(credential, Outcome.DONE,
+                                 f"{len(sent)} token values revoked in one call"
+                                 + (f" ({len(values) - len(sent)} already refused)"
+                                    if len(sent) < len(values) else ""),
+                                 requests=("POST /credentials/revoke",), evidence=evidence)
 
     def _send_revoke(self, credential: Credential, values: list[str]
                      ) -> tuple[list[str], dict[str, str], ActionResult | None]:
@@ -342,7 +337,7 @@ class TokenSteps:
         without the route). After an answer that did not come (the call may have landed),
         the values are read again and only the live ones re-sent, `revoke_attempts` times."""
         live, probes = self._live(values)
-        attempts = int(self.policy.get("revoke_attempts", 3))
+        attempts = self.options.revoke_attempts
         sent: list[str] = []  # the values of the last call, answered or not
         for attempt in range(attempts):
             if not live:
@@ -350,7 +345,7 @@ class TokenSteps:
             budget = self.revoke_budget()
             if budget["used"] >= budget["limit"]:
                 at = _clock(budget["reset_in"])
-                return [], probes, self._result(
+                return [], probes, credential_result(
                     credential, Outcome.FAILED,
                     f"/credentials/revoke budget spent ({budget['limit']} calls an hour from "
                     f"this IP); the next call can go out at {at} — re-run the case then",
@@ -364,13 +359,13 @@ class TokenSteps:
                 self._revoke_calls.append(time.monotonic())  # it may have counted
                 if not error.transient or attempt + 1 == attempts:
                     raise
-                time.sleep(float(self.policy.get("verify_delay", 2)))  # revocation is async
+                time.sleep(self.options.verify_delay)  # revocation is async
                 live, more = self._live(live)
                 probes.update(more)
                 continue
             self._revoke_calls.append(time.monotonic())
             if response.status == 404:
-                return [], probes, self._result(
+                return [], probes, credential_result(
                     credential, Outcome.MANUAL, "this server has no /credentials/revoke (GHES)",
                     instructions=f"A site administrator deletes the token(s) at "
                                  f"{self.web_url}/stafftools/users/{self.config.login}/security "
@@ -381,25 +376,32 @@ class TokenSteps:
 
     # --- verify --------------------------------------------------------------------------
 
+    def verify(self, credential: Credential) -> ActionResult:
+        """A `token` or a `leaked_token_batch` (KINDS), read with the values themselves."""
+        if credential.kind == "token":
+            return self._verify_token(credential)
+        return self._verify_batch(credential)
+
     def _verify_token(self, credential: Credential) -> ActionResult:
-        value = self._leaked.get(credential.id)
+        value = self.leaked.get(credential.id)
         if value is None:
-            return self._result(credential, Outcome.INDETERMINATE, "token value not supplied: "
-                                "nothing to probe with", action="verify")
+            return credential_result(credential, Outcome.INDETERMINATE, "token value not supplied: "
+                                     "nothing to probe with", action="verify")
         state = self._settled([value])[credential.id]
         outcome = {REFUSED: Outcome.DONE, ACCEPTED: Outcome.FAILED}.get(
             state, Outcome.INDETERMINATE)
-        return self._result(credential, outcome, f"a read with the token value: {SHOWN[state]}",
-                            action="verify", evidence={"probes": {credential.id: state}})
+        return credential_result(credential, outcome,
+                                 f"a read with the token value: {SHOWN[state]}",
+                                 action="verify", evidence={"probes": {credential.id: state}})
 
     def _verify_batch(self, credential: Credential) -> ActionResult:
-        values = self._token_batches.get(credential.id)
+        values = self.token_batches.get(credential.id)
         if values is None:
-            return self._result(credential, Outcome.INDETERMINATE,
-                                "leaked-token file not supplied: nothing to probe with",
-                                action="verify")
+            return credential_result(credential, Outcome.INDETERMINATE,
+                                     "leaked-token file not supplied: nothing to probe with",
+                                     action="verify")
         testable = [v for v in values if probe_state(v, None) != UNTESTABLE]
-        probed = sample(testable, int(self.policy.get("verify_sample", 20)))
+        probed = sample(testable, self.options.verify_sample)
         states = self._settled(probed)
         counts = {state: list(states.values()).count(state) for state in SHOWN}
         untested = len(values) - len(testable)
@@ -412,13 +414,13 @@ class TokenSteps:
             outcome = Outcome.INDETERMINATE
         else:
             outcome = Outcome.DONE
-        return self._result(credential, outcome, detail, action="verify",
-                            evidence={"probes": states})
+        return credential_result(credential, outcome, detail, action="verify",
+                                 evidence={"probes": states})
 
     def _settled(self, values: list[str]) -> dict[str, str]:
         """Fresh probes (fingerprint → state), repeated while a value is not refused:
         GitHub revokes asynchronously after its 202 (`verify_attempts`, `verify_delay`)."""
-        attempts = int(self.policy.get("verify_attempts", 3))
+        attempts = self.options.verify_attempts
         states: dict[str, str] = {}
         pending = list(values)
         for attempt in range(attempts):
@@ -428,7 +430,7 @@ class TokenSteps:
             if not pending:
                 break
             if attempt + 1 < attempts:
-                time.sleep(float(self.policy.get("verify_delay", 2)))
+                time.sleep(self.options.verify_delay)
         return states
 
 
