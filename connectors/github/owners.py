@@ -41,22 +41,16 @@ class CodeOwners:
         a failed read is not, so the next enumeration tries again."""
         if repo in self._known:
             return self._known[repo]
-        path, data = None, None
         try:
-            for candidate in CODEOWNERS_PATHS:
-                response = self.api.get(f"/repos/{repo}/contents/{candidate}", accept=(404,))
-                if response.ok:
-                    path, data = candidate, response.data
-                    break
+            found = self._find(repo)
         except ConnectorError as error:
             return (), {"error": str(error)}
-        if path is None:
+        if found is None:
             self._known[repo] = (), {"path": None}
             return self._known[repo]
+        path, data = found
         try:
-            if not isinstance(data, dict) or data.get("encoding") != "base64":
-                raise ValueError("not a base64-encoded file (a directory, or over 1 MB)")
-            text = base64.b64decode(str(data.get("content", ""))).decode("utf-8", "replace")
+            text = _decoded(data)
         except (ValueError, binascii.Error) as error:
             return (), {"path": path, "error": f"unreadable: {error}"}
         rules, invalid = parse_codeowners(text)
@@ -78,7 +72,23 @@ class CodeOwners:
         self._known[repo] = owners, note
         return owners, note
 
+    def _find(self, repo: str) -> tuple[str, Any] | None:
+        """The CODEOWNERS file GitHub uses (the first found): its path and GitHub's contents
+        answer; None when the repository has none."""
+        for candidate in CODEOWNERS_PATHS:
+            response = self.api.get(f"/repos/{repo}/contents/{candidate}", accept=(404,))
+            if response.ok:
+                return candidate, response.data
+        return None
+
     def _changed_by_identity(self, repo: str, path: str, window: Window) -> list[str]:
         """The shas of the identity's commits that changed `path` in the window."""
         params = {"path": path, "author": self.login, "since": window.since.isoformat()}
         return [str(c["sha"]) for c in self.api.pages(f"/repos/{repo}/commits", params=params)]
+
+
+def _decoded(data: Any) -> str:
+    """The text of a contents answer (GitHub sends a file's content base64-encoded)."""
+    if not isinstance(data, dict) or data.get("encoding") != "base64":
+        raise ValueError("not a base64-encoded file (a directory, or over 1 MB)")
+    return base64.b64decode(str(data.get("content", ""))).decode("utf-8", "replace")

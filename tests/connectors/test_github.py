@@ -4,10 +4,13 @@ moved tags, retry delays, signature key ids), then the flows against the sandbox
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+import yaml
+from pydantic import ValidationError
 
-from connectors.github import web_url
+from connectors.github import GitHubOptions, web_url
 from connectors.github.logic import (
     batches,
     code_owner_contact,
@@ -149,12 +152,27 @@ def test_web_urls_for_github_com_and_ghes() -> None:
     assert web_url("https://ghe.example.com/api/v3") == "https://ghe.example.com"
 
 
+def test_playbook_options_are_typed_and_the_shipped_playbooks_fit_them() -> None:
+    defaults = GitHubOptions()
+    assert defaults.draft_releases and defaults.delete_tags and defaults.rename_assets
+    assert not defaults.delete_release_assets and not defaults.delete_package_versions
+    assert (defaults.probe_sample, defaults.verify_sample, defaults.revoke_attempts) == (5, 20, 3)
+    # A typo, a string for a boolean, or no revoke attempt at all (which would report a batch
+    # "already revoked" without a call) is bad input, never a silently different response.
+    for bad in ({"draft_release": False}, {"delete_tags": "false"}, {"revoke_attempts": 0},
+                {"verify_attempts": 0}, {"verify_delay": -1}):
+        with pytest.raises(ValidationError):
+            GitHubOptions.model_validate(bad)
+    for playbook in sorted(Path(__file__).parents[2].glob("playbooks/*.yaml")):
+        github = (yaml.safe_load(playbook.read_text()).get("providers") or {}).get("github")
+        GitHubOptions.model_validate((github or {}).get("options") or {})
+
+
 # --- flows against a GitHub server ---------------------------------------------------------
 
 import json  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from connectors._guard import DryRunBlocked  # noqa: E402
 from connectors.base import ConnectorError, Outcome, OwnerRole  # noqa: E402
