@@ -4,7 +4,7 @@ version.
 
 Works against registry.npmjs.org and npm-compatible registries (verdaccio in the sandbox).
 The connector builds the shared registry object (`registry`) and gives it to its steps:
-credentials (`tokens`), versions (`versions`, with their signing evidence from `signing`),
+credentials (`tokens`, `trust`), versions (`versions`, with their signing evidence from `signing`),
 and quarantine with its read-back, unpublish and restore (`quarantine`). Options:
 `config.NpmOptions`.
 """
@@ -28,6 +28,7 @@ from .config import DEFAULT_REGISTRY, NpmConfig, NpmOptions
 from .quarantine import QuarantineSteps
 from .registry import NpmRegistry
 from .tokens import Tokens
+from .trust import TrustedPublishers
 from .versions import Versions
 
 
@@ -46,7 +47,8 @@ class NpmConnector(Connector):
                                     read_concurrency=self.options.read_concurrency)
         leaked = [v for v in (context.secrets.get(e) for e in self.config.leaked_token_envs)
                   if v]
-        self.tokens = Tokens(self.registry, self.config, leaked)
+        self.tokens = Tokens(self.registry, self.config, leaked,
+                             TrustedPublishers(self.registry))
         self.versions = Versions(self.registry, self.config)
         self.quarantines = QuarantineSteps(self.registry, self.versions, self.config,
                                            self.options, context)

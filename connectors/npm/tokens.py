@@ -1,5 +1,5 @@
-"""The identity's npm credentials: the account's publish tokens, and each package's trusted
-publishers (the CI workflows allowed to mint publish tokens by OIDC).
+"""The identity's npm credentials: the account's publish tokens, and (through `trust`) each
+package's trusted publishers.
 
 Facts that shape the code:
 - Token values are listed masked (first and last characters), which is enough to tell which
@@ -14,28 +14,20 @@ Facts that shape the code:
 - Revoking tokens never waits on package reads: a package whose trusted publishers cannot be
   read becomes an `unreached_scope` credential named by the package, outstanding until a
   re-read (its revoke, its verify) reaches it.
-- Trusted-publisher configurations: `GET /-/package/<pkg>/trust` lists them as [{id, type:
-  github|gitlab|circleci, claims: {repository, workflow_ref: {file}, environment} |
-  {project_path, ci_config_ref_uri: {file}, …}}], `DELETE /-/package/<pkg>/trust/<id>`
-  removes one (shapes: npm/cli lib/commands/trust/*.js and lib/trust-cmd.js as vendored in
-  nodejs/node deps/npm). npmjs requires an owner's session with 2FA for both. Where the
-  registry does not serve the routes (404/405/501) or refuses the responder (401/403),
-  configurations seen in packuments (`trustedPublisher`) are still reported, and removal
-  becomes a MANUAL step naming https://www.npmjs.com/package/<pkg>/access.
+- Trusted publishers are read, removed and verified by `trust.TrustedPublishers`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
 
 from connectors._redact import fingerprint
 from connectors.base import ActionResult, ConnectorError, Credential, Outcome, parse_rfc3339
 
-from .config import NPM_WEB, REFUSED, UNSERVED, NpmConfig, worst
-from .registry import NpmRegistry, package_path, tag_path
-from .signing import trusted_publisher
+from .config import NpmConfig, worst
+from .registry import NpmRegistry, tag_path
+from .trust import TrustedPublishers
 
 PROBE_TAG = "revoker-revocation-probe"  # never exists; deleting it is a harmless write
 # The probe's answers that prove the token still authenticates and may write: the delete was
@@ -51,16 +43,6 @@ def mask_matches(masked: str, secret: str) -> bool:
     return secret.startswith(head) and secret.endswith(tail) and len(secret) > len(masked) - 3
 
 
-def trust_principal(config: dict[str, Any]) -> str:
-    """"owner/repo:workflow.yml" for a trust configuration, whatever the CI provider."""
-    claims = config.get("claims") or {}
-    entity = claims.get("repository") or claims.get("project_path") or \
-        claims.get("project") or "?"
-    file = (claims.get("workflow_ref") or claims.get("ci_config_ref_uri") or {}).get("file")
-    kind = config.get("type") or "ci"
-    return f"{kind}:{entity}:{file}" if file else f"{kind}:{entity}"
-
-
 def _verified(credential: Credential, outcome: Outcome, detail: str) -> ActionResult:
     return ActionResult(subject=credential.subject, action="verify", outcome=outcome,
                         detail=detail)
@@ -70,8 +52,10 @@ class Tokens:
     """Discover, snapshot, revoke and verify; `leaked` are the leaked token values this run
     was given (never sent except in the write probe that tests them)."""
 
-    def __init__(self, registry: NpmRegistry, config: NpmConfig, leaked: Sequence[str]) -> None:
+    def __init__(self, registry: NpmRegistry, config: NpmConfig, leaked: Sequence[str],
+                 trust: TrustedPublishers) -> None:
         self.registry = registry
+        self.trust = trust
         self.config = config
         self.leaked = list(leaked)
 
@@ -81,7 +65,7 @@ class Tokens:
         """The account's tokens, then each package's trusted publishers; a package that
         cannot be read is an `unreached_scope` credential for that package only."""
         credentials = self._tokens()
-        found, gaps = self.registry.each_package(self.trusted_publishers)
+        found, gaps = self.registry.each_package(self.trust.of_package)
         return credentials + found + [Credential(
             provider="npm", kind="unreached_scope", id=name, principal=self.config.user,
             status="unknown", details={"package": name, "error": error, "stage": "discover"})
@@ -107,47 +91,12 @@ class Tokens:
             ))
         return credentials
 
-    def _trust_list(self, name: str) -> tuple[list[dict[str, Any]] | None, str | None]:
-        """(configurations, None) where the registry lists them; (None, why) where not."""
-        path = f"/-/package/{quote(name, safe='@')}/trust"
-        response = self.registry.call("GET", path, ok=(200, *UNSERVED, *REFUSED),
-                                      headers=self.registry.headers())
-        if response.status_code != 200:
-            return None, f"GET {path}: HTTP {response.status_code}"
-        body = response.json()
-        return (body if isinstance(body, list) else [body] if body else []), None
-
-    def trusted_publishers(self, name: str) -> list[Credential]:
-        configs, gap = self._trust_list(name)
-        if configs is not None:
-            return [Credential(
-                provider="npm", kind="trusted_publisher", id=str(config.get("id")),
-                principal=trust_principal(config), status="active",
-                details={"package": name, "listed": True, "type": config.get("type"),
-                         "claims": config.get("claims") or {}})
-                for config in configs if config.get("id")]
-        # Unlisted: the configurations this registry's packuments say published something.
-        response = self.registry.call("GET", package_path(name), ok=(200, 404),
-                                      headers=self.registry.headers())
-        packument = response.json() if response.status_code == 200 else {}
-        seen: dict[str, dict[str, Any]] = {}
-        for manifest in (packument.get("versions") or {}).values():
-            publisher = trusted_publisher(manifest)
-            if publisher and publisher.get("oidcConfigId"):
-                seen[str(publisher["oidcConfigId"])] = publisher
-        return [Credential(
-            provider="npm", kind="trusted_publisher", id=config_id,
-            principal=str(publisher.get("id") or "unknown provider"), status="unknown",
-            details={"package": name, "listed": False, "read_gap": gap,
-                     "source": "packument _npmUser.trustedPublisher"})
-            for config_id, publisher in seen.items()]
-
     def snapshot(self) -> dict[str, Any]:
         listed = self._listing()
         trust: dict[str, Any] = {}
         for name in self.config.packages:
             try:
-                configs, gap = self._trust_list(name)
+                configs, gap = self.trust.listed(name)
             except ConnectorError as error:  # one package down: a gap, not lost evidence
                 configs, gap = None, str(error)
             trust[name] = configs if configs is not None else {"read_gap": gap}
@@ -160,7 +109,7 @@ class Tokens:
 
     def revoke(self, credential: Credential) -> ActionResult:
         if credential.kind == "trusted_publisher":
-            return self._remove_trusted_publisher(credential)
+            return self.trust.revoke(credential)
         if credential.kind == "unreached_scope":
             return self._retry_package(credential)
         # Some registries answer 200 to deleting an unknown key: look first, so "already
@@ -176,7 +125,7 @@ class Tokens:
     def _retry_package(self, credential: Credential) -> ActionResult:
         """Read the package again (raises while it is still unreadable) and revoke the
         trusted publishers found there; a manual step among them stays manual."""
-        results = [self.revoke(c) for c in self.trusted_publishers(credential.id)]
+        results = [self.revoke(c) for c in self.trust.of_package(credential.id)]
         outcome = worst(r.outcome for r in results)
         return ActionResult(
             subject=credential.subject, action="revoke", outcome=outcome,
@@ -185,59 +134,17 @@ class Tokens:
             instructions="\n".join(r.instructions for r in results if r.instructions) or None,
             requests=tuple(q for r in results for q in r.requests))
 
-    @staticmethod
-    def _trust_manual(credential: Credential, why: str) -> ActionResult:
-        name = credential.details["package"]
-        return ActionResult(
-            subject=credential.subject, action="revoke", outcome=Outcome.MANUAL, detail=why,
-            instructions=(
-                f"An owner of {name} (signed in with 2FA): open {NPM_WEB}/package/{name}/access "
-                f"→ Trusted Publisher and remove the configuration {credential.id} "
-                f"({credential.principal}), or run `npm trust revoke {name} --id "
-                f"{credential.id}`; until the CI workflow is cleaned, publish only by hand. "
-                "Re-run this case to verify."))
-
-    def _remove_trusted_publisher(self, credential: Credential) -> ActionResult:
-        name = credential.details["package"]
-        configs, gap = self._trust_list(name)
-        if configs is not None and not any(str(c.get("id")) == credential.id for c in configs):
-            return ActionResult(subject=credential.subject, action="revoke",
-                                outcome=Outcome.DONE, detail="already removed")
-        path = f"/-/package/{quote(name, safe='@')}/trust/{quote(credential.id, safe='')}"
-        response = self.registry.call("DELETE", path, ok=(200, 202, 204, *UNSERVED, *REFUSED),
-                                      headers=self.registry.headers())
-        if response.status_code in REFUSED:
-            return self._trust_manual(credential, f"the registry refused the removal (HTTP "
-                                                  f"{response.status_code}): it needs an "
-                                                  "owner's session with 2FA")
-        if response.status_code in UNSERVED:
-            return self._trust_manual(credential, "this registry has no trusted-publisher "
-                                                  f"API (HTTP {response.status_code})")
-        return ActionResult(subject=credential.subject, action="revoke", outcome=Outcome.DONE,
-                            detail="trusted publisher removed", requests=(f"DELETE {path}",))
-
     # --- verify --------------------------------------------------------------------------
 
     def verify(self, credential: Credential) -> ActionResult:
         if credential.kind == "trusted_publisher":
-            return self._verify_trusted_publisher(credential)
+            return self.trust.verify(credential)
         if credential.kind == "unreached_scope":
-            results = [self.verify(c) for c in self.trusted_publishers(credential.id)]
+            results = [self.verify(c) for c in self.trust.of_package(credential.id)]
             return _verified(credential, worst(r.outcome for r in results),
                              "; ".join(f"{r.subject}: {r.detail}" for r in results) or
                              "package readable; no trusted publisher configured")
         return self._verify_token(credential)
-
-    def _verify_trusted_publisher(self, credential: Credential) -> ActionResult:
-        name = credential.details["package"]
-        configs, gap = self._trust_list(name)
-        if configs is None:  # the registry does not list them: nobody here can tell
-            return _verified(credential, Outcome.INDETERMINATE,
-                             f"cannot list trusted publishers ({gap}): confirm at "
-                             f"{NPM_WEB}/package/{name}/access")
-        still = any(str(c.get("id")) == credential.id for c in configs)
-        return _verified(credential, Outcome.FAILED if still else Outcome.DONE,
-                         "still configured" if still else "no longer listed")
 
     def _verify_token(self, credential: Credential) -> ActionResult:
         """Unlisted, and — for a leaked token — a write with its value refused. A token
