@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from . import records
 from .case import verify_case
@@ -21,19 +22,22 @@ def approve_case(case_dir: Path, *, approver: str, reason: str, deny: bool) -> s
         raise BadInput("must name who approves", field="--as")
     if not reason.strip():
         raise BadInput("must say why", field="--reason")
-    check = verify_case(case_dir)
-    if not check.ledger.ok:
-        raise CaseError(f"ledger fails verification: {check.ledger.problems[0]}")
+    check = verify_case(case_dir, sealed=False)
+    if not check.ok:
+        problem = (check.ledger.problems or check.manifest_problems)[0]
+        raise CaseError(f"refusing to record an approval in a case that fails verification: "
+                        f"{problem}")
+    meta = json.loads((case_dir / "case.json").read_text())  # verified: present and whole
     decision = "deny" if deny else "approve"
     ledger = Ledger(case_dir / "ledger.jsonl")
     ledger.write(records.approval(decision, approver, reason, "cli"))
-    _resume_paused_flow(case_dir, decision, approver, reason)
+    _resume_paused_flow(meta, decision, approver, reason)
     return decision
 
 
-def _resume_paused_flow(case_dir: Path, decision: str, approver: str, reason: str) -> None:
+def _resume_paused_flow(meta: dict[str, Any], decision: str, approver: str, reason: str
+                        ) -> None:
     """If the case's flow run is paused in a Prefect API, resume it with the answer."""
-    meta = json.loads((case_dir / "case.json").read_text())
     flow_run_id = meta.get("flow_run_id")
     if not flow_run_id:
         return

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .errors import BadInput, ExitCode, RevokerError
+from .errors import BadInput, CaseError, ExitCode, RevokerError
 
 app = typer.Typer(
     name="revoker",
@@ -175,8 +175,15 @@ def report(
 
     if format_ not in (None, "md", "html", "json"):
         raise BadInput("must be md, html or json", field="--format")
-    if not (case_dir / "ledger.jsonl").exists():
-        raise BadInput("not a case directory (no ledger.jsonl)", source=str(case_dir))
+    from .case import verify_case
+
+    check = verify_case(case_dir, sealed=False)  # BadInput if it is no case directory
+    if not check.ok:
+        problem = (check.ledger.problems or check.manifest_problems)[0]
+        raise CaseError(f"refusing to re-render and re-seal a case that fails verification: "
+                        f"{problem}")
+    if bundle is not None and not bundle.parent.is_dir():
+        raise BadInput("its folder does not exist", source=str(bundle), field="--bundle")
     render_case(case_dir)
     from .case import write_manifest
 
@@ -190,21 +197,59 @@ def report(
         _say(f"reports written: {case_dir}/report.md, report.html, report.json")
 
 
-@app.command()
-def verify(case_dir: Annotated[Path, typer.Argument(help="Case directory or unpacked bundle.")]
-           ) -> None:
-    """Re-check the ledger's hash chain, every evidence file and the manifest."""
+@app.command(epilog="Example: revoker verify cases/ir-1 --head 3f2a…  (the head from the "
+              "ticket or the notification)")
+def verify(
+    case_dir: Annotated[Path, typer.Argument(help="Case directory or unpacked bundle.")],
+    head: Annotated[str | None, typer.Option(
+        help="A ledger head recorded elsewhere (end of a run, a ticket, the export): the "
+        "chain must contain it, so a rewritten chain with a recomputed manifest fails."
+    )] = None,
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="Cut a torn last ledger line (a short write) and record the cut; "
+        "nothing else is ever changed.")] = False,
+) -> None:
+    """Re-check the ledger's hash chain, every evidence file, case.json and the manifest."""
     from .case import verify_case
 
-    result = verify_case(case_dir)
-    if result.ok:
+    if repair:
+        _repair(case_dir)
+    result = verify_case(case_dir, sealed=not repair)
+    problems = [str(p) for p in result.ledger.problems] + list(result.manifest_problems)
+    if head is not None and result.ledger.ok and not _chain_holds(case_dir, head):
+        problems.append(f"ledger.jsonl: no record has hash {head}: this is not the chain "
+                        "that head was taken from")
+    if not problems:
         _say(f"ok: {result.ledger.records} records, chain head {result.ledger.head}")
         return
-    for problem in result.ledger.problems:
+    for problem in problems:
         _say(f"FAIL {problem}", err=True)
-    for manifest_problem in result.manifest_problems:
-        _say(f"FAIL {manifest_problem}", err=True)
     raise typer.Exit(ExitCode.FAILED)
+
+
+def _repair(case_dir: Path) -> None:
+    from . import records
+    from .ledger import Ledger, repair_torn_tail
+
+    ledger_file = case_dir / "ledger.jsonl"
+    if not ledger_file.exists():
+        raise BadInput("not a case directory (no ledger.jsonl)", source=str(case_dir))
+    cut = repair_torn_tail(ledger_file)
+    if cut is None:
+        _say("repair: the last line is whole; nothing to cut")
+        return
+    Ledger(ledger_file).write(records.ledger_repaired(cut.line, cut.removed_bytes,
+                                                      cut.removed_sha256))
+    _say(f"repair: cut line {cut.line} ({cut.removed_bytes} bytes, sha256 "
+         f"{cut.removed_sha256[:12]}…), recorded in the ledger; the case is unsealed until "
+         "its next run (`revoker respond --case`) or `revoker report`")
+
+
+def _chain_holds(case_dir: Path, head: str) -> bool:
+    from .ledger import read_records
+
+    wanted = head.strip().lower()
+    return any(r.get("hash") == wanted for r in read_records(case_dir / "ledger.jsonl"))
 
 
 @app.command(epilog="Example: revoker export cases/ir-1 --bucket acme-evidence --retain-days 2555")

@@ -230,3 +230,49 @@ def _check_line(
         if sha256_hex(file.read_bytes()) != ref:
             return Problem(number, got_seq, f"evidence/{ref}.json was altered")
     return None
+
+
+@dataclass(frozen=True)
+class Repair:
+    removed_bytes: int
+    removed_sha256: str
+    line: int
+
+
+def repair_torn_tail(path: Path) -> Repair | None:
+    """Cut an unparseable last line (a short write: power loss, a full disk) and nothing
+    else: any other problem is tampering or damage that no repair may hide. Returns what was
+    cut, for the ledger's own record of the repair; None when there was nothing to cut."""
+    data = path.read_bytes()
+    lines = data.splitlines(keepends=True)
+    if not lines:
+        return None
+    last = lines[-1]
+    try:
+        json.loads(last)
+        complete = last.endswith(b"\n")
+    except ValueError:
+        complete = False
+    if complete:
+        return None
+    if _is_record(last):  # the record is whole; only its newline was lost
+        with open(path, "ab") as handle:
+            handle.write(b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        return Repair(0, sha256_hex(b""), len(lines))
+    kept = b"".join(lines[:-1])
+    with open(path, "r+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.truncate(len(kept))
+        handle.flush()
+        os.fsync(handle.fileno())
+    return Repair(len(last), sha256_hex(last), len(lines))
+
+
+def _is_record(raw: bytes) -> bool:
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and record.get("hash") == record_hash(record)

@@ -47,6 +47,13 @@ def flow_run(flow_run_id: str) -> Entry:
     return Entry("note", {"type": "flow_run", "flow_run_id": flow_run_id})
 
 
+def ledger_repaired(line: int, removed_bytes: int, removed_sha256: str) -> Entry:
+    """`revoker verify --repair` cut a torn last line (a short write) before the case went
+    on: what was cut is on the record, by size and hash."""
+    return Entry("note", {"type": "ledger_repaired", "line": line,
+                          "removed_bytes": removed_bytes, "removed_sha256": removed_sha256})
+
+
 def case_closed(status: str, outstanding: list[dict[str, str]], readback: dict[str, int],
                 counts: dict[str, dict[str, int]], refused: int) -> Entry:
     return Entry("note", {"type": "case_closed", "status": status, "outstanding": outstanding,

@@ -181,6 +181,9 @@ def respond_cli(request: ResponseRequest, say: Say) -> tuple[str, Path]:
         status = run_response(response, ask=_ask_on_terminal)
     finish(case_dir, say)
     say(f"status: {status}")
+    # Keep this line somewhere else (the ticket, the chat): `revoker verify CASE --head`
+    # then proves the case is the chain this run left.
+    say(f"ledger head: {response.ledger.head}")
     return status, case_dir
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from flows.case import write_manifest
+
 from .test_ledger import make_ledger
 
 
@@ -63,10 +65,11 @@ def test_missing_inventory_file_is_bad_input(tmp_path: Path) -> None:
 
 
 def test_verify_exit_codes(tmp_path: Path) -> None:
-    make_ledger(tmp_path)
+    make_ledger(tmp_path, opened=True)
+    write_manifest(tmp_path)
     assert revoker("verify", str(tmp_path)).returncode == 0
     ledger = tmp_path / "ledger.jsonl"
     ledger.write_bytes(ledger.read_bytes().replace(b'"n":3', b'"n":4'))
     done = revoker("verify", str(tmp_path))
-    assert done.returncode == 1 and "ledger.jsonl line 4 (seq 3)" in done.stderr
+    assert done.returncode == 1 and "ledger.jsonl line 5 (seq 4)" in done.stderr
     assert revoker("verify", str(tmp_path / "nope")).returncode == 2

@@ -7,12 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+from flows import records
 from flows.case import verify_case, write_manifest
 from flows.ledger import Ledger, verify_ledger
 
 
-def make_ledger(directory: Path, count: int = 5) -> Path:
+def make_ledger(directory: Path, count: int = 5, *, opened: bool = False) -> Path:
+    """A ledger of `count` observations; `opened`: a whole case — case.json and the
+    case_opened record first, as a response writes them."""
     ledger = Ledger(directory / "ledger.jsonl")
+    if opened:
+        meta = {"case_id": "c-1", "identity": "release-bot", "mode": "live",
+                "window": {"since": "2026-11-20T08:00:00+00:00", "until": None}}
+        (directory / "case.json").write_text(json.dumps(meta))
+        ledger.write(records.case_opened(meta))
     for index in range(count):
         ledger.append("observation", provider="demo", subject=f"s{index}",
                       data={"type": "note", "n": index}, evidence={"raw": index})
@@ -78,7 +86,7 @@ def test_altered_evidence_is_caught(tmp_path: Path) -> None:
 
 
 def test_manifest_catches_a_changed_report(tmp_path: Path) -> None:
-    make_ledger(tmp_path)
+    make_ledger(tmp_path, opened=True)
     (tmp_path / "report.md").write_text("# report\n")
     write_manifest(tmp_path)
     assert verify_case(tmp_path).ok
