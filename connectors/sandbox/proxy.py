@@ -61,9 +61,10 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from . import mutations
 from ._ports import HTTP, LOOPBACK, LoopbackHTTPServer
+from .peers import protocol_of
 
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer",
                          "upgrade", "proxy-authorization", "proxy-authenticate",
                          "proxy-connection"})
@@ -185,17 +186,10 @@ def aws_protocol(headers: Any, query: str, operation: str) -> str:
 
 
 def is_mutating(entry: dict[str, Any]) -> bool:
-    """Whether a logged request changes provider state. AWS requests are classified by
-    operation name (moto is all POST), with the same rules as the dry-run guard."""
-    from connectors._guard import READ_ONLY_POSTS, is_aws_read
-
-    if entry.get("operation"):
-        return not is_aws_read(entry["operation"])
-    if entry["method"] in READ_METHODS:
-        return False
-    if entry["method"] == "POST":
-        return not any(p.search(entry["path"]) for p, _ in READ_ONLY_POSTS)
-    return True
+    """Whether a logged request changes provider state, by the sandbox's own tables
+    (mutations.py) for the protocol of the peer that logged it — never by the dry-run
+    guard's, so one mistake cannot both let a write through and hide it."""
+    return mutations.is_mutating(entry, protocol_of(entry.get("provider")))
 
 
 def read_log(path: Path, since: int = 0) -> list[dict[str, Any]]:
