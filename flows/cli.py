@@ -351,16 +351,26 @@ def main() -> None:
         _say(f"revoker: {error}", err=True)
         sys.exit(ExitCode.BAD_INPUT)
     except Exception as error:
-        import click
-
-        if isinstance(error, click.UsageError):
+        if isinstance(error, _click_errors()):  # an unknown option or command, a missing value
             _say(f"revoker: {error.format_message()}", err=True)
-            sys.exit(ExitCode.BAD_INPUT)
-        if isinstance(error, click.ClickException):
-            error.show()
             sys.exit(ExitCode.BAD_INPUT)
         _say(f"revoker: unexpected {type(error).__name__}: {error}", err=True)
         sys.exit(ExitCode.FAILED)
+
+
+def _click_errors() -> tuple[type[Any], ...]:
+    """click's errors — and those of the copy of click that typer ≥ 0.29 bundles
+    (typer._click), whose classes are not click's."""
+    import click
+
+    errors: list[type[Any]] = [click.ClickException]
+    try:
+        from typer._click import exceptions as bundled
+    except ImportError:
+        pass
+    else:
+        errors.append(bundled.ClickException)
+    return tuple(errors)
 
 
 if __name__ == "__main__":

@@ -73,3 +73,11 @@ def test_verify_exit_codes(tmp_path: Path) -> None:
     done = revoker("verify", str(tmp_path))
     assert done.returncode == 1 and "ledger.jsonl line 5 (seq 4)" in done.stderr
     assert revoker("verify", str(tmp_path / "nope")).returncode == 2
+
+
+@pytest.mark.parametrize("args", [["respond", "--bogus"], ["nosuch"],
+                                  ["respond", "--identity"]])
+def test_command_line_mistakes_are_bad_input(args: list[str]) -> None:
+    done = revoker(*args)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("revoker: ") and "unexpected" not in done.stderr
