@@ -12,14 +12,12 @@ Two ways to run it:
   recorded child still alive by its process group, each checked against its recorded start
   time so a recycled pid is never signalled.
 
-GitHub comes from `connectors.sandbox.github.GitHubFake` (another module); if it cannot be
-imported the sandbox starts without it and says so.
+Which peers exist, and the server class of each, is the registry's (peers.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import logging
 import os
@@ -29,88 +27,31 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from importlib import import_module
 from pathlib import Path
 from typing import Any, overload
 
 from ._ports import SandboxError, wait_until
+from .peers import PEERS, PROVIDERS
 from .proxy import Fault, RecordingProxy, is_mutating, read_log
 
 __all__ = ["PROVIDERS", "Sandbox", "SandboxError", "default_state_dir", "sandbox_down",
            "sandbox_status", "sandbox_up"]
 
-PROVIDERS = ("github", "aws", "npm", "pypi", "oci")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger("revoker.sandbox")
 
 
 def _build(name: str, workdir: Path, aws_mode: str) -> Any:
-    """Construct one provider (raises SandboxError when its server is not installed)."""
-    if name == "aws":
-        from .aws import AwsProvider
-
-        return AwsProvider(workdir, mode=aws_mode)
-    if name == "npm":
-        from .npm import NpmProvider
-
-        return NpmProvider(workdir)
-    if name == "oci":
-        from .oci import OciProvider
-
-        return OciProvider(workdir)
-    if name == "pypi":
-        from .pypi import PypiProvider
-
-        return PypiProvider(workdir)
-    if name == "github":
-        return _GitHubAdapter(workdir)
-    raise ValueError(f"unknown sandbox provider {name!r} (known: {', '.join(PROVIDERS)})")
-
-
-class _GitHubAdapter:
-    """Gives the GitHub fake the provider shape the manager expects, whatever optional parts
-    (healthy, pids, a workdir argument) it implements."""
-
-    name = "github"
-
-    def __init__(self, workdir: Path) -> None:
-        # another engineer's module, imported lazily: the sandbox runs without it
-        GitHubFake = import_module(".github", __package__).GitHubFake  # noqa: N806
-
-        params = inspect.signature(GitHubFake).parameters
-        self.fake = GitHubFake(workdir=workdir) if "workdir" in params else GitHubFake()
-
-    @property
-    def url(self) -> str:
-        return str(self.fake.url)
-
-    @property
-    def admin(self) -> dict[str, Any]:
-        return dict(getattr(self.fake, "admin", {}) or {})
-
-    def start(self) -> None:
-        self.fake.start()
-
-    def stop(self) -> None:
-        self.fake.stop()
-
-    def reset(self) -> None:
-        self.fake.reset()
-
-    def healthy(self) -> bool:
-        check = getattr(self.fake, "healthy", None)
-        return bool(check()) if callable(check) else bool(self.url)
-
-    def pids(self) -> list[int]:
-        pids = getattr(self.fake, "pids", None)
-        return list(pids()) if callable(pids) else []
-
-    def load_seed(self, seed: dict[str, Any]) -> Any:
-        return self.fake.load_seed(seed)
+    """Construct one managed peer from the registry (raises SandboxError when its server is
+    not installed). Only moto takes an option: how it runs."""
+    peer = PEERS.get(name)
+    if peer is None or not peer.managed:
+        raise ValueError(f"unknown sandbox provider {name!r} (known: {', '.join(PROVIDERS)})")
+    options = {"mode": aws_mode} if name == "aws" else {}
+    return peer.load_server()(workdir, **options)
 
 
 class Sandbox:
@@ -125,7 +66,6 @@ class Sandbox:
         self.proxy_seed = proxy_seed
         self.providers: dict[str, Any] = {}
         self.proxies: dict[str, RecordingProxy] = {}
-        self.skipped: dict[str, str] = {}
         self.startup_seconds: dict[str, float] = {}
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -140,14 +80,7 @@ class Sandbox:
         started = time.monotonic()
         for name in self.requested:
             shutil.rmtree(self.workdir / name, ignore_errors=True)  # a new sandbox is empty
-            try:
-                self.providers[name] = _build(name, self.workdir / name, self.aws_mode)
-            except ImportError as error:  # only the GitHub fake is optional
-                if name != "github":
-                    raise
-                self.skipped[name] = f"connectors.sandbox.github not importable: {error}"
-                warnings.warn(f"sandbox: starting without GitHub ({self.skipped[name]})",
-                              stacklevel=2)
+            self.providers[name] = _build(name, self.workdir / name, self.aws_mode)
         try:
             self._parallel(self._start_one, self.providers)
         except BaseException:
@@ -388,7 +321,7 @@ def _serve(state_dir: Path, seed_path: Path | None) -> None:
                           for n, p in sandbox.providers.items() for pid in p.pids()],
             "logs": {n: str(p.log_path) for n, p in sandbox.proxies.items()},
             "environment": sandbox.environment(), "admin": sandbox.admin(),
-            "skipped": sandbox.skipped, "startup_seconds": sandbox.startup_seconds,
+            "startup_seconds": sandbox.startup_seconds,
         }
         if seed_path is not None:
             from .seed import apply_seed, load_seed

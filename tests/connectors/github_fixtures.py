@@ -15,9 +15,9 @@ from connectors._clients import Clients
 from connectors._guard import Guard
 from connectors.base import Identity, ProviderContext, SecretSource, Window
 from connectors.github import GitHubConfig, GitHubConnector
-from connectors.sandbox._openapi import problems_in_log
 from connectors.sandbox.github import GitHubFake
 from connectors.sandbox.proxy import RecordingProxy
+from tests.sandbox.openapi import problems_in_log
 
 # gpg --quick-gen-key "release-bot <bot@example.com>" ed25519 sign; gpg --armor --detach-sign
 GPG_KEY_ID = "7EF08D3A93755331"

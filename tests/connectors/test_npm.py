@@ -232,7 +232,7 @@ def _bundle(statement: dict, identity: str, log_index: str) -> dict:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    from connectors.sandbox.seed import _sign
+    from connectors.sandbox.oci.signing import sign as _sign
 
     payload = json.dumps(statement).encode()
     signature, pem = _sign(payload, identity)

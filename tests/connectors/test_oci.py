@@ -146,8 +146,8 @@ def test_rekor_adds_what_the_identity_signed_elsewhere(world) -> None:
     import base64
     from pathlib import Path
 
+    from connectors.sandbox.oci.signing import sign as _sign
     from connectors.sandbox.rekor import RekorFake
-    from connectors.sandbox.seed import _sign
 
     sandbox, seeded, environ = world
     window = Window(since=datetime(2026, 11, 20, 8, 0, tzinfo=UTC))  # the fixtures' window
@@ -207,7 +207,7 @@ def test_oci_11_referrers_are_read_and_moved_by_digest() -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    from connectors.sandbox.seed import _sign
+    from connectors.sandbox.oci.signing import sign as _sign
 
     def digest_of(data: bytes) -> str:
         return "sha256:" + hashlib.sha256(data).hexdigest()

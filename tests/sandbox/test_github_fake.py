@@ -1,6 +1,6 @@
 """The sandbox's GitHub fake against GitHub's OpenAPI description: every route it serves is
 driven (through the recording proxy, as clients reach it), and every request and response
-is checked with connectors/sandbox/_openapi.py — which is shown to fail on a deviating
+is checked with tests/sandbox/openapi.py — which is shown to fail on a deviating
 route, field or status. Then its behaviour: pagination, rate limits, revocation, URLs from
 the Host header, seeding over the admin route."""
 
@@ -16,12 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.sandbox import _github_render as render
-from connectors.sandbox._github_seed import GitHubSeedError
-from connectors.sandbox._openapi import problems_in_log, spec
-from connectors.sandbox.github import GitHubFake, Reply
+from connectors.sandbox.github import GitHubFake, Reply, render
+from connectors.sandbox.github.world import GitHubSeedError
 from connectors.sandbox.proxy import RecordingProxy
 from connectors.sandbox.testing import github_behind_proxy
+from tests.sandbox.openapi import problems_in_log, spec
 
 ADMIN = "ghp_" + "A" * 36
 BOT = "ghp_" + "B" * 36

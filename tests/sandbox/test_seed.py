@@ -165,7 +165,8 @@ def test_url_only_targets(clean: Sandbox) -> None:
 
 
 def test_github_token_sets_are_generated_and_kept_as_one_secret_a_line() -> None:
-    from connectors.sandbox.seed import SeedResult, _generate_github_tokens
+    from connectors.sandbox.github.seed import generate_tokens as _generate_github_tokens
+    from connectors.sandbox.seed import SeedResult
 
     result = SeedResult(window_start=datetime.now(UTC))
     data = _generate_github_tokens({"tokens": [

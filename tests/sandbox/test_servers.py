@@ -16,9 +16,9 @@ import boto3
 import httpx
 import pytest
 
-from connectors.sandbox import npm as npm_module
-from connectors.sandbox import oci as oci_module
 from connectors.sandbox.manager import Sandbox, SandboxError, sandbox_status
+from connectors.sandbox.npm import server as npm_module
+from connectors.sandbox.oci import server as oci_module
 from connectors.sandbox.seed import apply_seed
 
 http = httpx.Client(timeout=20)

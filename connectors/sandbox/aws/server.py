@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._ports import (
+from connectors.sandbox._ports import (
     HTTP,
     LOOPBACK,
     ChildProcess,

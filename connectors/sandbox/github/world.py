@@ -1,6 +1,6 @@
 """The GitHub fake's seed: a validated description of a GitHub world, turned into the fake's
 state (plain dicts, rendered into GitHub's JSON shapes on each request by
-_github_render.py). The format, with every section optional:
+render.py). The format, with every section optional:
 
     window_start: "2026-11-20T08:00:00Z"   # default: 2 s after loading (see below)
     flavor: dotcom                         # or ghes: API under /api/v3, no /credentials/revoke

@@ -5,91 +5,27 @@ Each handler takes a `Call` and returns a `Reply` (or raises `Problem`)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from . import _github_render as render
-from .github import Call, Problem, Reply
+from . import render
+from .calls import (
+    Call,
+    Problem,
+    Reply,
+    accepted,
+    as_int,
+    need_app_token,
+    no_content,
+    org_of,
+    paged,
+    render_now,
+    user_of,
+    validation_failed,
+)
+from .world import REVOCABLE
 
 MAX_CREDENTIALS = 1000  # per POST /credentials/revoke
 MAX_PAT_IDS = 100  # per POST /orgs/{org}/personal-access-tokens
-
-
-# --- helpers shared with _github_repo_routes ------------------------------------------------
-
-
-def paged(call: Call, items: list[Any], key: str | None = None,
-          max_per_page: int = 100) -> Reply:
-    """One page of `items` (`per_page`, `page`) with an RFC 5988 Link header; `key` wraps the
-    page as {"total_count": n, key: [...]}."""
-    try:
-        per_page = min(max(int(call.query.get("per_page", 30)), 1), max_per_page)
-        page = max(int(call.query.get("page", 1)), 1)
-    except ValueError as error:
-        raise Problem(422, "Invalid pagination parameter") from error
-    chunk = items[(page - 1) * per_page: page * per_page]
-    last = max((len(items) + per_page - 1) // per_page, 1)
-    links = []
-
-    def link(number: int, rel: str) -> str:
-        query = urlencode({**call.query, "per_page": per_page, "page": number})
-        return f'<{call.base}{call.path}?{query}>; rel="{rel}"'
-
-    if page > 1:
-        links += [link(page - 1, "prev"), link(1, "first")]
-    if page < last:
-        links += [link(page + 1, "next"), link(last, "last")]
-    headers = {"Link": ", ".join(links)} if links else {}
-    body: Any = {"total_count": len(items), key: chunk} if key else chunk
-    return Reply(200, body, headers)
-
-
-def urlencode(query: dict[str, Any]) -> str:
-    from urllib.parse import urlencode as encode
-
-    return encode(query)
-
-
-def no_content() -> Reply:
-    return Reply(204)
-
-
-def accepted() -> Reply:
-    return Reply(202, {})
-
-
-def validation_failed(message: str, field: str, resource: str) -> Problem:
-    return Problem(422, "Validation Failed", errors=[{
-        "resource": resource, "field": field, "code": "invalid", "message": message}])
-
-
-def org_of(call: Call) -> dict[str, Any]:
-    org: dict[str, Any] | None = call.state["orgs"].get(call.params["org"])
-    if org is None:
-        raise Problem(404, "Not Found")
-    return org
-
-
-def user_of(call: Call, login: str) -> dict[str, Any]:
-    user: dict[str, Any] | None = call.state["users"].get(login)
-    if user is None:
-        raise Problem(404, "Not Found")
-    return user
-
-
-def as_int(call: Call, name: str) -> int:
-    try:
-        return int(call.params[name])
-    except ValueError as error:
-        raise Problem(404, "Not Found") from error
-
-
-def need_app_token(call: Call) -> None:
-    """Org PAT administration: only a GitHub App's installation token may call it."""
-    call.user()
-    kind = call.state["tokens"][call.who.token]["kind"]
-    if kind != "installation":
-        raise Problem(403, "Resource not accessible by personal access token")
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -235,7 +171,6 @@ def revoke_credentials(call: Call) -> Reply:
         raise Problem(422, "Validation Failed: credentials must list 1 to 1000 strings",
                       errors=[])
     tokens = call.state["tokens"]
-    from ._github_seed import REVOCABLE
 
     for value in values:
         token = tokens.get(value)
@@ -289,10 +224,6 @@ def unsuspend_installation(call: Call) -> Reply:
     item, _ = _app_installation(call)
     item["suspended_at"] = None
     return no_content()
-
-
-def render_now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _oauth_token(call: Call) -> tuple[str, dict[str, Any]]:

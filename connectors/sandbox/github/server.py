@@ -1,14 +1,16 @@
 """A stateful fake of GitHub's REST API for the sandbox: the credential, release and
 artifact routes Revoker uses, each answering as GitHub's OpenAPI description documents
-(tests/sandbox/test_github_fake.py holds every route and response to it, with _openapi.py).
+(tests/sandbox/test_github_fake.py holds every route and response to it, with
+tests/sandbox/openapi.py).
 
     fake = GitHubFake().start()               # http.server on 127.0.0.1:<free port>
     fake.load_seed({"tokens": [{"value": "ghp_...", "login": "release-bot"}], ...})
     fake.url, fake.request_log, fake.state, fake.routes
     fake.stop()
 
-The seed format is documented in _github_seed.py; the routes live in _github_routes.py
-(accounts and credentials) and _github_repo_routes.py (repositories and packages).
+The seed format is documented in world.py; the routes live in routes.py (accounts and
+credentials) and repo_routes.py (repositories and packages), the request and answer types
+and the helpers they share in calls.py.
 
 What it shares with GitHub:
 - authentication: `Authorization: token|Bearer <value>` with a seeded token (401 "Bad
@@ -34,108 +36,35 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from ._github_seed import GitHubSeedError, build_state, parse_seed
-from ._ports import LOOPBACK, LoopbackHTTPServer
+from connectors.sandbox._ports import LOOPBACK, LoopbackHTTPServer
+
+from . import repo_routes, routes
+from .calls import DOCS, Call, Principal, Problem, Reply, Route
+from .world import GitHubSeedError, build_state, parse_seed
 
 ADMIN = "/_sandbox"
-DOCS = "https://docs.github.com/rest"
-
-
-class Problem(Exception):
-    """An error answer a handler gives: GitHub's error shape with `status`."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None,
-                 docs: str = DOCS, errors: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.headers, self.docs = status, message, headers or {}, docs
-        self.errors = errors
-
-    def reply(self) -> Reply:
-        body: dict[str, Any] = {"message": self.message, "documentation_url": self.docs,
-                                "status": str(self.status)}
-        if self.errors is not None:
-            body["errors"] = self.errors
-        return Reply(self.status, body, dict(self.headers))
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Principal:
-    """Who a request authenticates as."""
-
-    kind: str  # anonymous | token | app | oauth_app
-    login: str | None = None
-    token: str | None = None
-    app: str | None = None  # App slug (JWT) or OAuth client_id (Basic)
-
-
-@dataclass
-class Call:
-    """One request as a handler sees it."""
-
-    fake: GitHubFake
-    method: str
-    path: str
-    params: dict[str, str]
-    query: dict[str, str]
-    body: Any
-    who: Principal
-    base: str  # scheme://host[/api/v3] of this request: the root of every URL we return
-    client: str = "127.0.0.1"  # the client's address (its unauthenticated budget)
-
-    @property
-    def state(self) -> dict[str, Any]:
-        return self.fake.state
-
-    def user(self) -> str:
-        """The authenticated user's login (401 when anonymous or an App)."""
-        if self.who.kind != "token" or not self.who.login:
-            raise Problem(401, "Requires authentication")
-        return self.who.login
-
-
-Handler = Callable[[Call], Reply]
-
-
-@dataclass
-class Route:
-    method: str
-    template: str
-    handler: Handler
-    pattern: Any = None
 
 
 def _route_table() -> list[Route]:
-    import re
-
-    from . import _github_repo_routes, _github_routes
-
-    routes = []
-    for method, template, handler in [*_github_routes.ROUTES, *_github_repo_routes.ROUTES]:
+    table = []
+    for method, template, handler in [*routes.ROUTES, *repo_routes.ROUTES]:
         pattern = re.escape(template)
         for name in re.findall(r"\{(\w+)\}", template):
             greedy = name in ("ref", "path") and template.endswith("{" + name + "}")
             pattern = pattern.replace(re.escape("{" + name + "}"),
                                       f"(?P<{name}>.+)" if greedy else f"(?P<{name}>[^/]+)")
-        routes.append(Route(method, template, handler, re.compile(f"^{pattern}$")))
-    return routes
+        table.append(Route(method, template, handler, re.compile(f"^{pattern}$")))
+    return table
 
 
 class GitHubFake:
@@ -193,7 +122,7 @@ class GitHubFake:
     # --- state --------------------------------------------------------------------------
 
     def load_seed(self, seed: dict[str, Any]) -> dict[str, Any]:
-        """Replace the world with a seed (see _github_seed.py); empties the request log and
+        """Replace the world with a seed (see world.py); empties the request log and
         budgets. Returns {"window_start": ...}. Raises GitHubSeedError naming the field."""
         built = build_state(parse_seed(seed), datetime.now(UTC))
         with self._lock:

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _github_render as render
-from ._github_routes import (
+from . import render
+from .calls import (
+    Call,
+    Problem,
+    Reply,
     as_int,
     no_content,
     org_of,
@@ -15,7 +18,6 @@ from ._github_routes import (
     render_now,
     validation_failed,
 )
-from .github import Call, Problem, Reply
 
 
 def repo_of(call: Call, *, write: bool = False) -> dict[str, Any]:

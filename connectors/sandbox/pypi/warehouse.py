@@ -58,7 +58,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from ._ports import LOOPBACK
+from connectors.sandbox._ports import LOOPBACK
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 WRITE_ROLES = ("Owner", "Maintainer")

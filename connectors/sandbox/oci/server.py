@@ -16,7 +16,14 @@ from pathlib import Path
 
 import bcrypt
 
-from ._ports import LOOPBACK, ChildProcess, SandboxError, free_port, http_ok, wait_until
+from connectors.sandbox._ports import (
+    LOOPBACK,
+    ChildProcess,
+    SandboxError,
+    free_port,
+    http_ok,
+    wait_until,
+)
 
 BINARY = Path(shutil.which("docker-registry") or "/usr/bin/docker-registry")
 ADMIN_USER = "sandbox-admin"

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from ._ports import LOOPBACK, LoopbackHTTPServer
+from connectors.sandbox._ports import LOOPBACK, LoopbackHTTPServer
 
 TREE_ID = "24296fb24b8ad77a"
 MAX_UUIDS = 10

@@ -1,8 +1,8 @@
-"""GitHub's official OpenAPI description (npm `@octokit/openapi`) as a checker for requests
-and responses, so the sandbox's GitHub fake — and every request a connector sends to it —
-can be held to what api.github.com documents.
+"""For tests only (it ships nowhere): GitHub's official OpenAPI description (npm
+`@octokit/openapi`) as a checker for requests and responses, so the sandbox's GitHub fake —
+and every request a connector sends to it — can be held to what api.github.com documents.
 
-    from connectors.sandbox._openapi import spec
+    from tests.sandbox.openapi import spec
     spec().request_problems("POST", "/credentials/revoke", {}, {"credentials": ["ghp_x"]})
     spec().response_problems("GET", "/user", 200, {"login": "x"})   # → missing fields
 
@@ -34,8 +34,9 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-GENERATED = (Path(__file__).resolve().parent / "node_modules" / "@octokit" / "openapi" /
-             "generated")
+# the description ships with the sandbox's npm packages (connectors/sandbox/package.json)
+GENERATED = (Path(__file__).resolve().parents[2] / "connectors" / "sandbox" / "node_modules" /
+             "@octokit" / "openapi" / "generated")
 DOCUMENTS = ("api.github.com.json", "ghec.json")
 GENERIC_STATUSES = frozenset({401, 403, 404, 429, 500, 502, 503})
 ERROR_SCHEMA: dict[str, Any] = {

@@ -17,7 +17,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from ._ports import LOOPBACK, ChildProcess, free_port, http_ok, wait_until
+from connectors.sandbox._ports import LOOPBACK, ChildProcess, free_port, http_ok, wait_until
+
 from .warehouse import Warehouse
 
 

@@ -19,10 +19,18 @@ import secrets
 import shutil
 from pathlib import Path
 
-from ._ports import HTTP, LOOPBACK, ChildProcess, SandboxError, free_port, http_ok, wait_until
+from connectors.sandbox._ports import (
+    HTTP,
+    LOOPBACK,
+    ChildProcess,
+    SandboxError,
+    free_port,
+    http_ok,
+    wait_until,
+)
 
-HERE = Path(__file__).resolve().parent
-VERDACCIO = HERE / "node_modules" / ".bin" / "verdaccio"
+SANDBOX = Path(__file__).resolve().parents[1]  # package.json and node_modules live there
+VERDACCIO = SANDBOX / "node_modules" / ".bin" / "verdaccio"
 ADMIN_USER = "sandbox-admin"
 
 CONFIG = """\

@@ -10,7 +10,7 @@ import hashlib
 from typing import Any
 from urllib.parse import quote
 
-from ._github_seed import stable_id
+from .world import stable_id
 
 EPOCH = "2020-01-01T00:00:00Z"
 

@@ -1,0 +1,171 @@
+"""What a route handler of the GitHub fake is given and gives back: the request (`Call`),
+who made it (`Principal`), its answer (`Reply`, or `Problem` raised), and the helpers every
+route answers with (pagination, GitHub's error shapes, lookups that 404). A leaf of the
+package: routes.py and repo_routes.py import it, server.py dispatches to them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlencode as encode
+
+DOCS = "https://docs.github.com/rest"
+
+
+class World(Protocol):
+    """What a handler may use of the fake (server.GitHubFake): its state and budgets."""
+
+    state: dict[str, Any]
+
+    def budget(self, who: Principal, client: str) -> dict[str, int]: ...
+
+
+class Problem(Exception):
+    """An error answer a handler gives: GitHub's error shape with `status`."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None,
+                 docs: str = DOCS, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers, self.docs = status, message, headers or {}, docs
+        self.errors = errors
+
+    def reply(self) -> Reply:
+        body: dict[str, Any] = {"message": self.message, "documentation_url": self.docs,
+                                "status": str(self.status)}
+        if self.errors is not None:
+            body["errors"] = self.errors
+        return Reply(self.status, body, dict(self.headers))
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Principal:
+    """Who a request authenticates as."""
+
+    kind: str  # anonymous | token | app | oauth_app
+    login: str | None = None
+    token: str | None = None
+    app: str | None = None  # App slug (JWT) or OAuth client_id (Basic)
+
+
+@dataclass
+class Call:
+    """One request as a handler sees it."""
+
+    fake: World
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, str]
+    body: Any
+    who: Principal
+    base: str  # scheme://host[/api/v3] of this request: the root of every URL we return
+    client: str = "127.0.0.1"  # the client's address (its unauthenticated budget)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.fake.state
+
+    def user(self) -> str:
+        """The authenticated user's login (401 when anonymous or an App)."""
+        if self.who.kind != "token" or not self.who.login:
+            raise Problem(401, "Requires authentication")
+        return self.who.login
+
+
+Handler = Callable[[Call], Reply]
+
+
+@dataclass
+class Route:
+    method: str
+    template: str
+    handler: Handler
+    pattern: Any = None
+
+
+# --- answers every route gives ---------------------------------------------------------
+
+
+def paged(call: Call, items: list[Any], key: str | None = None,
+          max_per_page: int = 100) -> Reply:
+    """One page of `items` (`per_page`, `page`) with an RFC 5988 Link header; `key` wraps the
+    page as {"total_count": n, key: [...]}."""
+    try:
+        per_page = min(max(int(call.query.get("per_page", 30)), 1), max_per_page)
+        page = max(int(call.query.get("page", 1)), 1)
+    except ValueError as error:
+        raise Problem(422, "Invalid pagination parameter") from error
+    chunk = items[(page - 1) * per_page: page * per_page]
+    last = max((len(items) + per_page - 1) // per_page, 1)
+    links = []
+
+    def link(number: int, rel: str) -> str:
+        query = urlencode({**call.query, "per_page": per_page, "page": number})
+        return f'<{call.base}{call.path}?{query}>; rel="{rel}"'
+
+    if page > 1:
+        links += [link(page - 1, "prev"), link(1, "first")]
+    if page < last:
+        links += [link(page + 1, "next"), link(last, "last")]
+    headers = {"Link": ", ".join(links)} if links else {}
+    body: Any = {"total_count": len(items), key: chunk} if key else chunk
+    return Reply(200, body, headers)
+
+
+def urlencode(query: dict[str, Any]) -> str:
+    return encode(query)
+
+
+def no_content() -> Reply:
+    return Reply(204)
+
+
+def accepted() -> Reply:
+    return Reply(202, {})
+
+
+def validation_failed(message: str, field: str, resource: str) -> Problem:
+    return Problem(422, "Validation Failed", errors=[{
+        "resource": resource, "field": field, "code": "invalid", "message": message}])
+
+
+def org_of(call: Call) -> dict[str, Any]:
+    org: dict[str, Any] | None = call.state["orgs"].get(call.params["org"])
+    if org is None:
+        raise Problem(404, "Not Found")
+    return org
+
+
+def user_of(call: Call, login: str) -> dict[str, Any]:
+    user: dict[str, Any] | None = call.state["users"].get(login)
+    if user is None:
+        raise Problem(404, "Not Found")
+    return user
+
+
+def as_int(call: Call, name: str) -> int:
+    try:
+        return int(call.params[name])
+    except ValueError as error:
+        raise Problem(404, "Not Found") from error
+
+
+def need_app_token(call: Call) -> None:
+    """Org PAT administration: only a GitHub App's installation token may call it."""
+    call.user()
+    kind = call.state["tokens"][call.who.token]["kind"]
+    if kind != "installation":
+        raise Problem(403, "Resource not accessible by personal access token")
+
+
+def render_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

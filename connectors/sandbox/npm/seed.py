@@ -1,0 +1,175 @@
+"""The `npm:` section of a sandbox seed (seed/apply.py): users with tokens, and packages
+published to verdaccio through npm's own registry API, then their dist-tags.
+
+    npm:
+      users: [{name: release-bot, password: "...", tokens: 1}]  # via POST /-/npm/v1/tokens
+      packages:
+        - name: "@acme/widget"
+          maintainers: [release-bot]             # default: the versions' publishers
+          versions:
+            - {version: 1.0.0, publisher: release-bot, in_window: false}
+            - {version: 1.0.1, publisher: release-bot, description: "postinstall: x.js"}
+            - {version: 1.0.2, publisher: release-bot,        # dist.attestations and
+               provenance: {repository: acme/widget}}         # _npmUser.trustedPublisher
+          dist_tags: {latest: 1.0.1}             # applied after all versions
+
+Secrets: `npm/<u>/password`, `npm/<u>/session` (a login, which npm does not list as a
+token), `npm/<u>/token/<n>`; ids: `npm/<u>/token/<n>/key`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from urllib.parse import quote
+
+import httpx
+from pydantic import Field
+
+from connectors.sandbox.seed.model import (
+    Section,
+    SeedContext,
+    Seeder,
+    SeedError,
+    Strict,
+    check,
+    tar_gz,
+)
+
+
+class NpmUser(Strict):
+    name: str
+    password: str
+    tokens: int = Field(1, ge=0)
+
+
+class NpmProvenance(Strict):
+    """What npmjs records for a version published from CI: the packument's
+    `dist.attestations` (its URL points at this registry, which does not serve it) and,
+    with trusted publishing, `_npmUser.trustedPublisher` (verdaccio keeps both)."""
+
+    repository: str
+    workflow: str = ".github/workflows/release.yml"
+    trusted_publisher: bool = True
+
+
+class NpmVersion(Strict):
+    version: str
+    publisher: str
+    in_window: bool = True
+    description: str = ""
+    provenance: NpmProvenance | None = None
+
+
+class NpmPackage(Strict):
+    name: str
+    maintainers: list[str] = Field(default_factory=list)
+    versions: list[NpmVersion]
+    dist_tags: dict[str, str] = Field(default_factory=dict)
+
+
+class NpmSection(Section):
+    users: list[NpmUser] = Field(default_factory=list)
+    packages: list[NpmPackage] = Field(default_factory=list)
+
+    def seeder(self, context: SeedContext) -> Seeder:
+        return NpmSeeder(self, context)
+
+
+class NpmSeeder:
+    def __init__(self, seed: NpmSection, context: SeedContext) -> None:
+        self.url, self.seed, self.identity = context.url, seed, context.identity
+        self.result = context.result
+        self.sessions: dict[str, str] = {}
+        self.http = httpx.Client(base_url=self.url, timeout=30)
+
+    def identities(self) -> None:
+        for user in self.seed.users:
+            self.result.keep(f"npm/{user.name}/password", user.password)
+            response = check(self.http.put(
+                f"/-/user/org.couchdb.user:{user.name}",
+                json={"name": user.name, "password": user.password}),
+                f"creating npm user {user.name}")
+            session = response.json()["token"]
+            self.result.keep(f"npm/{user.name}/session", session)
+            self.sessions[user.name] = session
+            for index in range(user.tokens):
+                created = check(self.http.post(
+                    "/-/npm/v1/tokens", headers=self._auth(user.name),
+                    json={"password": user.password, "readonly": False,
+                          "cidr_whitelist": []}), f"creating an npm token for {user.name}")
+                body = created.json()
+                self.result.keep(f"npm/{user.name}/token/{index}", body["token"])
+                self.result.ids[f"npm/{user.name}/token/{index}/key"] = body["key"]
+                self.result.plant(self.identity, provider="npm", kind="npm_token",
+                                  id=body["key"], principal=user.name)
+
+    def _auth(self, user: str) -> dict[str, str]:
+        if user not in self.sessions:
+            raise SeedError(f"npm publisher {user!r} is not among the seed's npm users")
+        return {"Authorization": f"Bearer {self.sessions[user]}"}
+
+    def publish(self, *, in_window: bool) -> None:
+        for package in self.seed.packages:
+            for version in package.versions:
+                if version.in_window == in_window:
+                    self._publish(package, version)
+                    self.result.plant(self.identity, provider="npm", kind="npm_version",
+                                      id=f"{package.name}@{version.version}",
+                                      principal=version.publisher, artifact=True,
+                                      in_window=in_window)
+
+    def _publish(self, package: NpmPackage, version: NpmVersion) -> None:
+        name = package.name
+        tarball = _npm_tarball(name, version.version, version.description)
+        filename = f"{name.split('/')[-1]}-{version.version}.tgz"
+        integrity = "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode()
+        maintainers = [{"name": m, "email": f"{m}@example.invalid"}
+                       for m in (package.maintainers or [version.publisher])]
+        manifest = {
+            "name": name, "version": version.version, "description": version.description,
+            # verdaccio keeps _npmUser only when the client sends it, as npm's CLI does
+            "_npmUser": {"name": version.publisher,
+                         "email": f"{version.publisher}@example.invalid"},
+            "maintainers": maintainers,
+            "dist": {"shasum": hashlib.sha1(tarball).hexdigest(),  # noqa: S324 - npm's field
+                     "integrity": integrity,
+                     "tarball": f"{self.url}/{name}/-/{filename}"},
+        }
+        if version.provenance is not None:
+            manifest["dist"]["attestations"] = {  # type: ignore[index]
+                "url": f"{self.url}/-/npm/v1/attestations/{name}@{version.version}",
+                "provenance": {"predicateType": "https://slsa.dev/provenance/v1"}}
+            if version.provenance.trusted_publisher:
+                config_id = hashlib.sha256(f"{name} {version.provenance.repository} "
+                                           f"{version.provenance.workflow}".encode())
+                manifest["_npmUser"]["trustedPublisher"] = {  # type: ignore[index]
+                    "id": "github", "oidcConfigId": f"oidc:{config_id.hexdigest()[:32]}"}
+        body = {
+            "_id": name, "name": name, "description": version.description,
+            "maintainers": maintainers, "dist-tags": {"latest": version.version},
+            "versions": {version.version: manifest},
+            "_attachments": {filename: {"content_type": "application/octet-stream",
+                                        "data": base64.b64encode(tarball).decode(),
+                                        "length": len(tarball)}},
+        }
+        check(self.http.put("/" + quote(name, safe="@"), json=body,
+                             headers=self._auth(version.publisher)),
+               f"publishing {name}@{version.version}")
+
+    def finish(self) -> None:
+        for package in self.seed.packages:
+            owner = (package.maintainers or [package.versions[-1].publisher])[0]
+            for tag, version in package.dist_tags.items():
+                check(self.http.put(
+                    f"/-/package/{quote(package.name, safe='@')}/dist-tags/{quote(tag)}",
+                    content=json.dumps(version), headers={
+                        **self._auth(owner), "Content-Type": "application/json"}),
+                    f"setting dist-tag {tag} on {package.name}")
+
+
+def _npm_tarball(name: str, version: str, description: str) -> bytes:
+    package_json = json.dumps({"name": name, "version": version,
+                               "description": description}).encode()
+    return tar_gz({"package/package.json": package_json})
