@@ -19,7 +19,7 @@ from typing import Any
 
 from connectors._redact import install_logging_filter
 from connectors.base import Credential, Window
-from playbooks.models import load_inventory, load_playbook
+from playbooks.models import load_inventory, load_playbook, provider_config
 
 from . import records
 from .case import new_case_id, open_case
@@ -61,6 +61,10 @@ def sweep_cli(*, inventory: Path, use_sandbox: bool, max_age_days: int, unused_d
         inventory, environ = sandbox_environment()
     parsed = load_inventory(inventory)
     playbook, _ = load_playbook("contain-only" if revoke else "sweep")
+    for entry in parsed.identities:  # every input checked before any provider is asked
+        for name in entry.providers:
+            provider_config(entry, name, source=str(inventory))
+            playbook.options(name, source=f"playbook {playbook.name}")
     now = datetime.now(UTC)
     case_root = case_dir or Path("cases") / new_case_id("sweep")
     flagged_total, statuses = 0, []

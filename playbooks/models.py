@@ -53,6 +53,16 @@ class Inventory(Strict):
     endpoints: dict[str, str] = Field(default_factory=dict)
     identities: tuple[IdentityEntry, ...]
 
+    @field_validator("identities")
+    @classmethod
+    def unique_ids(cls, identities: tuple[IdentityEntry, ...]) -> tuple[IdentityEntry, ...]:
+        seen: set[str] = set()
+        for entry in identities:
+            if entry.id in seen:  # which of the two would a response contain?
+                raise ValueError(f"duplicate identity id {entry.id!r}")
+            seen.add(entry.id)
+        return identities
+
     def identity(self, identity_id: str, *, source: str) -> IdentityEntry:
         for entry in self.identities:
             if entry.id == identity_id:
