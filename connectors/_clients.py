@@ -17,6 +17,7 @@ import httpx
 from httpx_retries import Retry, RetryTransport
 
 from ._guard import Guard, GuardTransport, install_botocore_guard, install_pygithub_guard
+from ._redact import SECRETS
 
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 USER_AGENT = "revoker/0.1 (+incident response)"
@@ -90,6 +91,7 @@ class Clients:
             user_agent_extra="revoker/0.1",
         )
         session = session or self._aws_session(boto3)
+        _register_aws_credentials(session)
         client = session.client(service, config=config, **kwargs)
         install_botocore_guard(client, self.guard)
         return client
@@ -123,3 +125,14 @@ class Clients:
         )
         install_pygithub_guard(github, self.guard)
         return github
+
+
+def _register_aws_credentials(session: Any) -> None:
+    """Whatever boto3's chain found (variables, a profile, an instance role) is a secret of
+    this run from now on: registered with the redactor before any client can echo it."""
+    credentials = session.get_credentials()
+    if credentials is None:
+        return
+    frozen = credentials.get_frozen_credentials()
+    for value in (frozen.access_key, frozen.secret_key, frozen.token):
+        SECRETS.add(value)

@@ -9,22 +9,31 @@ secret nobody registered. The logging filter, the ledger writer and the renderer
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import threading
 from typing import Any
+from urllib.parse import quote
 
 # Shapes of credentials Revoker handles. Ordered longest-prefix first so a fine-grained PAT is
 # not half-matched as something else. Every shape starts with literal characters (no leading
 # look-behind), which lets the regex engine skip ahead: reports can be tens of megabytes.
 # `keep_*` groups are context kept in clear (the word "secret", the header name).
-TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+# Shapes found wherever they stand (no look-around, no context): a registered secret of one
+# of these shapes is left to ANY_TOKEN, which names it with the same fingerprint.
+CONTEXT_FREE: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p)
     for p in (
         r"github_pat_[A-Za-z0-9_]{20,255}",
         r"gh[pousr]_[A-Za-z0-9]{20,255}",
         r"npm_[A-Za-z0-9]{20,255}",
         r"pypi-[A-Za-z0-9_\-]{20,}",
+    )
+)
+TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = CONTEXT_FREE + tuple(
+    re.compile(p)
+    for p in (
         # AWS access key ids, not inside a longer upper-case word (the look-behind at the end
         # spans the whole match plus the character before it).
         r"A[KS]IA[A-Z0-9]{16}(?![A-Z0-9])(?<![A-Z0-9]A[KS]IA[A-Z0-9]{16})",
@@ -54,12 +63,25 @@ def fingerprint(secret: str) -> str:
     return f"sha256:{digest}…{secret[-4:]}"
 
 
-# Shapes ANY_TOKEN finds wherever they stand (no look-around): safe to leave to it.
-_CONTEXT_FREE = tuple(TOKEN_PATTERNS[:4])
-
-
 def _has_shape(secret: str) -> bool:
-    return any(p.fullmatch(secret) for p in _CONTEXT_FREE)
+    return any(p.fullmatch(secret) for p in CONTEXT_FREE)
+
+
+def variants(secret: str) -> set[str]:
+    """The forms a secret takes in output: as given, stripped (an env value with a trailing
+    newline is echoed without it by HTTP libraries), JSON-escaped and URL-encoded."""
+    forms = {secret, secret.strip()}
+    forms |= {json.dumps(f)[1:-1] for f in list(forms)} | {quote(f, safe="") for f in forms}
+    return {f for f in forms if f}
+
+
+# C0 and C1 control characters but tab and newline: a hostile server's reason phrase or body
+# must not move the cursor or retitle the terminal it is printed in.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    return CONTROL.sub("", text)
 
 
 class SecretRegistry:
@@ -72,17 +94,21 @@ class SecretRegistry:
 
     def add(self, secret: str | None) -> str | None:
         """Register a secret; returns its fingerprint (None for empty input)."""
-        if not secret:
+        if not secret or not secret.strip():
             return None
+        name = fingerprint(secret.strip())
         # A value with a token shape is already caught, with the same fingerprint, by
         # ANY_TOKEN: keeping it out of the alternation keeps a mass rotation (tens of
         # thousands of leaked OAuth tokens) from building a regex of that size.
-        if len(secret) >= MIN_SECRET_LENGTH and not _has_shape(secret):
-            with self._lock:
-                if secret not in self._values:
-                    self._values[secret] = fingerprint(secret)
-                    self._pattern = None
-        return fingerprint(secret)
+        if _has_shape(secret.strip()):
+            return name
+        forms = {f for f in variants(secret) if len(f) >= MIN_SECRET_LENGTH}
+        with self._lock:
+            new = forms - self._values.keys()
+            if new:
+                self._values.update(dict.fromkeys(new, name))
+                self._pattern = None
+        return name
 
     def clear(self) -> None:
         with self._lock:
@@ -129,7 +155,7 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = SECRETS.redact(message)
+        cleaned = printable(SECRETS.redact(message))
         if record.exc_info and record.exc_info[1] is not None:
             # Tracebacks are formatted later from exc_info; pre-format and redact them here.
             formatter = logging.Formatter()

@@ -248,11 +248,15 @@ class SecretSource:
         self._environ = environ if environ is not None else os.environ
 
     def get(self, name: str | None) -> str | None:
+        """The variable's value, stripped of surrounding whitespace (a file read into a
+        variable keeps its newline), registered with the redactor in every form first."""
         if not name:
             return None
         value = self._environ.get(name)
+        if value is None:
+            return None
         SECRETS.add(value)
-        return value
+        return value.strip()
 
     def require(self, name: str, *, provider: str) -> str:
         value = self.get(name)

@@ -93,3 +93,41 @@ def test_a_mass_rotation_stays_out_of_the_registry_alternation_and_is_redacted()
     cleaned = redact(" ".join(tokens[::997]))
     assert not any(token in cleaned for token in tokens[::997])
     assert fingerprint(tokens[997]) in cleaned
+
+
+def test_a_shapeless_secret_with_a_trailing_newline_is_redacted_in_every_form() -> None:
+    """A legacy 40-hex GitHub token read from a file into a variable keeps its newline;
+    HTTP libraries echo it stripped, JSON escapes it, URLs encode it."""
+    from urllib.parse import quote
+
+    from connectors.base import SecretSource
+
+    value = "0123456789abcdef0123456789abcdef01234567"
+    secret = SecretSource({"GITHUB_TOKEN": value + "\n"}).get("GITHUB_TOKEN")
+    assert secret == value  # stripped for use
+    for form in (value, value + "\n", quote(value + "/x", safe=""), '{"t": "' + value + '"}'):
+        assert value not in redact(f"Authorization: token {form}")
+        assert fingerprint(value) in redact(f"echoed {form}")
+
+
+def test_aws_credentials_from_boto3s_chain_are_registered() -> None:
+    from connectors._clients import Clients
+    from connectors._guard import Guard
+
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
+    clients = Clients(Guard(dry_run=True), environ={
+        "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_SESSION_TOKEN": "FwoGZXIvYXdzEExampleSessionToken0123", "AWS_DEFAULT_REGION":
+        "us-east-1"})
+    clients.boto("sts")
+    assert secret not in redact(f"the key is {secret}")
+    assert "FwoGZXIvYXdzEExampleSessionToken0123" not in redact(
+        "X-Amz-Security-Token: FwoGZXIvYXdzEExampleSessionToken0123")
+
+
+def test_terminal_escapes_from_a_hostile_server_never_reach_a_log_line(caplog) -> None:
+    install_logging_filter("revoker.test")
+    logger = logging.getLogger("revoker.test")
+    with caplog.at_level(logging.WARNING, logger="revoker.test"):
+        logger.warning("HTTP 500 %s", "Internal\x1b]0;owned\x07\x1b[2J Error\x9b")
+    assert caplog.messages == ["HTTP 500 Internal]0;owned[2J Error"]
