@@ -26,11 +26,15 @@ from ._redact import redact
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-# POSTs that only read. Each entry is (path regex, why it is safe); keep this list short.
-READ_ONLY_POSTS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"/api/v1/index/retrieve$"), "Rekor index search"),
-    (re.compile(r"/api/v1/log/entries/retrieve$"), "Rekor entry retrieval"),
-)
+# POSTs that only read, per provider (a path that reads on Rekor may write elsewhere: on S3
+# `POST /api/v1/index/retrieve?uploads` starts a multipart upload). Each entry is
+# (path regex, why it is safe); keep this list short.
+READ_ONLY_POSTS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+    "rekor": (
+        (re.compile(r"/api/v1/index/retrieve$"), "Rekor index search"),
+        (re.compile(r"/api/v1/log/entries/retrieve$"), "Rekor entry retrieval"),
+    ),
+}
 
 # AWS operations that read although their names do not start with a read verb, and reads
 # by name that in fact mint credentials (refused even though they start with Get).
@@ -44,9 +48,15 @@ AWS_READ_OPERATIONS = frozenset(
         "SelectObjectContent",
     }
 )
-AWS_CREDENTIAL_MINTING = frozenset(
-    {"GetSessionToken", "GetFederationToken", "GetAuthorizationToken"}
-)
+# Read verbs that change state: they mint credentials or create identities (Cognito GetId
+# creates an identity in the pool; GetCredentialsForIdentity issues keys).
+AWS_CREDENTIAL_MINTING = frozenset({
+    "GetSessionToken", "GetFederationToken", "GetAuthorizationToken",  # STS, ECR, CodeArtifact
+    "GetId", "GetCredentialsForIdentity", "GetOpenIdToken",  # Cognito identity
+    "GetOpenIdTokenForDeveloperIdentity",
+    "GetRoleCredentials",  # IAM Identity Center portal
+    "GetClusterCredentials", "GetClusterCredentialsWithIAM",  # Redshift
+})
 AWS_READ_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup")
 
 
@@ -84,15 +94,33 @@ class Guard:
         dry_run: bool,
         on_planned: Callable[[PlannedRequest], None] | None = None,
     ) -> None:
-        self.dry_run = dry_run
+        object.__setattr__(self, "_dry_run", bool(dry_run))
         self._on_planned = on_planned
         self._lock = threading.Lock()
         self.planned: list[PlannedRequest] = []
         self.sent_mutations = 0  # mutating requests let through (live mode)
 
+    _dry_run: bool
+
+    @property
+    def dry_run(self) -> bool:
+        return self._dry_run
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Fixed once built: a connector holding the shared guard cannot switch it off.
+        if name in ("_dry_run", "dry_run", "_on_planned") and "_on_planned" in self.__dict__:
+            raise AttributeError(f"the guard's {name.lstrip('_')} is fixed for the run")
+        object.__setattr__(self, name, value)
+
     def check_http(self, provider: str, method: str, url: str) -> None:
         method = method.upper()
-        if method in READ_METHODS or _is_read_only_post(method, url):
+        action = _aws_query_action(url)
+        if action is not None:
+            # The AWS query protocol names its operation in `Action=`, whatever the method:
+            # a GET …?Action=CreateUser creates a user.
+            self.check_aws(f"query:{provider}", action)
+            return
+        if method in READ_METHODS or _is_read_only_post(provider, method, url):
             return
         self._mutation(provider, method, _clean_url(url))
 
@@ -120,11 +148,19 @@ def is_aws_read(operation: str) -> bool:
     return operation in AWS_READ_OPERATIONS or operation.startswith(AWS_READ_PREFIXES)
 
 
-def _is_read_only_post(method: str, url: str) -> bool:
+def _is_read_only_post(provider: str, method: str, url: str) -> bool:
     if method != "POST":
         return False
     path = httpx.URL(url).path
-    return any(pattern.search(path) for pattern, _why in READ_ONLY_POSTS)
+    return any(pattern.search(path) for pattern, _why in READ_ONLY_POSTS.get(provider, ()))
+
+
+def _aws_query_action(url: str) -> str | None:
+    params = httpx.URL(url).params
+    for key in params:
+        if key.lower() == "action":
+            return str(params[key])
+    return None
 
 
 def _clean_url(url: str) -> str:
@@ -181,12 +217,53 @@ class GuardAdapter(requests.adapters.HTTPAdapter):
 
 
 def install_pygithub_guard(github: Any, guard: Guard, provider: str = "github") -> None:
-    """Make every connection this PyGithub client opens go through a GuardAdapter.
+    """Make every connection of this PyGithub client — and of every requester derived from it
+    (`withAuth`, `withLazy`, `withApiVersion`, a lazy `get_repo`) — go through a GuardAdapter.
 
-    PyGithub builds its requests sessions inside connection classes it instantiates lazily;
-    we give this one client its own subclasses (instance attributes, so other clients in the
-    process are untouched) whose sessions mount the guard adapter, keeping PyGithub's retry."""
+    The guard is held at the requester class: the client's requester becomes a
+    `GuardedRequester`, PyGithub's own module-level `Requester` name points at that class (so
+    the copies PyGithub builds with `Requester(**self.kwargs)` are guarded too), and the guard
+    travels in `kwargs`. PyGithub's retry is kept."""
     from github import Requester as requester_module
+
+    guarded_class = _guarded_requester_class(requester_module)
+    requester_module.Requester = guarded_class  # type: ignore[misc, assignment]
+    requester = github.requester
+    requester.__class__ = guarded_class
+    requester._revoker_guard = (guard, provider)
+    _guard_connections(requester, requester_module)
+
+
+_GUARDED_REQUESTER: type | None = None
+
+
+def _guarded_requester_class(requester_module: Any) -> type:
+    global _GUARDED_REQUESTER
+    if _GUARDED_REQUESTER is not None:
+        return _GUARDED_REQUESTER
+    base = requester_module.Requester
+
+    # The base is PyGithub's class, known at run time only: mypy cannot check a class on it.
+    class GuardedRequester(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, _revoker_guard: tuple[Guard, str] | None = None,
+                     **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._revoker_guard = _revoker_guard
+            if _revoker_guard is not None:
+                _guard_connections(self, requester_module)
+
+        @property
+        def kwargs(self) -> dict[str, Any]:
+            # PyGithub copies a requester as Requester(**self.kwargs): the guard goes along.
+            return {**super().kwargs, "_revoker_guard": self._revoker_guard}
+
+    _GUARDED_REQUESTER = GuardedRequester
+    return GuardedRequester
+
+
+def _guard_connections(requester: Any, requester_module: Any) -> None:
+    """Give one requester connection classes whose sessions mount the guard's adapter."""
+    guard, provider = requester._revoker_guard
 
     def guarded(base: type) -> type:
         # The base is a value known at run time (either PyGithub connection class, which
@@ -208,7 +285,6 @@ def install_pygithub_guard(github: Any, guard: Guard, provider: str = "github") 
 
     http_cls = guarded(requester_module.HTTPRequestsConnectionClass)
     https_cls = guarded(requester_module.HTTPSRequestsConnectionClass)
-    requester = github.requester
     requester._Requester__httpConnectionClass = http_cls
     requester._Requester__httpsConnectionClass = https_cls
     current = requester._Requester__connectionClass

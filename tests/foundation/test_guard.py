@@ -96,3 +96,51 @@ def test_boto3_mutations_are_refused_before_sending(moto_url: str, monkeypatch) 
 )
 def test_aws_operation_classification_fails_closed(operation: str, read: bool) -> None:
     assert is_aws_read(operation) is read
+
+
+# --- the holes a hostile connector found --------------------------------------------------
+
+
+def test_an_aws_query_action_is_a_write_whatever_the_method(recording_server) -> None:
+    client = Clients(Guard(dry_run=True)).http("aws", recording_server.url)
+    for method in ("GET", "HEAD", "OPTIONS"):
+        with pytest.raises(DryRunBlocked):
+            client.request(method, "/", params={"Action": "CreateUser", "UserName": "x"})
+    client.get("/", params={"Action": "ListUsers"})  # a read stays a read
+    assert recording_server.requests == [("GET", "/?Action=ListUsers")]
+
+
+@pytest.mark.parametrize("operation", ["GetId", "GetCredentialsForIdentity", "GetOpenIdToken",
+                                       "GetRoleCredentials", "GetClusterCredentials"])
+def test_get_named_aws_calls_that_mint_credentials_are_writes(operation: str) -> None:
+    assert not is_aws_read(operation)
+
+
+def test_rekors_read_only_posts_are_reads_on_rekor_only(recording_server) -> None:
+    with pytest.raises(DryRunBlocked):
+        Clients(Guard(dry_run=True)).http("aws", recording_server.url).post(
+            "/api/v1/index/retrieve", params={"uploads": ""})
+    assert recording_server.requests == []
+
+
+def test_requesters_pygithub_derives_are_guarded_too(recording_server) -> None:
+    """withAuth() and a lazy get_repo() build new requesters: they carry the guard."""
+    from github import Auth
+
+    github = Clients(Guard(dry_run=True)).github(recording_server.url, "not-a-real-token-1")
+    other = github.requester.withAuth(Auth.Token("not-a-real-token-2"))
+    with pytest.raises(DryRunBlocked):
+        other.requestJsonAndCheck("DELETE", "/repos/o/r")
+    lazy = github.get_repo("o/r", lazy=True)
+    with pytest.raises(DryRunBlocked):
+        lazy.create_git_ref("refs/tags/x", "a" * 40)
+    assert recording_server.mutating() == []
+
+
+def test_the_guard_cannot_be_switched_off() -> None:
+    guard = Guard(dry_run=True)
+    with pytest.raises(AttributeError):
+        guard.dry_run = False  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        guard._dry_run = False
+    assert guard.dry_run
