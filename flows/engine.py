@@ -56,6 +56,9 @@ log = logging.getLogger("revoker.response")
 T = TypeVar("T")
 R = TypeVar("R")
 
+# The guard's refusals during the connector call running in this context.
+_refused_here: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "revoker_refused", default=None)
 _current_subject: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "revoker_subject", default=None
 )
@@ -120,6 +123,9 @@ class Incident:
         # The ledger is read once; every record this run appends is applied as it is written.
         self.state = CaseState.from_records(self.ledger.records(), dry_run=case.dry_run)
         self._verified_this_run: set[str] = set()
+        # Connector calls that claimed DONE after the guard refused their write: a defect
+        # that fails the run (a dry-run must never pretend).
+        self.guard_violations: list[str] = []
         # Called with the plan as soon as it is recorded (the CLI prints it: the on-call
         # engineer needs the ETA before the revocations, not after).
         self.on_plan: Callable[[dict[str, Any]], None] | None = None
@@ -143,6 +149,9 @@ class Incident:
         return record
 
     def _record_planned(self, planned: PlannedRequest) -> None:
+        here = _refused_here.get()
+        if here is not None:
+            here.append(planned.describe())
         self._write(records.planned(planned.provider, _current_subject.get(), planned.method,
                                     planned.target))
 
@@ -178,8 +187,18 @@ class Incident:
         guard's refusal becomes PLANNED; a provider failure becomes FAILED, so it cannot stop
         the other providers — except a transient one, raised for the runner to retry."""
         token = _current_subject.set(subject)
+        refused = _refused_here.set([])
         try:
-            return call()
+            result = call()
+            swallowed = _refused_here.get()
+            if result.outcome is Outcome.DONE and swallowed:
+                # The guard refused a write and the connector still says done: it swallowed
+                # the refusal. In a dry-run that is a lie about the world, never a result.
+                self.guard_violations.append(subject)
+                return _failed(subject, action, RuntimeError(
+                    f"the connector reported done although the dry-run guard refused "
+                    f"{swallowed[0]}"))
+            return result
         except DryRunBlocked as blocked:
             return ActionResult(subject=subject, action=action, outcome=Outcome.PLANNED,
                                 detail="dry-run: mutating request refused by the guard",
@@ -190,6 +209,7 @@ class Incident:
             return _failed(subject, action, error)
         finally:
             _current_subject.reset(token)
+            _refused_here.reset(refused)
 
     def _is_done(self, subject: str, action: str) -> bool:
         # The ledger stores subjects redacted (an AWS key id is fingerprinted), so compare so.
@@ -699,7 +719,9 @@ class Incident:
     def close(self) -> str:
         counts = self.world_check()
         outstanding = self.outstanding()
-        if self.case.dry_run:
+        if self.case.dry_run and self.guard_violations:
+            status = "failed"
+        elif self.case.dry_run:
             status = "planned" if not any(o.stage == "provider" for o in outstanding) \
                 else "planned_with_errors"
         else:

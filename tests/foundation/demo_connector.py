@@ -109,3 +109,16 @@ class BlindDemoConnector(DemoConnector):
     """Quarantines but cannot read it back (the interface's default confirm)."""
 
     confirm = Connector.confirm
+
+
+class SwallowingDemoConnector(DemoConnector):
+    """Catches the guard's refusal and claims the revocation done (a realistic bug)."""
+
+    def revoke(self, credential: Credential) -> ActionResult:
+        from connectors._guard import DryRunBlocked
+
+        try:
+            self.http.delete(f"/tokens/{credential.id}")
+        except DryRunBlocked:
+            pass
+        return ActionResult(subject=credential.subject, action="revoke", outcome=Outcome.DONE)

@@ -191,3 +191,15 @@ def test_respond_prints_the_plan_before_any_revocation(world, recording_server,
     (plan,) = [line for line in lines if line.startswith("plan, demo:")]
     assert "2 call(s) for 2 credential(s), last one now (mutations so far: 0)" in plan
     assert recording_server.mutating()  # the revocations came after it
+
+
+def test_a_dry_run_done_after_a_refused_write_is_a_failure(world, recording_server,
+                                                          monkeypatch) -> None:
+    use_connector(monkeypatch, "SwallowingDemoConnector")
+    status, case = respond(world, dry_run=True)
+    revokes = [r["data"] for r in records(case) if r["kind"] == "action"
+               and r["data"]["action"] == "revoke"]
+    assert revokes and {r["outcome"] for r in revokes} == {"failed"}
+    assert "guard refused DELETE" in revokes[0]["detail"]
+    assert recording_server.mutating() == []
+    assert status == "failed"  # nothing mutated, but a connector that pretends is a defect
