@@ -127,6 +127,9 @@ class Clients:
         return github
 
 
+AWS_MIN_CREDENTIAL_LENGTH = 16
+
+
 def _register_aws_credentials(session: Any) -> None:
     """Whatever boto3's chain found (variables, a profile, an instance role) is a secret of
     this run from now on: registered with the redactor before any client can echo it."""
@@ -135,4 +138,7 @@ def _register_aws_credentials(session: Any) -> None:
         return
     frozen = credentials.get_frozen_credentials()
     for value in (frozen.access_key, frozen.secret_key, frozen.token):
-        SECRETS.add(value)
+        # Real keys are 20 (id) and 40 (secret) characters, session tokens hundreds; a short
+        # placeholder (moto's "sandbox"/"testing") would redact ordinary words.
+        if value and len(value) >= AWS_MIN_CREDENTIAL_LENGTH:
+            SECRETS.add(value)

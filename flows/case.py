@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from connectors._redact import redact_data
+
 from .errors import BadInput, CaseError
 from .ledger import Ledger, Verification, canonical_json, sha256_hex, utc_now, verify_ledger
 
@@ -153,6 +155,7 @@ def _case_file_problems(directory: Path) -> list[str]:
         return ["case.json: not valid JSON"]
     if not isinstance(actual, dict):
         return ["case.json: not a JSON object"]
+    actual = redact_data(actual)  # the ledger holds the case as redacted when it was written
     changed = sorted(k for k in expected.keys() | actual.keys()
                      if canonical_json(expected.get(k)) != canonical_json(actual.get(k)))
     return [f"case.json: {key} differs from the ledger's case_opened record"

@@ -233,6 +233,10 @@ class Incident:
     # --- steps ---------------------------------------------------------------------------
 
     def open(self) -> None:
+        """The run's first records (case_opened — always the ledger's first — or
+        case_resumed, then the identity). Once per run: a caller may open early."""
+        if self.providers:
+            return
         self._write(records.case_resumed() if self.case.resumed
                     else records.case_opened(self.case.meta))
         self._write(records.identity(self.identity))

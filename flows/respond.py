@@ -241,6 +241,7 @@ def respond_flow(response: Incident) -> str:
           flow_run_name=f"respond-{response.identity.id}", log_prints=False,
           validate_parameters=False)
     def respond() -> str:
+        response.open()  # case_opened stays the ledger's first record
         _remember_flow_run(response)
         status = run_response(response, ask=_pause_for_approval)
         _publish_artifacts(response.case.directory)

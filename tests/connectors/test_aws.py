@@ -431,6 +431,7 @@ def test_revoker_export_cli_locks_a_verified_case_and_refuses_a_tampered_one(
     import subprocess
     import sys
 
+    from flows.case import write_manifest
     from tests.foundation.test_ledger import make_ledger
 
     def revoker(*args: str) -> subprocess.CompletedProcess[str]:
@@ -440,12 +441,13 @@ def test_revoker_export_cli_locks_a_verified_case_and_refuses_a_tampered_one(
     client(sandbox, "s3").create_bucket(Bucket="acme-evidence", ObjectLockEnabledForBucket=True)
     case = tmp_path / "ir-7"
     case.mkdir()
-    make_ledger(case)
+    make_ledger(case, opened=True)
+    write_manifest(case)
     done = revoker(str(case), "--bucket", "acme-evidence", "--retain-days", "7")
     assert done.returncode == 0, done.stderr
-    assert "exported 7 files to s3://acme-evidence/cases/ir-7 (COMPLIANCE" in done.stdout
+    assert "exported 8 files to s3://acme-evidence/cases/ir-7 (COMPLIANCE" in done.stdout
     checked = revoker(str(case), "--bucket", "acme-evidence", "--verify")
-    assert checked.returncode == 0 and checked.stdout.startswith("ok: 7 files"), checked.stderr
+    assert checked.returncode == 0 and checked.stdout.startswith("ok: 8 files"), checked.stderr
 
     ledger = case / "ledger.jsonl"
     ledger.write_bytes(ledger.read_bytes().replace(b'"n":1', b'"n":9'))
@@ -458,7 +460,8 @@ def test_revoker_export_cli_locks_a_verified_case_and_refuses_a_tampered_one(
     unlocked = client(sandbox, "s3")
     unlocked.create_bucket(Bucket="plain")
     (fresh := tmp_path / "ir-8").mkdir()
-    make_ledger(fresh)
+    make_ledger(fresh, opened=True)
+    write_manifest(fresh)
     plain = revoker(str(fresh), "--bucket", "plain")
     assert plain.returncode == 1
     assert "Object Lock" in plain.stderr and "Traceback" not in plain.stderr

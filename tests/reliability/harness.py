@@ -316,7 +316,7 @@ def r1(seed_value: int, size: WorldSize, rate: float = 0.2) -> R1Row:
                      status=status, false_claim=status == "contained" and not check.contained,
                      left_live=len(check.live_credentials) + len(check.circulating),
                      repeated=len(repeated_writes(w, marks)),
-                     ledger_ok=verify_case(case).ok)
+                     ledger_ok=verify_case(case, sealed=False).ok)  # run in-process: unsealed
 
 
 # --- R2 ---------------------------------------------------------------------------------
