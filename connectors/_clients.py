@@ -19,6 +19,8 @@ from httpx_retries import Retry, RetryTransport
 from ._guard import Guard, GuardTransport, install_botocore_guard, install_pygithub_guard
 from ._redact import SECRETS
 
+# The type a connector annotates its HTTP client with; only this module builds one.
+HttpClient = httpx.Client
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 USER_AGENT = "revoker/0.1 (+incident response)"
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._clients import Clients
+from ._clients import Clients, HttpClient
 from ._redact import SECRETS, redact
 
 
@@ -287,7 +287,7 @@ def parse_rfc3339(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-def checked_request(client: httpx.Client, provider: str, method: str, path: str, *,
+def checked_request(client: HttpClient, provider: str, method: str, path: str, *,
                     ok: tuple[int, ...] = (200,), **kwargs: Any) -> httpx.Response:
     """One HTTP call through a guarded client, its failures turned into ConnectorErrors:
     connection problems, 429 and 5xx are transient (the flow retries them), the rest are not.

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
+from connectors._clients import HttpClient
 from connectors.base import (
     ActionResult,
     Artifact,
@@ -54,12 +53,12 @@ class NpmConnector(Connector):
                                            self.options, context)
 
     @property
-    def http(self) -> httpx.Client:
+    def http(self) -> HttpClient:
         """The registry's guarded client (a test may put a recorded transport in its place)."""
         return self.registry.http
 
     @http.setter
-    def http(self, client: httpx.Client) -> None:
+    def http(self, client: HttpClient) -> None:
         self.registry.http = client
 
     # --- credentials ---------------------------------------------------------------------

@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 import httpx
 
+from connectors._clients import HttpClient
 from connectors._redact import SECRETS
 from connectors.base import ConnectorError, SecretSource, checked_request
 
@@ -50,7 +51,7 @@ def tag_path(name: str, tag: str) -> str:
 class NpmRegistry:
     """Shared by every step and every thread of a run (hence the locks)."""
 
-    def __init__(self, http: httpx.Client, url: str, config: NpmConfig,
+    def __init__(self, http: HttpClient, url: str, config: NpmConfig,
                  secrets: SecretSource, *, read_concurrency: int) -> None:
         self.http = http
         self.url = url

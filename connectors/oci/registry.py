@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import httpx
 
+from connectors._clients import HttpClient
 from connectors.base import ConnectorError, checked_request
 
 ACCEPT = ", ".join([
@@ -26,7 +27,7 @@ class Found(NamedTuple):
 
 
 class OciRegistry:
-    def __init__(self, http: httpx.Client, url: str) -> None:
+    def __init__(self, http: HttpClient, url: str) -> None:
         self.http = http
         self.url = url
         self._blobs: dict[str, bytes] = {}  # by digest: a blob's content never changes

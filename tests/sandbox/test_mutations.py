@@ -48,8 +48,10 @@ def test_an_http_write_the_guard_wrongly_allows_is_counted_by_the_proxy(
     if mistake == "READ_METHODS":
         monkeypatch.setattr(_guard, "READ_METHODS", _guard.READ_METHODS | {method})
     else:
-        monkeypatch.setattr(_guard, "READ_ONLY_POSTS", (
-            *_guard.READ_ONLY_POSTS, (re.compile(re.escape(path) + "$"), "wrongly a read")))
+        wrong = (re.compile(re.escape(path) + "$"), "wrongly a read")
+        monkeypatch.setattr(_guard, "READ_ONLY_POSTS", {
+            **_guard.READ_ONLY_POSTS,
+            provider: (*_guard.READ_ONLY_POSTS.get(provider, ()), wrong)})
     guard = Guard(dry_run=True)
     with running_proxy(echo_url, provider) as proxy:
         client = Clients(guard, retry_total=0).http(provider, proxy.url)
