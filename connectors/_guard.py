@@ -82,6 +82,15 @@ class PlannedRequest:
         return f"{self.method} {self.target}"
 
 
+@dataclass(frozen=True)
+class PassedRequest:
+    provider: str
+    method: str
+    path: str
+    query: str
+    operation: str  # the AWS operation, "" for plain HTTP
+
+
 class Guard:
     """Decides, for one run, whether mutating requests may leave the process.
 
@@ -99,6 +108,9 @@ class Guard:
         self._lock = threading.Lock()
         self.planned: list[PlannedRequest] = []
         self.sent_mutations = 0  # mutating requests let through (live mode)
+        # In dry-run, every request the guard let through as a read: a drill against real
+        # providers (no proxy logs) classifies them again with tables of its own.
+        self.passed: list[PassedRequest] = []
 
     _dry_run: bool
 
@@ -121,13 +133,22 @@ class Guard:
             self.check_aws(f"query:{provider}", action)
             return
         if method in READ_METHODS or _is_read_only_post(provider, method, url):
+            self._passed(provider, method, url, "")
             return
         self._mutation(provider, method, _clean_url(url))
 
     def check_aws(self, service: str, operation: str) -> None:
         if is_aws_read(operation):
+            self._passed("aws", "POST", f"aws://{service}/", operation)
             return
         self._mutation(f"aws:{service}", operation, f"{service}:{operation}")
+
+    def _passed(self, provider: str, method: str, url: str, operation: str) -> None:
+        if self.dry_run:
+            parsed = httpx.URL(url)
+            with self._lock:
+                self.passed.append(PassedRequest(provider, method, parsed.path,
+                                                 redact(parsed.query.decode()), operation))
 
     def _mutation(self, provider: str, method: str, target: str) -> None:
         if not self.dry_run:

@@ -25,7 +25,7 @@ from playbooks.scenarios import Scenario, list_scenarios, load_scenario, score
 
 from . import records
 from .case import new_case_id
-from .engine import run_response
+from .engine import Incident, run_response
 from .errors import BadInput
 from .ledger import Ledger
 from .respond import ResponseRequest, finish, prepare, say_plan
@@ -202,9 +202,37 @@ def _real_dry_run(scenario: Scenario, case_dir: Path, say: Say) -> str:
         playbook=scenario.playbook, approve="auto", orchestrator="local",
         since=(datetime.now(UTC) - timedelta(hours=scenario.window_hours)).isoformat(),
         extra_meta=(("drill", {"scenario": scenario.name, "mode": "real-dry-run"}),))
-    status = run_response(prepare(request))
+    incident = prepare(request)
+    status = run_response(incident)
+    if not _prove_reads_only(incident, say):
+        status = "failed"
     finish(case_dir, say)
     return status
+
+
+def _prove_reads_only(incident: Incident, say: Say) -> bool:
+    """With no proxy between Revoker and real providers, the proof is the guard's record of
+    every request it let out, classified again by the sandbox's own read/write tables
+    (written apart from the guard's): a request the guard wrongly took for a read is caught.
+    (A connector that bypassed the clients altogether is the sandbox drill's to catch.)"""
+    from connectors.sandbox.mutations import is_mutating
+    from connectors.sandbox.peers import protocol_of
+
+    mutating: dict[str, list[str]] = {}
+    for sent in incident.guard.passed:
+        entry = {"provider": sent.provider, "method": sent.method, "path": sent.path,
+                 "query": sent.query, "operation": sent.operation}
+        if is_mutating(entry, protocol_of(sent.provider)):
+            mutating.setdefault(sent.provider, []).append(
+                f"{sent.method} {sent.path} {sent.operation}".strip())
+    ok = not mutating
+    incident.ledger.write(records.no_mutation_check(
+        ok, mutating, source=f"the guard's record of the {len(incident.guard.passed)} "
+                             "requests it let out, classified by the sandbox's own tables"))
+    say("  proof of no mutation: " + (
+        f"{len(incident.guard.passed)} requests left, all reads" if ok
+        else f"MUTATING REQUESTS LEFT: {mutating}"))
+    return ok
 
 
 def sandbox_environment() -> tuple[Path, dict[str, str]]:

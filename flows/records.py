@@ -173,10 +173,11 @@ def inject(at_minute: int, text: str, reveals: list[str]) -> Entry:
                                  "reveals": reveals})
 
 
-def no_mutation_check(ok: bool, mutating: dict[str, list[str]]) -> Entry:
-    """The drill's proof, from the providers' own request logs."""
-    return Entry("observation", {"type": "no_mutation_check", "ok": ok,
-                                 "source": "sandbox providers' request logs",
+def no_mutation_check(ok: bool, mutating: dict[str, list[str]], *,
+                      source: str = "sandbox providers' request logs") -> Entry:
+    """The drill's proof: from the providers' own request logs in the sandbox; against real
+    providers, from the guard's record of what left, classified by tables of its own."""
+    return Entry("observation", {"type": "no_mutation_check", "ok": ok, "source": source,
                                  "providers": {name: {"mutating": requests}
                                                for name, requests in mutating.items()}})
 
