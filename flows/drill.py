@@ -86,8 +86,11 @@ def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) 
             environ.update(_secret_files(inject.env_files, seeded.secrets, Path(private)))
             status = _reveal(inject, scenario, request, environ, seeded.secrets, inventory, say)
         ledger = Ledger(case_dir / "ledger.jsonl")
-        if not live and not _record_no_mutation(ledger, sandbox.mutating_requests(marks), say):
+        mutating = sandbox.mutating_requests(marks)
+        if not live and not _record_no_mutation(ledger, mutating, say):
             status = "failed"  # a dry-run that changed something is a defect, not a drill
+            _close_as_mutated(ledger, {name: [f"{e['method']} {e['path']}" for e in entries]
+                                       for name, entries in mutating.items() if entries})
         _record_scorecard(ledger, scenario)
     finish(case_dir, say)
     return status
@@ -126,6 +129,14 @@ def _reveal(inject: Any, scenario: Scenario, request: ResponseRequest, environ: 
     status = run_response(response)
     say(f"  after the inject: {status}")
     return status
+
+
+def _close_as_mutated(ledger: Ledger, mutating: dict[str, list[str]]) -> None:
+    """The case's last word, so every report leads with it: the dry-run changed a provider."""
+    ledger.write(records.case_closed(
+        "FAILED: mutated in dry-run",
+        [{"subject": provider, "stage": "dry-run", "reason": f"mutating request arrived: {r}"}
+         for provider, requests in mutating.items() for r in requests], {}, {}, 0))
 
 
 def _record_no_mutation(ledger: Ledger, mutating: dict[str, list[dict[str, Any]]],
@@ -226,6 +237,8 @@ def _prove_reads_only(incident: Incident, say: Say) -> bool:
             mutating.setdefault(sent.provider, []).append(
                 f"{sent.method} {sent.path} {sent.operation}".strip())
     ok = not mutating
+    if not ok:
+        _close_as_mutated(incident.ledger, mutating)
     incident.ledger.write(records.no_mutation_check(
         ok, mutating, source=f"the guard's record of the {len(incident.guard.passed)} "
                              "requests it let out, classified by the sandbox's own tables"))

@@ -37,3 +37,6 @@ def test_a_write_the_guard_wrongly_lets_out_fails_the_real_dry_run(
     status, proof = drill(world, monkeypatch, tmp_path)
     assert status == "failed" and not proof["ok"]
     assert any(r.startswith("DELETE /tokens/") for r in proof["providers"]["demo"]["mutating"])
+    report = json.loads((tmp_path / "drill" / "report.json").read_text())
+    assert report["status"] == "FAILED: mutated in dry-run"
+    assert any("DELETE /tokens/" in o["reason"] for o in report["outstanding"])
