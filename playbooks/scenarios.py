@@ -49,13 +49,20 @@ class Planted(Strict):
 
 class Fault(Strict):
     provider: str
-    match: str = ".*"  # regex on "METHOD /path"
-    kind: str = Field(pattern="^(status|latency|rate_limit|drop|timeout)$")
+    match: str = ".*"  # regex on "METHOD /path?query OPERATION"
+    # The sandbox proxy's kinds (connectors/sandbox/proxy.py); the last three act after the
+    # request reached the provider (its answer lost, late, or cut short).
+    kind: str = Field(pattern="^(status|latency|rate_limit|drop|timeout|lost_response|"
+                              "delayed_response|truncate)$")
     status: int | None = None
     latency_ms: int | None = None
     retry_after: int | None = None
     rate: float = Field(1.0, ge=0, le=1)
     first: int | None = Field(None, description="only the first N matching requests")
+    skip: int = Field(0, ge=0, description="let the first N matching requests through")
+    body_match: str | None = Field(None, description="regex searched in the request body")
+    code: str | None = Field(None, description="AWS error code of an injected AWS error")
+    truncate_at: int | None = Field(None, ge=0, description="truncate: body bytes sent")
 
 
 class Inject(Strict):
