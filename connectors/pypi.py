@@ -5,7 +5,9 @@ pypi.org has no API to revoke a token, remove a trusted publisher or yank a rele
 (warehouse#12708). So:
 - a leaked API token becomes a MANUAL step (the account's token page, the token's last
   characters, who must do it); verification probes an upload with the token and an empty
-  form: a live token gets 400 (bad form), a revoked one 403 — nothing is uploaded either way;
+  form, on the upload host (`https://upload.pypi.org/legacy/`: Warehouse serves uploads on
+  its own domain, and pypi.org answers 404 there): a live token gets 400 (bad form), a
+  revoked one 403 — nothing is uploaded either way;
   any other answer cannot tell (INDETERMINATE);
 - a trusted publisher becomes a MANUAL step (the project's publishing settings page);
 - a release in the window is yanked through the server's yank API when it has one (the
@@ -46,6 +48,9 @@ from .base import (
 )
 
 DEFAULT_INDEX = "https://pypi.org"
+# Warehouse's upload ("forklift") routes live on their own domain only
+# (https://docs.pypi.org/api/upload/; warehouse/forklift/__init__.py, domain=forklift).
+DEFAULT_UPLOAD = "https://upload.pypi.org/legacy/"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"  # PEP 691
 ANSWERS = tuple(s for s in range(200, 500) if s != 429)  # the probe's verdicts; 429 is "later"
 
@@ -66,6 +71,7 @@ class PypiConfig(BaseModel):
           projects: [acme-tool]
           leaked_token_envs: [LEAKED_PYPI_TOKEN]
           yank_token_env: PYPI_MAINTAINER_TOKEN   # only where the server has a yank API
+          upload_url: https://upload.pypi.org/legacy/   # default: pypi.org's upload host
           trusted_publishers:
             - {project: acme-tool, repository: acme/tool, workflow: release.yml}
     """
@@ -76,6 +82,9 @@ class PypiConfig(BaseModel):
     leaked_token_envs: tuple[str, ...] = ()
     yank_token_env: str | None = None
     trusted_publishers: tuple[TrustedPublisher, ...] = ()
+    upload_url: str | None = Field(
+        None, description="the upload endpoint the token probe posts to; default "
+                          f"{DEFAULT_UPLOAD} for pypi.org, `<index>/legacy/` for another index")
 
 
 class PypiOptions(Options):
@@ -98,6 +107,9 @@ class PypiConnector(Connector):
         self.config: PypiConfig = context.config
         self.index = (context.endpoint or DEFAULT_INDEX).rstrip("/")
         self.http = context.clients.http("pypi", self.index)
+        self.upload_url = self.config.upload_url or (
+            DEFAULT_UPLOAD if self.index == DEFAULT_INDEX else f"{self.index}/legacy/")
+        self.upload = context.clients.http("pypi", self.upload_url)
         self._leaked = {fingerprint(v): v for v in
                         (context.secrets.get(e) for e in self.config.leaked_token_envs) if v}
 
@@ -182,7 +194,7 @@ class PypiConnector(Connector):
             return self._verified(credential, Outcome.INDETERMINATE,
                                   "token value not supplied: nothing to probe with")
         # An upload with an empty form: nothing can be stored, but auth is checked first.
-        response = checked_request(self.http, "pypi", "POST", "/legacy/",
+        response = checked_request(self.upload, "pypi", "POST", self.upload_url,
                                    ok=ANSWERS, data={":action": "file_upload"},
                                    auth=("__token__", token))
         status = response.status_code
@@ -316,3 +328,4 @@ class PypiConnector(Connector):
 
     def close(self) -> None:
         self.http.close()
+        self.upload.close()

@@ -32,12 +32,18 @@ def world(sandbox):
     return sandbox, seeded, environ
 
 
-def connector(sandbox, environ, *, dry_run=False, yank=True) -> PypiConnector:
+def connector(sandbox, environ, *, dry_run=False, yank=True, **config) -> PypiConnector:
     return PypiConnector(ProviderContext(
         clients=Clients(Guard(dry_run=dry_run)), identity=Identity(id="bot"),
         config=PypiConfig(user="bot", projects=("acme-tool",), leaked_token_envs=("LEAKED",),
-                          yank_token_env="OWNER_TOKEN" if yank else None),
+                          yank_token_env="OWNER_TOKEN" if yank else None,
+                          upload_url=sandbox.provider("pypi").upload_url, **config),
         endpoint=sandbox.urls()["pypi"], secrets=SecretSource(environ)))
+
+
+def upload_faults(sandbox, faults) -> None:
+    """Faults on the upload host (upload.pypi.org's stand-in), which has its own proxy."""
+    sandbox.provider("pypi").upload_proxy.set_faults(faults)
 
 
 def yanked(sandbox, version: str) -> bool:
@@ -89,6 +95,28 @@ def test_verify_probe_tells_live_from_revoked_tokens(world) -> None:
     assert broken.verify(revoked).outcome is Outcome.DONE
 
 
+def test_the_token_probe_posts_to_the_upload_host_not_the_index(world) -> None:
+    """Warehouse serves uploads on upload.pypi.org only; pypi.org/legacy/ is a 404, which
+    says nothing about the token. The probe goes to the upload host and gets its verdict."""
+    sandbox, seeded, environ = world
+    index = httpx.post(f"{sandbox.urls()['pypi']}/legacy/", data={":action": "file_upload"},
+                       auth=("__token__", environ["LEAKED"]))
+    assert index.status_code == 404  # the index host has no upload route
+    upload = sandbox.provider("pypi").upload_proxy
+    mark = upload.mark()
+    pypi = connector(sandbox, environ)
+    token = next(c for c in pypi.discover() if c.kind == "pypi_token")
+    assert pypi.verify(token).outcome is Outcome.FAILED  # 400 on the upload host: live
+    assert [e["path"] for e in upload.entries(mark)] == ["/legacy/"]
+
+
+def test_pypi_org_probes_upload_pypi_org_by_default() -> None:
+    pypi = PypiConnector(ProviderContext(
+        clients=Clients(Guard(dry_run=True)), identity=Identity(id="bot"),
+        config=PypiConfig(user="bot", projects=("acme-tool",)), secrets=SecretSource({})))
+    assert pypi.upload_url == "https://upload.pypi.org/legacy/"
+
+
 def test_dry_run_yanks_nothing(world) -> None:
     sandbox, seeded, environ = world
     marks = sandbox.log_marks()
@@ -106,7 +134,9 @@ def test_dry_run_yanks_nothing(world) -> None:
 def impatient(sandbox, environ, **kwargs) -> PypiConnector:
     """No transport retries, so an injected fault is seen at once."""
     pypi = connector(sandbox, environ, **kwargs)
-    pypi.http = Clients(Guard(dry_run=False), retry_total=0).http("pypi", pypi.index)
+    clients = Clients(Guard(dry_run=False), retry_total=0)
+    pypi.http = clients.http("pypi", pypi.index)
+    pypi.upload = clients.http("pypi", pypi.upload_url)
     return pypi
 
 
@@ -156,15 +186,16 @@ def test_verify_cannot_tell_from_an_answer_that_is_no_verdict(world) -> None:
     sandbox, seeded, environ = world
     pypi = impatient(sandbox, environ)
     token = next(c for c in pypi.discover() if c.kind == "pypi_token")
-    sandbox.set_faults("pypi", [Fault(match="POST /legacy/", status=404)])  # no upload here
+    upload_faults(sandbox, [Fault(match="POST /legacy/", status=404)])  # no upload here
     assert pypi.verify(token).outcome is Outcome.INDETERMINATE
-    sandbox.set_faults("pypi", [Fault(match="POST /legacy/", status=503)])
+    upload_faults(sandbox, [Fault(match="POST /legacy/", status=503)])
     with pytest.raises(ConnectorError) as raised:  # the engine records INDETERMINATE
         pypi.verify(token)
     assert raised.value.transient
-    sandbox.set_faults("pypi", [Fault(match="POST /legacy/", kind="rate_limit")])
+    upload_faults(sandbox, [Fault(match="POST /legacy/", kind="rate_limit")])
     with pytest.raises(ConnectorError):
         pypi.verify(token)
+    upload_faults(sandbox, [])
     publisher = PypiConnector(ProviderContext(
         clients=Clients(Guard(dry_run=False)), identity=Identity(id="bot"),
         config=PypiConfig(user="bot", projects=("acme-tool",), trusted_publishers=[{

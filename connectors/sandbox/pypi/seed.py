@@ -82,6 +82,9 @@ class PypiSeeder:
         self.seed, self.result, self.identity = seed, context.result, context.identity
         self.admin_token = context.admin.get("token")
         self.http = httpx.Client(base_url=context.url, timeout=30)
+        # Uploads go to the upload host (upload.pypi.org/legacy/ on PyPI); a URL-only
+        # target that names none is taken to accept them at `<index>/legacy/`.
+        self.upload_url = context.admin.get("upload_url") or f"{context.url}/legacy/"
         self.tokens: dict[str, str] = {}
         self.passwords = {u.name: u.password for u in self.seed.users}
         self.started: set[str] = set()
@@ -130,7 +133,7 @@ class PypiSeeder:
         for kind in release.files:
             filename, content, filetype, pyversion = distribution(
                 project.name, release.version, kind, release.summary)
-            check(self.http.post("/legacy/", auth=self._auth(release.uploader), data={
+            check(self.http.post(self.upload_url, auth=self._auth(release.uploader), data={
                 ":action": "file_upload", "protocol_version": "1", "metadata_version": "2.1",
                 "name": project.name, "version": release.version, "filetype": filetype,
                 "pyversion": pyversion, "summary": release.summary,

@@ -7,7 +7,12 @@ and project roles the way pypi.org does. The URL the sandbox advertises (through
 recording proxy) is the fake's. `--backend simple-dir` makes pypiserver rescan its
 directory on each request, so a reset that empties the directory is seen at once.
 
-`admin` holds the sandbox admin bearer token for the fake's `/_sandbox/` routes.
+The fake serves uploads on a second host, as Warehouse does (upload.pypi.org); it gets its
+own recording proxy here (`upload_proxy`, logged as `pypi-upload.jsonl`), whose
+`upload_url` (`…/legacy/`) is what an inventory's `upload_url` points at.
+
+`admin` holds the sandbox admin bearer token for the fake's `/_sandbox/` routes and the
+upload URL (seeds upload there).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import sys
 from pathlib import Path
 
 from connectors.sandbox._ports import LOOPBACK, ChildProcess, free_port, http_ok, wait_until
+from connectors.sandbox.proxy import RecordingProxy
 
 from .warehouse import Warehouse
 
@@ -33,6 +39,12 @@ class PypiProvider:
         self.admin = {"token": "sandbox-admin-" + secrets.token_urlsafe(16)}
         self._child: ChildProcess | None = None
         self.warehouse: Warehouse | None = None
+        self.upload_proxy: RecordingProxy | None = None
+
+    @property
+    def upload_url(self) -> str:
+        """The upload host's `/legacy/` URL, through its recording proxy."""
+        return f"{self.upload_proxy.url}/legacy/" if self.upload_proxy else ""
 
     @property
     def url(self) -> str:
@@ -49,6 +61,10 @@ class PypiProvider:
         self.warehouse = Warehouse(self.workdir / "warehouse", self.pypiserver_url,
                                    self.admin["token"])
         self.warehouse.start()
+        self.upload_proxy = RecordingProxy(
+            self.warehouse.upload_url.removesuffix("/legacy/"), "pypi",
+            log_path=self.workdir / "pypi-upload.jsonl").start()
+        self.admin["upload_url"] = self.upload_url
         wait_until(lambda: http_ok(f"{self.pypiserver_url}/health"), "pypiserver",
                    alive=self._child.alive)
 
@@ -63,8 +79,13 @@ class PypiProvider:
             shutil.rmtree(self.packages, ignore_errors=True)
             self.packages.mkdir(parents=True)
             self.warehouse.state.clear()
+        if self.upload_proxy:
+            self.upload_proxy.clear_log()
+            self.upload_proxy.clear_faults()
 
     def stop(self) -> None:
+        if self.upload_proxy:
+            self.upload_proxy.stop()
         if self.warehouse:
             self.warehouse.stop()
         if self._child:

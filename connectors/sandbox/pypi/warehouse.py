@@ -7,9 +7,16 @@ simple JSON, the PEP 740 integrity API, ownership roles or yank. This app owns t
 files themselves to pypiserver: an upload really lands in pypiserver's package directory,
 a removal really deletes it, and downloads are served from pypiserver.
 
+Two hosts, as Warehouse has: the index (pypi.org) and the upload host (upload.pypi.org),
+each on its own loopback port. Warehouse binds its upload ("forklift") routes to the
+forklift domain only (warehouse/forklift/__init__.py: `add_legacy_action_route(...,
+domain=forklift)`; https://docs.pypi.org/api/upload/ names `https://upload.pypi.org/legacy/`
+as the endpoint), so the index host answers 404 to `POST /legacy/` and the upload host
+serves nothing else.
+
 Routes shaped like Warehouse (pypi.org):
-- `POST /legacy/` (also `/`): twine's multipart upload, `:action=file_upload`, with basic
-  auth `__token__:pypi-…` or `user:password`. The first uploader of a project becomes its
+- upload host `POST /legacy/` (also `/`): twine's multipart upload, `:action=file_upload`,
+  with basic auth `__token__:pypi-…` or `user:password`. The first uploader of a project becomes its
   Owner; later uploads need a role on it.
 - `POST /legacy/` with `:action=remove_pkg`, `name`, `version` (pypiserver's removal, which
   pypi.org does not have): an Owner removes every file of that release.
@@ -165,12 +172,16 @@ class Warehouse:
         workdir.mkdir(parents=True, exist_ok=True)
         self.state = WarehouseState(workdir / "warehouse.json")
         self._http = httpx.Client(base_url=pypiserver_url, timeout=60)
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._servers: list[Any] = []
+        self._threads: list[threading.Thread] = []
         self.url = ""
-        self.urls = Map([
+        self.upload_url = ""  # the upload host's `/legacy/` URL, as upload.pypi.org/legacy/
+        self.upload_urls = Map([
             Rule("/", endpoint="legacy", methods=["POST"]),
             Rule("/legacy/", endpoint="legacy", methods=["POST"]),
+        ], strict_slashes=False)
+        self.urls = Map([
+            Rule("/legacy/", endpoint="index_legacy", methods=["POST"]),
             Rule("/pypi/<project>/json", endpoint="project_json"),
             Rule("/pypi/<project>/<version>/json", endpoint="release_json"),
             Rule("/simple/", endpoint="simple_index"),
@@ -193,27 +204,39 @@ class Warehouse:
 
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request lines
-        self._server = make_server(LOOPBACK, 0, self, threaded=True)
-        self.url = f"http://{LOOPBACK}:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="warehouse-fake")
-        self._thread.start()
+        self.url = self._serve(self, "warehouse-fake")
+        self.upload_url = self._serve(self.upload_app, "warehouse-upload-fake") + "/legacy/"
+
+    def _serve(self, app: Any, name: str) -> str:
+        server = make_server(LOOPBACK, 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True, name=name)
+        thread.start()
+        self._servers.append(server)
+        self._threads.append(thread)
+        return f"http://{LOOPBACK}:{server.server_port}"
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
 
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return bool(self._threads) and all(t.is_alive() for t in self._threads)
 
     # --- WSGI ---------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self._dispatch(self.urls, environ, start_response)
+
+    def upload_app(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """The upload host (upload.pypi.org): the legacy upload API and nothing else."""
+        return self._dispatch(self.upload_urls, environ, start_response)
+
+    def _dispatch(self, urls: Map, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         try:
-            endpoint, args = self.urls.bind_to_environ(environ).match()
+            endpoint, args = urls.bind_to_environ(environ).match()
             response = getattr(self, f"on_{endpoint}")(request, **args)
         except ApiError as error:
             response = _json({"message": error.message}, error.status)
@@ -266,6 +289,13 @@ class Warehouse:
         if action == "remove_pkg":
             return self._remove(request, user)
         raise ApiError(400, f"unsupported :action {action!r}")
+
+    def on_index_legacy(self, request: Request) -> Response:
+        """pypi.org has no upload route (it lives on upload.pypi.org): 404, as Warehouse
+        answers a route bound to another domain; only the sandbox's removal is served."""
+        if request.form.get(":action", "") != "remove_pkg":
+            raise ApiError(404, "Not Found")
+        return self._remove(request, self._user(request))
 
     def _upload(self, request: Request, user: str) -> Response:
         name, version = request.form.get("name", ""), request.form.get("version", "")
