@@ -12,12 +12,13 @@ a credential revoked in a first run keeps that time when a re-run only re-verifi
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.state import CaseState
+from flows.state import READBACK_OF, CaseState
 
 REPORT_SCHEMA_VERSION = "1.0"
 LONG_LIVED = timedelta(days=90)
@@ -89,6 +90,27 @@ class ArtifactView(View):
     evidence: list[str]
 
 
+class ManualStepView(View):
+    """A step no API can do: what, where (the connector's exact URL or command), who can do
+    it, how Revoker reads it back, and what the latest read-back showed."""
+
+    subject: str
+    provider: str
+    action: str = Field(description="the action the person does: revoke, quarantine, …")
+    what: str
+    instructions: str = Field(description="the connector's exact URL(s) and steps")
+    where: list[str] = Field(description="the URLs or commands in the instructions")
+    who: list[OwnerView] = Field(description="the credential's or artifact's owners; the "
+                                 "identity owner where the subject records none")
+    ownership_gap: bool = Field(description="nobody is recorded who can do it")
+    verification: str = Field(description="how Revoker reads the step back")
+    state: str = Field(description="verified (the latest read-back shows it done) or pending")
+    verified_at: str | None
+    readback: ReadBackView | None
+    recorded_at: str
+    evidence: list[str]
+
+
 class Finding(View):
     id: str
     title: str
@@ -149,6 +171,7 @@ class Report(View):
     headline: dict[str, str | None]
     credentials: list[CredentialView]
     artifacts: list[ArtifactView]
+    manual_steps: list[ManualStepView] = Field(default_factory=list)
     findings: list[Finding]
     approvals: list[dict[str, Any]]
     planned_requests: list[dict[str, Any]]
@@ -193,6 +216,8 @@ class _Fold:
         self.closed: dict[str, Any] = {}
         self.special: dict[str, dict[str, Any]] = {}
         self.plan: dict[str, Any] | None = None  # the latest: a resumed case plans again
+        # (subject, action) → the latest MANUAL outcome: a step stays listed once done
+        self.manual: dict[tuple[str, str], dict[str, Any]] = {}
 
     def add(self, record: dict[str, Any]) -> None:
         self.case.apply(record)
@@ -213,6 +238,8 @@ class _Fold:
             key = (about, data.get("action") or data.get("type") or "")
             if kind == "verification":
                 self.readbacks[key] = {**data, "ts": record["ts"]}
+            elif data.get("outcome") == "manual":
+                self.manual[key] = {**data, "ts": record["ts"]}
             previous = self.actions.get(key)
             # A re-run that finds the work done keeps the original time.
             if not (previous and previous["outcome"] == "done"):
@@ -268,6 +295,7 @@ def build_report(case_meta: dict[str, Any], records: list[dict[str, Any]]) -> Re
     artifacts = [_artifact(fold, s, a) for s, a in fold.artifacts.items()]
     identity_owners = _owners(fold.identity.get("owners"))
     findings = _findings(fold, credentials, artifacts, identity_owners)
+    manual_steps = _manual_steps(fold, credentials, artifacts, identity_owners)
     window = case_meta.get("window") or {}
     plan = _plan(fold.plan)
     return Report(
@@ -282,7 +310,8 @@ def build_report(case_meta: dict[str, Any], records: list[dict[str, Any]]) -> Re
         outstanding=[{k: str(v) for k, v in o.items()}
                      for o in fold.closed.get("outstanding", [])],
         headline=_headline(case_meta, records, credentials, artifacts),
-        credentials=credentials, artifacts=artifacts, findings=findings,
+        credentials=credentials, artifacts=artifacts, manual_steps=manual_steps,
+        findings=findings,
         approvals=fold.approvals, planned_requests=fold.planned, errors=fold.errors,
         timeline=fold.timeline, no_mutation_check=fold.special.get("no_mutation_check"),
         scorecard=fold.special.get("scorecard"), plan=plan,
@@ -451,6 +480,51 @@ def _artifact(fold: _Fold, subject: str, raw: dict[str, Any]) -> ArtifactView:
         manual_instructions=action.get("instructions") if action.get("outcome") == "manual"
         else None, owners=owners, ownership_gap=not owners,
         readback=_readback(fold, subject, "confirm"), evidence=fold.refs.get(subject, []))
+
+
+# How each manual step is read back, by the action a person does (flows/state.READBACK_OF).
+VERIFIED_BY = {
+    "revoke": "Revoker reads the credential back from {provider} (verify) on every re-run: "
+              "verified once {provider} shows it revoked",
+    "quarantine": "Revoker reads the artifact back from {provider} (confirm) on every re-run: "
+                  "verified once {provider} shows it out of circulation",
+}
+_WHERE = re.compile(r"(?:https?://|`)[^\s`]+`?")
+
+
+def _manual_steps(fold: _Fold, credentials: list[CredentialView],
+                  artifacts: list[ArtifactView], identity_owners: list[OwnerView]
+                  ) -> list[ManualStepView]:
+    """Every action whose latest outcome is MANUAL, with the person who can do it and the
+    state its latest read-back shows (a re-run after the step is done shows it verified)."""
+    rows: dict[str, tuple[str, str, list[OwnerView]]] = {
+        c.subject: (c.provider, f"revoke {c.provider} {c.kind} {c.id}", c.owners)
+        for c in credentials}
+    rows |= {a.subject: (a.provider, f"quarantine {a.provider} {a.kind} {a.ref}", a.owners)
+             for a in artifacts}
+    accountable = [o for o in identity_owners if o.role == "identity_owner"]
+    steps = []
+    for (subject, action), data in fold.manual.items():
+        if action not in READBACK_OF:
+            continue
+        provider, what, owners = rows.get(subject, (subject.split(":")[0], f"{action} "
+                                                    f"{subject}", []))
+        if not what.startswith(action):
+            what = f"{action} {subject}"
+        who = owners or accountable
+        readback = _readback(fold, subject, READBACK_OF[action])
+        if readback is not None and _when(readback.at) < _when(data["ts"]):  # type: ignore[operator]
+            readback = None  # read before the step was asked for: says nothing about it
+        state = "verified" if readback and readback.state == "verified" else "pending"
+        instructions = str(data.get("instructions") or data.get("detail") or "")
+        steps.append(ManualStepView(
+            subject=subject, provider=provider, action=action, what=what,
+            instructions=instructions, where=_WHERE.findall(instructions) or [instructions],
+            who=who, ownership_gap=not who,
+            verification=VERIFIED_BY[action].format(provider=provider), state=state,
+            verified_at=readback.at if readback and state == "verified" else None,
+            readback=readback, recorded_at=data["ts"], evidence=fold.refs.get(subject, [])))
+    return steps
 
 
 def _headline(meta: dict[str, Any], records: list[dict[str, Any]],

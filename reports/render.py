@@ -11,7 +11,7 @@ import io
 import json
 import re
 import tarfile
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,38 @@ from flows.ledger import read_records
 from .model import OwnerView, Report, build_report
 
 TEMPLATES = Path(__file__).parent / "templates"
-MD_ESCAPES = {ord(ch): "\\" + ch for ch in "\\`*_{}[]<>()#+-.!|~"}
+# What Markdown (CommonMark + GFM) reads as markup anywhere in a line: emphasis, code, links
+# and images (`[`, `]`, `!`; parentheses are inert without them), raw HTML and autolinks
+# (`<`, `>`), table cells, strikethrough and GitHub's math. `-`, `+`, `.`, `#` and the like
+# are markup only where a line starts, and a value never starts one unless it leads it.
+MD_ESCAPES = {ord(ch): "\\" + ch for ch in "\\`*_[]<>!|~$"}
+_LINE_START = re.compile(r"^(\s*)([#+\-=]|\d+(?=[.)]))([.)]?)")
 
 
 def md(value: Any) -> str:
     """Escape text for Markdown: no markup, links, HTML or table breaks from provider data."""
     text = "" if value is None else str(value)
-    return text.replace("\n", " ").translate(MD_ESCAPES)
+    text = text.replace("\r", " ").replace("\n", " ").translate(MD_ESCAPES)
+    return _LINE_START.sub(_escape_line_start, text, count=1)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    """`# x` → `\\# x`, `- x` → `\\- x`, `1. x` → `1\\. x` (a list item's text may lead a
+    block: `- # x` is a heading inside the item)."""
+    space, marker, dot = match.groups()
+    return space + (marker + "\\" + dot if dot else "\\" + marker)
+
+
+def when(value: Any) -> str:
+    """A recorded time for people: UTC to the second, one format (`2026-12-03 14:32:46 UTC`).
+    Anything that is not a time is passed through as it is (the templates escape it)."""
+    if not isinstance(value, str) or not value:
+        return "" if value is None else str(value)
+    try:
+        moment = _parse(value)
+    except ValueError:
+        return value
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 # Control characters (C0 but tab/newline, DEL, C1) and bidi overrides become spaces: a
@@ -66,6 +91,7 @@ def _environment(autoescape: bool) -> jinja2.Environment:
     env.filters["md"] = md
     env.filters["short"] = lambda v, n=12: "" if v is None else str(v)[:n]
     env.filters["owners"] = owners_text
+    env.filters["when"] = when
     return env
 
 
