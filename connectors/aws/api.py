@@ -141,13 +141,14 @@ class Aws:
             return default
 
 
-def iam_principal_arn(caller_arn: str) -> str:
-    """`aws:PrincipalArn` for a caller: an assumed-role session ARN becomes its role ARN."""
-    if ":assumed-role/" in caller_arn:
-        head, _, rest = caller_arn.partition(":assumed-role/")
-        account = head.split(":")[4]
-        return f"arn:aws:iam::{account}:role/{rest.split('/')[0]}"
-    return caller_arn
+def assumed_role(caller_arn: str) -> tuple[str, str] | None:
+    """(account, role name) of an assumed-role session ARN
+    (`arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION`), None for any other caller. The
+    session ARN never carries the role's path: the role's own ARN must be read (GetRole)."""
+    head, found, rest = caller_arn.partition(":assumed-role/")
+    if not found:
+        return None
+    return head.split(":")[4], rest.split("/")[0]
 
 
 def jsonable(value: Any) -> Any:

@@ -34,7 +34,7 @@ from typing import Any
 
 from connectors.base import ActionResult, Artifact, ConnectorError, Outcome
 
-from .api import PROVIDER, Aws, AwsError, iam_principal_arn
+from .api import PROVIDER, Aws, AwsError, assumed_role
 from .config import QuarantineConfig
 from .documents import KMS_STOPPED
 
@@ -238,26 +238,73 @@ def _head(aws: Aws, bucket: str, key: str) -> dict[str, Any] | None:
     return aws.maybe("s3", "head_object", Bucket=bucket, Key=key)
 
 
-def _deny_statement(bucket: str, prefix: str, responder_arn: str) -> dict[str, Any]:
-    return {"Sid": DENY_SID, "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+def responder_principals(aws: Aws) -> tuple[list[str], str]:
+    """The `aws:PrincipalArn` values the quarantine deny must spare: the caller's own, and
+    how it was learnt.
+
+    For a role session, `aws:PrincipalArn` is the *role's* ARN, path included
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+    #condition-keys-principalarn) — `arn:aws:iam::A:role/aws-reserved/sso.amazonaws.com/
+    REGION/AWSReservedSSO_…` for Identity Center — while the session ARN STS returns has no
+    path. A role ARN rebuilt from the session ARN matches nothing, and the deny locks the
+    responder out; so the role's ARN is read with iam:GetRole. When GetRole is refused, both
+    the path-less ARN and `role/*/NAME` are spared (ArnNotLike): role names are unique in an
+    account whatever their path, so the pattern names that one role."""
+    caller = str(aws.call("sts", "get_caller_identity")["Arn"])
+    role = assumed_role(caller)
+    if role is None:  # an IAM user's (path included), root's or a federated user's ARN
+        return [caller], "sts:GetCallerIdentity"
+    account, name = role
+    try:
+        return [str(aws.call("iam", "get_role", RoleName=name)["Role"]["Arn"])], "iam:GetRole"
+    except AwsError as error:
+        if not error.denied:
+            raise
+    return ([f"arn:aws:iam::{account}:role/{name}", f"arn:aws:iam::{account}:role/*/{name}"],
+            "iam:GetRole refused: role name with any path")
+
+
+def _deny_statement(bucket: str, prefix: str, responders: list[str]) -> dict[str, Any]:
+    """Deny reading the quarantine prefix to every principal but the responder's. A Deny
+    with `Principal: *` and an `aws:PrincipalArn` condition rather than `NotPrincipal`:
+    NotPrincipal with Deny must name the session ARN too and fails closed on every new
+    session (https://docs.aws.amazon.com/IAM/latest/UserGuide/
+    reference_policies_elements_notprincipal.html). Versions are covered too
+    (GetObjectVersion), or a versioned bucket serves the copy by version id."""
+    return {"Sid": DENY_SID, "Effect": "Deny", "Principal": "*",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
             "Resource": f"arn:aws:s3:::{bucket}/{prefix}*",
-            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": responder_arn}}}
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": responders}}}
 
 
 def _ensure_deny_policy(aws: Aws, bucket: str, prefix: str) -> list[str]:
-    """Merge the deny statement into the bucket policy (other statements are kept)."""
+    """Merge the deny statement into the bucket policy (other statements are kept). A
+    statement of ours that does not spare the responder running now (written by another
+    responder, or with the path-less role ARN of old) gets its ARN added: whoever
+    quarantined keeps reading what they quarantined."""
     current = aws.maybe("s3", "get_bucket_policy", Bucket=bucket)
     policy: dict[str, Any] = json.loads(current["Policy"]) if current else {
         "Version": "2012-10-17"}
     found = policy.get("Statement", [])
     statements: list[dict[str, Any]] = [found] if isinstance(found, dict) else list(found)
-    policy["Statement"] = statements
-    if any(s.get("Sid") == DENY_SID for s in statements):
+    responders, _ = responder_principals(aws)
+    spared = [arn for s in statements if s.get("Sid") == DENY_SID
+              for arn in _spared(s) if arn not in responders]
+    wanted = _deny_statement(bucket, prefix, spared + responders)
+    if wanted in statements:
         return []
-    caller = iam_principal_arn(aws.call("sts", "get_caller_identity")["Arn"])
-    statements.append(_deny_statement(bucket, prefix, caller))
+    policy["Statement"] = [s for s in statements if s.get("Sid") != DENY_SID] + [wanted]
     aws.call("s3", "put_bucket_policy", Bucket=bucket, Policy=json.dumps(policy))
-    return [f"s3:PutBucketPolicy {bucket} ({DENY_SID})"]
+    return [f"s3:PutBucketPolicy {bucket} ({DENY_SID}, readable by {', '.join(responders)})"]
+
+
+def _spared(statement: dict[str, Any]) -> list[str]:
+    """The principal ARNs a deny statement of ours spares, whatever condition wrote them."""
+    values: list[str] = []
+    for condition in (statement.get("Condition") or {}).values():
+        found = condition.get("aws:PrincipalArn", [])
+        values += [found] if isinstance(found, str) else list(found)
+    return values
 
 
 def _etag(head: dict[str, Any]) -> str:
