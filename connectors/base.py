@@ -233,6 +233,13 @@ class Connector(abc.ABC):
     def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
         """Undo `quarantine` using the evidence it recorded."""
 
+    def gaps(self) -> list[str]:
+        """What the connector could not read since the last call (a listing refused or
+        throttled past its retries), one line each; the default has none. After discovery
+        or enumeration a gap is outstanding — a credential or artifact may be unseen, so the
+        case cannot be contained — and after the snapshot it is an evidence gap on record."""
+        return []
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients; default does nothing."""
 

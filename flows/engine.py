@@ -71,7 +71,8 @@ class ProviderState:
     credentials: list[Credential] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # the provider is not asked again
-    gaps: list[str] = field(default_factory=list)  # evidence not read; the rest goes on
+    # (stage, what) not read: the rest goes on, but the case stays open
+    gaps: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,7 @@ class Incident:
         except Exception as error:
             self.error(name, "discover", error)
             found = []
+        self._take_gaps(name, "discover", outstanding=True)
         known = {c.subject for c in found}
         # On resume, credentials already revoked may no longer be listed: keep them in scope.
         seen = {redact(subject) for subject in known}
@@ -286,6 +288,16 @@ class Incident:
                 continue
             self._write(records.credential(name, credential))
         return state.credentials
+
+    def _take_gaps(self, name: str, stage: str, *, outstanding: bool) -> None:
+        """Record what the connector could not read; after discovery or enumeration it keeps
+        the case open (something may be unseen), after the snapshot it is evidence missing."""
+        connector = self.providers[name].connector
+        for gap in connector.gaps() if connector is not None else []:
+            self._write(records.error(name, stage, RuntimeError(f"not read: {gap}"),
+                                      transient=True))
+            if outstanding:
+                self.providers[name].gaps.append((stage, f"not read: {gap}"))
 
     def reachable(self, name: str) -> bool:
         """A provider whose connection or discovery failed is not asked again this run: its
@@ -321,9 +333,10 @@ class Incident:
                                 self.playbook.retries)
         except Exception as error:
             # Evidence not read is a gap on record, never a reason to hold back revocation.
-            state.gaps.append(f"snapshot: {error}")
+            state.gaps.append(("evidence", f"snapshot: {error}"))
             self._record_error(name, "snapshot", error)
             return
+        self._take_gaps(name, "snapshot", outstanding=False)
         self._write(records.snapshot(name, evidence, len(state.credentials)))
 
     def plan(self) -> dict[str, Any]:
@@ -549,6 +562,7 @@ class Incident:
         except Exception as error:
             self.error(name, "enumerate", error)
             return []
+        self._take_gaps(name, "enumerate", outstanding=True)
         listed = {redact(a.subject) for a in artifacts}
         # An artifact the case has seen stays in scope though no longer listed (a quarantine
         # the last run began has already moved it out of its source).
@@ -679,8 +693,8 @@ class Incident:
         for state in self.providers.values():
             for stage_error in state.errors:
                 items.append(Outstanding(state.name, "provider", stage_error))
-            for gap in state.gaps:
-                items.append(Outstanding(state.name, "evidence", gap))
+            for stage, gap in state.gaps:
+                items.append(Outstanding(state.name, stage, gap))
             if self.playbook.has(Stage.REVOKE):
                 for credential in state.credentials:
                     item = self._open_item(credential.subject, "revoke")

@@ -122,3 +122,15 @@ class SwallowingDemoConnector(DemoConnector):
         except DryRunBlocked:
             pass
         return ActionResult(subject=credential.subject, action="revoke", outcome=Outcome.DONE)
+
+
+class GappyDemoConnector(DemoConnector):
+    """Could not read one listing during discovery (throttled past its retries)."""
+
+    reported = False
+
+    def gaps(self) -> list[str]:
+        if self.reported:
+            return []
+        self.reported = True
+        return ["ListAccessKeys for user release-bot-2: Throttling"]

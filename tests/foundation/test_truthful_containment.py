@@ -245,3 +245,14 @@ def test_a_quarantine_the_provider_never_shows_is_not_reported_done(world, recor
     (artifact,) = report["artifacts"]
     assert artifact["outcome"] == "undone" and artifact["readback"]["state"] == "live"
     assert report["headline"]["quarantine_done"] is None
+
+
+def test_a_listing_the_connector_could_not_read_keeps_the_case_open(world,
+                                                                   monkeypatch) -> None:
+    """R1 found it: a user's key listing throttled past its retries read as 'no keys', and
+    the case closed contained with two live keys."""
+    use_connector(monkeypatch, "GappyDemoConnector")
+    status, case = respond(world)
+    assert status == "partially_contained"
+    (gap,) = closed(case)["outstanding"]
+    assert gap["stage"] == "discover" and "ListAccessKeys" in gap["reason"]
