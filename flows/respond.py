@@ -179,11 +179,13 @@ def respond_cli(request: ResponseRequest, say: Say) -> tuple[str, Path]:
         status = respond_flow(response)
     else:
         status = run_response(response, ask=_ask_on_terminal)
-    finish(case_dir, say)
+    from .summary import respond_command, say_summary
+
+    finish(case_dir, lambda _line: None)  # the summary names the report
     say(f"status: {status}")
-    # Keep this line somewhere else (the ticket, the chat): `revoker verify CASE --head`
-    # then proves the case is the chain this run left.
-    say(f"ledger head: {response.ledger.head}")
+    say_summary(case_dir, respond_command(request.identity, case_dir, request.inventory,
+                                          dry_run=request.dry_run, playbook=request.playbook),
+                say)
     return status, case_dir
 
 

@@ -167,6 +167,9 @@ class Report(View):
     status: str
     readback: str | None = Field(default=None, description=(
         "how many claims the world check read back from the providers, and what they showed"))
+    readback_counts: dict[str, int] | None = Field(default=None, description=(
+        "the case_closed read-back counts: claims, verified, still_live, indeterminate, "
+        "not_read"))
     outstanding: list[dict[str, str]]
     headline: dict[str, str | None]
     credentials: list[CredentialView]
@@ -307,6 +310,7 @@ def build_report(case_meta: dict[str, Any], records: list[dict[str, Any]]) -> Re
         window={"since": window.get("since"), "until": window.get("until")},
         status=fold.closed.get("status", "in_progress"),
         readback=_readback_line(fold.closed.get("readback")),
+        readback_counts=_counts(fold.closed.get("readback")),
         outstanding=[{k: str(v) for k, v in o.items()}
                      for o in fold.closed.get("outstanding", [])],
         headline=_headline(case_meta, records, credentials, artifacts),
@@ -319,6 +323,12 @@ def build_report(case_meta: dict[str, Any], records: list[dict[str, Any]]) -> Re
         ledger_head=records[-1]["hash"] if records else "0" * 64,
         ledger_records=len(records),
     )
+
+
+def _counts(raw: Any) -> dict[str, int] | None:
+    if not isinstance(raw, dict):
+        return None
+    return {str(k): v for k, v in raw.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
 def _readback_line(counts: dict[str, int] | None) -> str | None:
