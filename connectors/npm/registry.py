@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -68,6 +68,22 @@ class NpmRegistry:
     def call(self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201),
              **kwargs: Any) -> httpx.Response:
         return checked_request(self.http, "npm", method, path, ok=ok, **kwargs)
+
+    def same_origin(self, link: object) -> str | None:
+        """A `urls.next`-style link as a path on this registry; None when there is none.
+        A link to another host is refused: the account's session is never sent there."""
+        if not link or not isinstance(link, str):
+            return None
+        target, base = urlsplit(link), urlsplit(self.url)
+        if target.scheme or target.netloc:
+            if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+                raise ConnectorError(f"the registry links to another host ({target.netloc})",
+                                     provider="npm")
+        base_path = base.path.rstrip("/")
+        path = target.path
+        if base_path and path.startswith(base_path + "/"):
+            path = path[len(base_path):]
+        return path + (f"?{target.query}" if target.query else "")
 
     def headers(self) -> dict[str, str]:
         """Authenticate as the account: a session from its password, or an operator token."""

@@ -33,14 +33,23 @@ PROBE_TAG = "revoker-revocation-probe"  # never exists; deleting it is a harmles
 # The probe's answers that prove the token still authenticates and may write: the delete was
 # accepted (verdaccio: 201 even for a missing tag) or the tag was not found (npmjs: 404).
 PROBE_LIVE = (200, 201, 202, 204, 404)
+TOKENS_PATH = "/-/npm/v1/tokens"
+MAX_TOKEN_PAGES = 1000  # a registry whose `urls.next` never ends is an error, not a hang
+
+
+MIN_PREFIX = 4  # a shorter listed value says too little to tell tokens apart
 
 
 def mask_matches(masked: str, secret: str) -> bool:
-    """npm lists tokens as 'abcde...vwxyz'; does `secret` fit that mask?"""
-    if "..." not in masked:
-        return masked == secret
-    head, tail = masked.split("...", 1)
-    return secret.startswith(head) and secret.endswith(tail) and len(secret) > len(masked) - 3
+    """Does `secret` fit the value a registry lists for a token? npmjs lists a prefix
+    (npm/cli lib/commands/token.js: `id.indexOf(t.token) === 0`, printed `npm_1f…`);
+    verdaccio a mask, 'abcde...vwxyz' (its `mask(token, 5)`)."""
+    masked = masked.removesuffix("…")
+    if "..." in masked:
+        head, tail = masked.split("...", 1)
+        return secret.startswith(head) and secret.endswith(tail) and \
+            len(secret) > len(masked) - 3
+    return len(masked) >= MIN_PREFIX and secret.startswith(masked)
 
 
 def _verified(credential: Credential, outcome: Outcome, detail: str) -> ActionResult:
@@ -72,21 +81,42 @@ class Tokens:
             for name, error in gaps.items()]
 
     def _listing(self) -> list[dict[str, Any]]:
-        listed = self.registry.call("GET", "/-/npm/v1/tokens",
-                                    headers=self.registry.headers()).json()
-        return list(listed.get("objects", []))
+        """Every page of the account's tokens. npmjs paginates: each page names the next in
+        `urls.next`, empty on the last (npm/npm-profile lib/index.js `listTokens`, npm/cli
+        lib/commands/token.js `paginate` follow it). A token past page 1 is as live as one
+        on it: reading one page would leave it unrevoked, or call it "already revoked"."""
+        objects: list[dict[str, Any]] = []
+        path: str | None = TOKENS_PATH
+        seen: set[str] = set()
+        while path is not None:
+            if path in seen or len(seen) >= MAX_TOKEN_PAGES:
+                raise ConnectorError(f"GET {TOKENS_PATH}: the pages do not end ({len(seen)} "
+                                     "read)", provider="npm")
+            seen.add(path)
+            page = self.registry.call("GET", path, headers=self.registry.headers()).json()
+            objects += list(page.get("objects") or [])
+            path = self.registry.same_origin((page.get("urls") or {}).get("next"))
+        return objects
 
     def _tokens(self) -> list[Credential]:
         credentials = []
-        for token in self._listing():
-            leaked = [v for v in self.leaked if mask_matches(token.get("token", ""), v)]
+        listing = self._listing()
+        for token in listing:
+            leaked = [v for v in self.leaked if mask_matches(str(token.get("token") or ""), v)]
+            # A prefix can fit several listed tokens: each is a candidate (its verify probes
+            # the value), but the value's fingerprint names a token only when one fits.
+            fits = [t for t in listing for v in leaked
+                    if mask_matches(str(t.get("token") or ""), v)]
             credentials.append(Credential(
                 provider="npm", kind="npm_token", id=token["key"],
-                fingerprint=fingerprint(leaked[0]) if leaked else None,
+                fingerprint=fingerprint(leaked[0]) if len(leaked) == 1 and len(fits) == 1
+                else None,
                 principal=token.get("user", self.config.user),
                 created_at=parse_rfc3339(token.get("created")),
                 scopes=("read-only",) if token.get("readonly") else ("publish",),
-                details={"masked": token.get("token"), "cidr": token.get("cidr", []),
+                # npmjs: `cidr_whitelist` (npm/cli lib/commands/token.js); verdaccio: `cidr`
+                details={"masked": token.get("token"),
+                         "cidr": token.get("cidr_whitelist") or token.get("cidr") or [],
                          "leaked": bool(leaked)},
             ))
         return credentials

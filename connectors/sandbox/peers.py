@@ -35,7 +35,7 @@ PEERS: dict[str, Peer] = {peer.name: peer for peer in (
     Peer("aws", "aws.server:AwsProvider", "aws.seed:AwsSection", "aws",
          strict="moto 5 in server mode: AWS's own service models"),
     Peer("npm", "npm.server:NpmProvider", "npm.seed:NpmSection", "npm",
-         strict="verdaccio 6, the registry npm's CLI talks to"),
+         strict="verdaccio 6 behind an npmjs-like front (npm/front.py cites npm/cli)"),
     Peer("pypi", "pypi.server:PypiProvider", "pypi.seed:PypiSection", "pypi",
          strict="pypiserver, and the Warehouse fake (pypi/warehouse.py cites Warehouse)"),
     Peer("oci", "oci.server:OciProvider", "oci.seed:OciSection", "oci",

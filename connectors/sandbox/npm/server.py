@@ -11,6 +11,9 @@ verdaccio 6's defaults.
 
 Verdaccio keeps its database in memory as well as on disk, so reset = restart on an empty
 storage (~1.3 s). An admin user is created at every start; its credentials are in `admin`.
+
+Clients never reach verdaccio itself: `url` is the strict npmjs-like front (front.py), which
+passes everything on except where registry.npmjs.org behaves differently.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from connectors.sandbox._ports import (
     http_ok,
     wait_until,
 )
+
+from .front import NpmjsFront
 
 SANDBOX = Path(__file__).resolve().parents[1]  # package.json and node_modules live there
 VERDACCIO = SANDBOX / "node_modules" / ".bin" / "verdaccio"
@@ -71,9 +76,15 @@ class NpmProvider:
                                "is missing): run `bash .ci/setup`")
         self.workdir = workdir
         self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
+        self.verdaccio_url = f"http://{LOOPBACK}:{self.port}"
         self.admin = {"user": ADMIN_USER, "password": secrets.token_urlsafe(12)}
         self._child: ChildProcess | None = None
+        self.front: NpmjsFront | None = None
+
+    @property
+    def url(self) -> str:
+        """The npmjs-like front's address (what the recording proxy forwards to)."""
+        return self.front.url if self.front else self.verdaccio_url
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -84,17 +95,20 @@ class NpmProvider:
             "verdaccio", [str(VERDACCIO), "--config", str(self.workdir / "config.yaml")],
             log_path=self.workdir / "verdaccio.log", cwd=self.workdir)
         self._child.start()
-        wait_until(self.healthy, "verdaccio", timeout=30, alive=self._child.alive)
+        wait_until(lambda: http_ok(f"{self.verdaccio_url}/-/ping"), "verdaccio", timeout=30,
+                   alive=self._child.alive)
         self._add_admin()
+        self.front = NpmjsFront(self.verdaccio_url)  # new state, as verdaccio's is
+        self.front.start()
 
     def _add_admin(self) -> None:
-        response = HTTP.put(f"{self.url}/-/user/org.couchdb.user:{ADMIN_USER}",
+        response = HTTP.put(f"{self.verdaccio_url}/-/user/org.couchdb.user:{ADMIN_USER}",
                             json={"name": ADMIN_USER, "password": self.admin["password"]})
         if response.status_code >= 400:
             raise SandboxError(f"verdaccio refused the admin user: {response.status_code}")
 
     def healthy(self) -> bool:
-        return http_ok(f"{self.url}/-/ping")
+        return bool(self.front and self.front.alive()) and http_ok(f"{self.url}/-/ping")
 
     def reset(self) -> None:
         self.stop()
@@ -103,6 +117,9 @@ class NpmProvider:
         self.start()
 
     def stop(self) -> None:
+        if self.front is not None:
+            self.front.stop()
+            self.front = None
         if self._child:
             self._child.stop()
 

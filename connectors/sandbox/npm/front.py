@@ -1,0 +1,155 @@
+"""A strict npmjs-like front in front of verdaccio: what registry.npmjs.org does that
+verdaccio does not, so the connector is tested against npmjs's behaviour, not verdaccio's.
+
+Everything is passed to verdaccio unchanged (the Host header included, so verdaccio builds
+tarball URLs with the address clients were given), except where npmjs differs:
+
+- Token listing (`GET /-/npm/v1/tokens`) is paginated: `urls.next` names the next page and
+  is empty on the last one. npm's clients follow it until it is empty (npm/npm-profile
+  lib/index.js `listTokens` → `untilLastPage(result.urls.next)`; npm/cli
+  lib/commands/token.js `paginate`). npmjs's page size is not documented: the front uses a
+  small one (`page_size`, 2) so a client that reads page 1 only is caught.
+- Each listed token shows a prefix of its value (`token`), not verdaccio's `head...tail`
+  mask, and its CIDR list as `cidr_whitelist`: npm/cli lib/commands/token.js matches a value
+  with `id.indexOf(t.token) === 0`, prints `${token.token}…` and reads
+  `token.cidr_whitelist`; docs/lib/content/commands/npm-token.md shows `npm_1f…`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from connectors.sandbox._ports import LOOPBACK
+
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length",
+              "content-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+TOKEN_PREFIX = 6  # "npm_1f…" in npm-token.md: the listed prefix is this long
+PAGE_SIZE = 2
+
+
+class FrontState:
+    """What the front learns from the traffic it passes: token values by key (from the
+    creation answers), so it can list prefixes as npmjs does."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.values: dict[str, str] = {}  # token key → value
+
+    def clear(self) -> None:
+        with self.lock:
+            self.values.clear()
+
+
+class NpmjsFront:
+    """The WSGI app and its threaded server; `url` is where it listens."""
+
+    def __init__(self, verdaccio_url: str, *, page_size: int = PAGE_SIZE) -> None:
+        self.page_size = page_size
+        self.state = FrontState()
+        self._http = httpx.Client(base_url=verdaccio_url, timeout=60)
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = make_server(LOOPBACK, 0, self, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="npmjs-front")
+        self._thread.start()
+        self.url = f"http://{LOOPBACK}:{self._server.server_port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self._http.close()
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # --- WSGI ---------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.full_path
+        path, _, query = str(raw).partition("?")
+        path = path.replace("%2F", "%2f")  # escapes: any case
+        response = self._route(request, path, query)
+        return response(environ, start_response)
+
+    def _route(self, request: Request, path: str, query: str) -> Response:
+        method = request.method
+        if method == "GET" and path == "/-/npm/v1/tokens":
+            return self._list_tokens(request, query)
+        upstream = self._forward(request, path, query)
+        if method == "POST" and path == "/-/npm/v1/tokens" and upstream.status_code < 300:
+            self._remember_token(upstream)
+        return _relay(upstream)
+
+    # --- forwarding ---------------------------------------------------------------------
+
+    def _forward(self, request: Request, path: str, query: str,
+                 body: bytes | None = None) -> httpx.Response:
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        target = path + (f"?{query}" if query else "")
+        return self._http.request(request.method, target, headers=headers,
+                                  content=request.get_data() if body is None else body)
+
+    # --- tokens -------------------------------------------------------------------------
+
+    def _remember_token(self, upstream: httpx.Response) -> None:
+        created = upstream.json()
+        if isinstance(created, dict) and created.get("key") and created.get("token"):
+            with self.state.lock:
+                self.state.values[str(created["key"])] = str(created["token"])
+
+    def _list_tokens(self, request: Request, query: str) -> Response:
+        upstream = self._forward(request, "/-/npm/v1/tokens", "")
+        if upstream.status_code != 200:
+            return _relay(upstream)
+        objects = [self._npmjs_token(t) for t in upstream.json().get("objects", [])]
+        page = _int(parse_qs(query).get("page", ["0"])[0])
+        start = page * self.page_size
+        shown = objects[start:start + self.page_size]
+        more = start + self.page_size < len(objects)
+        host = request.headers.get("Host") or urlsplit(self.url).netloc
+        following = f"http://{host}/-/npm/v1/tokens?page={page + 1}" if more else ""
+        return _json({"objects": shown, "total": len(objects), "urls": {"next": following}})
+
+    def _npmjs_token(self, token: dict[str, Any]) -> dict[str, Any]:
+        """verdaccio's listing entry in npmjs's shape: a value prefix, `cidr_whitelist`."""
+        with self.state.lock:
+            value = self.state.values.get(str(token.get("key")))
+        masked = str(token.get("token") or "")
+        prefix = value[:TOKEN_PREFIX] if value else masked.split("...", 1)[0]
+        shaped = {k: v for k, v in token.items() if k not in ("cidr", "token")}
+        return {**shaped, "token": prefix, "cidr_whitelist": token.get("cidr") or None}
+
+
+def _int(text: str) -> int:
+    try:
+        return max(0, int(text))
+    except ValueError:
+        return 0
+
+
+def _relay(upstream: httpx.Response) -> Response:
+    headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP]
+    return Response(upstream.content, status=upstream.status_code, headers=headers)
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers or {},
+                    content_type="application/json")

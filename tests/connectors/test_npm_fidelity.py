@@ -1,0 +1,104 @@
+"""The npm connector against the npmjs-like front (connectors/sandbox/npm/front.py): each test
+fails on a connector that only suits verdaccio, because the front behaves as
+registry.npmjs.org does (paginated token lists, prefix-listed tokens, one-time passwords
+for writes, the client's unpublish and deprecate routes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from connectors._clients import Clients
+from connectors._guard import Guard
+from connectors.base import Identity, Outcome, ProviderContext, SecretSource
+from connectors.npm import NpmConfig, NpmConnector
+from connectors.sandbox.seed import apply_seed
+
+
+def seed(tokens: int = 3, *, two_factor: bool = False) -> dict[str, Any]:
+    user: dict[str, Any] = {"name": "release-bot", "password": "sandbox-pw-123",
+                            "tokens": tokens}
+    if two_factor:
+        user["two_factor"] = True
+    return {"npm": {"users": [user], "packages": [
+        {"name": "@acme/widget", "versions": [
+            {"version": "1.0.0", "publisher": "release-bot", "in_window": False},
+            {"version": "1.0.1", "publisher": "release-bot"}],
+         "dist_tags": {"latest": "1.0.1"}}]}}
+
+
+def build(sandbox: Any, seeded: Any, *, leaked: int = 0, policy: dict[str, Any] | None = None,
+          extra: dict[str, str] | None = None) -> NpmConnector:
+    environ = {"BOT_SESSION": seeded.secrets["npm/release-bot/session"],
+               "LEAKED": seeded.secrets[f"npm/release-bot/token/{leaked}"], **(extra or {})}
+    config = NpmConfig(user="release-bot", token_env="BOT_SESSION",
+                       leaked_token_envs=("LEAKED",), packages=("@acme/widget",))
+    return NpmConnector(ProviderContext(
+        clients=Clients(Guard(dry_run=False)), identity=Identity(id="release-bot"),
+        config=config, endpoint=sandbox.urls()["npm"], secrets=SecretSource(environ),
+        policy=policy or {"deprecate_message": "compromised"}))
+
+
+def token_keys(seeded: Any, count: int) -> list[str]:
+    return [seeded.ids[f"npm/release-bot/token/{n}/key"] for n in range(count)]
+
+
+def deletes(sandbox: Any, mark: dict[str, int]) -> list[str]:
+    return [f"{e['method']} {e['path']}" for e in sandbox.mutating_requests(mark)["npm"]
+            if e["method"] == "DELETE"]
+
+
+# --- 1. the token list is paginated ------------------------------------------------------
+
+def test_the_listing_is_paginated_and_every_page_is_read(sandbox) -> None:
+    seeded = apply_seed(sandbox.urls(), seed(tokens=3))
+    session = seeded.secrets["npm/release-bot/session"]
+    first = httpx.get(sandbox.urls()["npm"] + "/-/npm/v1/tokens",
+                      headers={"Authorization": f"Bearer {session}"}).json()
+    assert len(first["objects"]) == 2 and first["urls"]["next"]  # the front's page size
+    npm = build(sandbox, seeded)
+    listed = [c.id for c in npm.discover() if c.kind == "npm_token"]
+    assert sorted(listed) == sorted(token_keys(seeded, 3))
+
+
+def test_a_token_on_page_two_is_deleted_not_reported_already_revoked(sandbox) -> None:
+    seeded = apply_seed(sandbox.urls(), seed(tokens=3))
+    npm = build(sandbox, seeded)
+    third = next(c for c in npm.discover() if c.id == token_keys(seeded, 3)[2])
+    mark = sandbox.log_marks()
+    result = npm.revoke(third)
+    assert result.outcome is Outcome.DONE and result.detail == "token deleted"
+    assert deletes(sandbox, mark) == [f"DELETE /-/npm/v1/tokens/token/{third.id}"]
+    assert npm.verify(third).outcome is Outcome.DONE
+
+
+# --- 2. npmjs lists a prefix and `cidr_whitelist` -----------------------------------------
+
+def test_the_leaked_token_is_found_by_its_listed_prefix_and_its_probe_runs(sandbox) -> None:
+    seeded = apply_seed(sandbox.urls(), seed(tokens=2))
+    session = seeded.secrets["npm/release-bot/session"]
+    listed = httpx.get(sandbox.urls()["npm"] + "/-/npm/v1/tokens",
+                       headers={"Authorization": f"Bearer {session}"}).json()["objects"]
+    leaked_value = seeded.secrets["npm/release-bot/token/0"]
+    assert all("..." not in t["token"] and "cidr" not in t and "cidr_whitelist" in t
+               for t in listed)
+    assert any(leaked_value.startswith(t["token"]) for t in listed)
+    npm = build(sandbox, seeded, leaked=0)
+    [leaked] = [c for c in npm.discover() if c.details.get("leaked")]
+    assert leaked.id == token_keys(seeded, 1)[0] and leaked.fingerprint
+    assert npm.revoke(leaked).outcome is Outcome.DONE
+    mark = sandbox.log_marks()
+    result = npm.verify(leaked)  # unlisted, then the write probe with the leaked value
+    assert result.outcome is Outcome.DONE and "refused" in result.detail
+    assert [e["path"] for e in sandbox.mutating_requests(mark)["npm"]] == [
+        "/-/package/@acme%2Fwidget/dist-tags/revoker-revocation-probe"]
+
+
+def test_prefix_and_mask_shapes() -> None:
+    from connectors.npm.tokens import mask_matches
+
+    assert mask_matches("npm_1f", "npm_1fQ2w3e4r5t6y7u8") and mask_matches("npm_1f…", "npm_1fQ2")
+    assert not mask_matches("npm_2f", "npm_1fQ2w3e4r5t6y7u8")
+    assert not mask_matches("", "npm_1fQ2w3e4r5t6y7u8")  # nothing listed fits nothing
+    assert mask_matches("abcde...vwxyz", "abcde0123456789vwxyz")
