@@ -28,6 +28,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._redact import fingerprint
@@ -53,6 +54,10 @@ DEFAULT_INDEX = "https://pypi.org"
 DEFAULT_UPLOAD = "https://upload.pypi.org/legacy/"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"  # PEP 691
 ANSWERS = tuple(s for s in range(200, 500) if s != 429)  # the probe's verdicts; 429 is "later"
+REDIRECTS = (301, 302, 307, 308)
+MAX_REDIRECTS = 5
+QUARANTINED = "This project has been quarantined"  # pypi.org's project page banner
+NO_PROVENANCE = (403, 404)  # PEP 740: 404 none; 403 while PyPI disables attestations
 
 
 class TrustedPublisher(BaseModel):
@@ -113,18 +118,44 @@ class PypiConnector(Connector):
         self._leaked = {fingerprint(v): v for v in
                         (context.secrets.get(e) for e in self.config.leaked_token_envs) if v}
 
-    def _json(self, path: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
-        response = checked_request(self.http, "pypi", "GET", path,
-                                   ok=(200, 404) if missing_ok else (200,))
-        return None if response.status_code == 404 else response.json()
+    def _get(self, path: str, *, ok: tuple[int, ...] = (200,),
+             headers: dict[str, str] | None = None) -> httpx.Response:
+        """GET, following the index's redirects: Warehouse answers a non-normalized project
+        name with 301 to the PEP 503 normalized one (PEP 503: clients SHOULD follow). Only
+        redirects on the index itself are followed, a few at most."""
+        for _ in range(MAX_REDIRECTS):
+            response = checked_request(self.http, "pypi", "GET", path,
+                                       ok=(*ok, *REDIRECTS), headers=headers)
+            if response.status_code not in REDIRECTS:
+                return response
+            target = httpx.URL(str(self.http.base_url)).join(response.headers["Location"])
+            if (target.scheme, target.host, target.port) != (
+                    self.http.base_url.scheme, self.http.base_url.host,
+                    self.http.base_url.port):
+                raise ConnectorError(f"GET {path}: redirected off the index", provider="pypi")
+            path = target.raw_path.decode()
+        raise ConnectorError(f"GET {path}: too many redirects", provider="pypi")
 
-    def _project(self, name: str) -> dict[str, Any]:
-        return self._json(f"/pypi/{quote(name)}/json") or {}
+    def _json(self, path: str, *, missing: tuple[int, ...] = ()) -> dict[str, Any] | None:
+        """The JSON at `path`; None for an answer in `missing` (404: not there)."""
+        response = self._get(path, ok=(200, *missing))
+        return None if response.status_code in missing else response.json()
+
+    def _project(self, name: str) -> dict[str, Any] | None:
+        """The project's JSON; None when the index hides it (unknown or quarantined)."""
+        return self._json(f"/pypi/{quote(name)}/json", missing=(404,))
+
+    def _quarantined(self, name: str) -> bool:
+        """Whether PyPI admins quarantined the project: the JSON API and the simple index
+        404 on it then, and only its web page says so ("This project has been
+        quarantined."; PEP 792's `quarantined` status)."""
+        response = self._get(f"/project/{quote(name)}/", ok=(200, 404))
+        return response.status_code == 200 and QUARANTINED in response.text
 
     def _owners(self) -> list[str]:
         users = set()
         for name in self.config.projects:
-            roles = (self._project(name).get("ownership") or {}).get("roles", [])
+            roles = ((self._project(name) or {}).get("ownership") or {}).get("roles", [])
             users |= {r["user"] for r in roles if r.get("role") == "Owner"}
         return sorted(users)
 
@@ -218,12 +249,15 @@ class PypiConnector(Connector):
         artifacts = []
         for name in self.config.projects:
             project = self._project(name)
+            if project is None:
+                artifacts.append(self._hidden_project(name))
+                continue
             for version, files in (project.get("releases") or {}).items():
                 uploaded = [parse_rfc3339(f.get("upload_time_iso_8601")) for f in files]
                 first = min((t for t in uploaded if t), default=None)
                 if not files or not window.contains(first):
                     continue
-                publisher = self._publisher(name, version, files[0]["filename"])
+                publisher, provenance = self._publisher(name, version, files[0]["filename"])
                 artifacts.append(Artifact(
                     provider="pypi", kind="pypi_release", coordinates=f"{name}=={version}",
                     digest=files[0].get("digests", {}).get("sha256"), published_at=first,
@@ -234,22 +268,37 @@ class PypiConnector(Connector):
                                         "sha256": f.get("digests", {}).get("sha256")}
                                        for f in files],
                              "yanked": all(f.get("yanked") for f in files),
-                             "provenance": publisher is not None}))
+                             "provenance": provenance}))
         return artifacts
 
-    def _publisher(self, name: str, version: str, filename: str) -> str | None:
+    def _hidden_project(self, name: str) -> Artifact:
+        """A project the JSON API does not show: quarantined by PyPI's admins (reported, and
+        already out of circulation), else unknown to the index (bad inventory: an error)."""
+        if not self._quarantined(name):
+            raise ConnectorError(f"{name}: no such project on the index", provider="pypi")
+        return Artifact(provider="pypi", kind="pypi_project", coordinates=name,
+                        details={"project": name, "quarantined": True,
+                                 "note": "PyPI has quarantined this project"})
+
+    def _publisher(self, name: str, version: str, filename: str) -> tuple[str | None, str]:
+        """(the publisher PEP 740 provenance names, what was read). No provenance (404) or
+        attestations disabled on the index (403) is not an error: the release is suspect
+        all the same."""
         path = f"/integrity/{quote(name)}/{quote(version)}/{quote(filename)}/provenance"
-        body = self._json(path, missing_ok=True)
-        for bundle in (body or {}).get("attestation_bundles", []):
+        response = self._get(path, ok=(200, *NO_PROVENANCE))
+        if response.status_code != 200:
+            return None, ("none" if response.status_code == 404 else
+                          f"unavailable (HTTP {response.status_code})")
+        for bundle in response.json().get("attestation_bundles", []):
             publisher = bundle.get("publisher") or {}
-            return f"{publisher.get('repository')}:{publisher.get('workflow')}"
-        return None
+            return f"{publisher.get('repository')}:{publisher.get('workflow')}", "present"
+        return None, "none"
 
     def _read_yank(self, artifact: Artifact) -> tuple[bool, str]:
         """(out of circulation, what was read) from the JSON API and the PEP 691 simple
         index, which is what pip reads: every file of the release yanked (or gone) in both."""
         name, version = artifact.details["project"], artifact.details["version"]
-        project = self._json(f"/pypi/{quote(name)}/json", missing_ok=True)
+        project = self._project(name)
         files = ((project or {}).get("releases") or {}).get(version, [])
         names = {f["filename"] for f in artifact.details.get("files") or []} | {
             f["filename"] for f in files}
@@ -266,8 +315,7 @@ class PypiConnector(Connector):
 
     def _simple(self, name: str) -> list[dict[str, Any]]:
         path = f"/simple/{re.sub(r'[-_.]+', '-', name).lower()}/"  # PEP 503 normalised
-        response = checked_request(self.http, "pypi", "GET", path, ok=(200, 404),
-                                   headers={"Accept": SIMPLE_JSON})
+        response = self._get(path, ok=(200, 404), headers={"Accept": SIMPLE_JSON})
         if response.status_code == 404:
             return []
         if SIMPLE_JSON not in response.headers.get("Content-Type", ""):
@@ -278,7 +326,8 @@ class PypiConnector(Connector):
         """DONE once the release reads as yanked — also how a person's yank on pypi.org is
         seen on re-run; FAILED while any file installs; INDETERMINATE when unreadable."""
         try:
-            yanked, read = self._read_yank(artifact)
+            yanked, read = (self._read_quarantine(artifact) if artifact.kind == "pypi_project"
+                            else self._read_yank(artifact))
         except ConnectorError as error:
             return ActionResult(subject=artifact.subject, action="confirm",
                                 outcome=Outcome.INDETERMINATE, detail=f"not readable: {error}")
@@ -290,13 +339,32 @@ class PypiConnector(Connector):
             return ActionResult(subject=artifact.subject, action="quarantine_destructive",
                                 outcome=Outcome.SKIPPED,
                                 detail="PyPI releases are yanked, never deleted by Revoker")
+        if artifact.kind == "pypi_project":
+            out, read = self._read_quarantine(artifact)
+            return ActionResult(subject=artifact.subject, action="quarantine",
+                                outcome=Outcome.DONE if out else Outcome.FAILED,
+                                detail=f"already out: {read}" if out else read)
         yanked, read = self._read_yank(artifact)
         if yanked:
             return ActionResult(subject=artifact.subject, action="quarantine",
                                 outcome=Outcome.DONE, detail=f"already out: {read}")
         return self._set_yanked(artifact, True)
 
+    def _read_quarantine(self, artifact: Artifact) -> tuple[bool, str]:
+        """A quarantined project is out of circulation while the index hides it."""
+        name = artifact.details["project"]
+        if self._project(name) is None and self._quarantined(name):
+            return True, "PyPI has quarantined this project: the JSON API and pip see nothing"
+        return False, f"{name} is served again: PyPI lifted its quarantine"
+
     def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        if artifact.kind == "pypi_project":
+            return ActionResult(subject=artifact.subject, action="restore",
+                                outcome=Outcome.MANUAL, detail="only PyPI admins lift a "
+                                "quarantine", instructions=(
+                                    "ask PyPI's admins (https://pypi.org/help/#admin-intervention"
+                                    f") to review {artifact.coordinates} and lift its "
+                                    "quarantine"))
         return self._set_yanked(artifact, False)
 
     def _set_yanked(self, artifact: Artifact, yanked: bool) -> ActionResult:

@@ -35,9 +35,10 @@ def world(sandbox):
 def connector(sandbox, environ, *, dry_run=False, yank=True, **config) -> PypiConnector:
     return PypiConnector(ProviderContext(
         clients=Clients(Guard(dry_run=dry_run)), identity=Identity(id="bot"),
-        config=PypiConfig(user="bot", projects=("acme-tool",), leaked_token_envs=("LEAKED",),
-                          yank_token_env="OWNER_TOKEN" if yank else None,
-                          upload_url=sandbox.provider("pypi").upload_url, **config),
+        config=PypiConfig(**{"user": "bot", "projects": ("acme-tool",),
+                             "leaked_token_envs": ("LEAKED",),
+                             "yank_token_env": "OWNER_TOKEN" if yank else None,
+                             "upload_url": sandbox.provider("pypi").upload_url, **config}),
         endpoint=sandbox.urls()["pypi"], secrets=SecretSource(environ)))
 
 
@@ -205,3 +206,53 @@ def test_verify_cannot_tell_from_an_answer_that_is_no_verdict(world) -> None:
     assert publisher.verify(trusted).outcome is Outcome.INDETERMINATE
     unsupplied = token.model_copy(update={"id": "fp-not-supplied"})
     assert pypi.verify(unsupplied).outcome is Outcome.INDETERMINATE
+
+
+# --- Warehouse's answers that are not errors ----------------------------------------------
+
+
+def test_a_non_normalized_project_name_follows_warehouses_redirect(world) -> None:
+    sandbox, seeded, environ = world
+    moved = httpx.get(f"{sandbox.urls()['pypi']}/pypi/Acme_Tool/json")
+    assert moved.status_code == 301 and moved.headers["Location"] == "/pypi/acme-tool/json"
+    pypi = connector(sandbox, environ, projects=("Acme_Tool",))
+    artifact = pypi.enumerate(Window(since=seeded.window_start))[0]
+    assert artifact.coordinates == "Acme_Tool==1.0.1"
+    assert artifact.signed_by == "acme/tool:release.yml"
+    assert pypi.confirm(artifact, {}).outcome is Outcome.FAILED  # read through the redirect
+
+
+QUARANTINE_SEED = {"pypi": {
+    **SEED["pypi"],
+    "projects": [*SEED["pypi"]["projects"],
+                 {"name": "acme-evil", "owners": ["owner"], "quarantined": True,
+                  "releases": [{"version": "0.1.0", "uploader": "owner"}]}]}}
+
+
+def test_a_quarantined_project_is_reported_and_does_not_stop_enumeration(sandbox) -> None:
+    seeded = apply_seed(sandbox, QUARANTINE_SEED)
+    environ = {"LEAKED": seeded.secrets["pypi/bot/token/0"],
+               "OWNER_TOKEN": seeded.secrets["pypi/owner/token/0"]}
+    index = sandbox.urls()["pypi"]
+    assert httpx.get(f"{index}/pypi/acme-evil/json").status_code == 404  # as Warehouse
+    assert httpx.get(f"{index}/simple/acme-evil/").status_code == 404
+    pypi = connector(sandbox, environ, projects=("acme-evil", "acme-tool"))
+    found = {a.coordinates: a for a in pypi.enumerate(Window(since=seeded.window_start))}
+    assert set(found) == {"acme-evil", "acme-tool==1.0.1"}
+    project = found["acme-evil"]
+    assert project.kind == "pypi_project"
+    assert project.details["note"] == "PyPI has quarantined this project"
+    assert pypi.quarantine(project).outcome is Outcome.DONE
+    confirmed = pypi.confirm(project, {})
+    assert confirmed.outcome is Outcome.DONE and "quarantined" in confirmed.detail
+    assert pypi.restore(project, {}).outcome is Outcome.MANUAL
+
+
+def test_provenance_disabled_on_the_index_is_no_error(world) -> None:
+    sandbox, seeded, environ = world
+    admin = {"Authorization": f"Bearer {sandbox.admin()['pypi']['token']}"}
+    httpx.put(f"{sandbox.urls()['pypi']}/_sandbox/flags", headers=admin,
+              json={"disable_pep740": True}).raise_for_status()
+    [artifact] = connector(sandbox, environ).enumerate(Window(since=seeded.window_start))
+    assert artifact.signed_by is None
+    assert artifact.details["provenance"] == "unavailable (HTTP 403)"

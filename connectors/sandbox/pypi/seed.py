@@ -8,6 +8,7 @@ wheels through the upload API twine uses, and their PEP 740 provenance.
         - name: acme-tool
           owners: [release-bot]                  # the first uploader is always an Owner
           maintainers: []
+          quarantined: false                     # PyPI admins quarantined it (after upload)
           releases:
             - version: 2.0.0
               uploader: release-bot
@@ -67,6 +68,7 @@ class PypiProject(Strict):
     owners: list[str] = Field(default_factory=list)
     maintainers: list[str] = Field(default_factory=list)
     releases: list[PypiRelease] = Field(default_factory=list)
+    quarantined: bool = False
 
 
 class PypiSection(Section):
@@ -159,7 +161,11 @@ class PypiSeeder:
                    f"granting {role} on {project.name} to {user}")
 
     def finish(self) -> None:
-        pass
+        for project in self.seed.projects:
+            if project.quarantined:
+                check(self.http.put(f"/_sandbox/projects/{project.name}/quarantine",
+                                    headers=self._admin(), json={"quarantined": True}),
+                      f"quarantining {project.name}")
 
 
 def distribution(name: str, version: str, kind: str,

@@ -28,6 +28,19 @@ Routes shaped like Warehouse (pypi.org):
 - `GET /integrity/<p>/<v>/<file>/provenance` (PEP 740): `attestation_bundles[].publisher`
   {kind, repository, workflow, environment}; 404 when the file has no provenance.
 - `GET /packages/<file>`: the file, streamed from pypiserver.
+- `GET /project/<p>/`: the project page (HTML), with "This project has been quarantined." on
+  a quarantined project, as pypi.org shows it.
+
+Strict as Warehouse is:
+- a non-normalized name in `/pypi/<p>/json`, `/pypi/<p>/<v>/json` or `/simple/<p>/` is a
+  301 to the PEP 503 normalized name (warehouse/legacy/api/json.py redirects to the
+  canonical name; PEP 503 "clients SHOULD follow redirects");
+- a project PyPI admins quarantined (`LifecycleStatus.QuarantineEnter`; PEP 792's
+  `quarantined` status: the index MUST NOT offer it for installation nor accept uploads) is
+  filtered out of the JSON API and the simple index (404; warehouse/legacy/api/json.py), its
+  page says so, and uploads to it are refused;
+- PEP 740 provenance answers 403 "Attestations temporarily disabled" while the admin flag
+  `disable-pep740` is set (warehouse/api/integrity.py), 404 when a file has none.
 
 Yank: pypi.org has no yank API (warehouse#12708; the proposal in PR #16912 is unmerged).
 This fake implements that proposal's shape so a connector can be exercised end to end:
@@ -39,7 +52,8 @@ Sandbox-only administration under `/_sandbox/` (pypi.org does these in its web U
 `POST /_sandbox/users` {name, password} (admin bearer token); `POST /_sandbox/tokens`
 {description} with basic user:password → {id, token}; `GET /_sandbox/tokens` (basic) →
 the user's tokens without values; `DELETE /_sandbox/tokens/<id>` (basic); `POST
-/_sandbox/projects/<p>/roles` {user, role} by an Owner; `PUT
+/_sandbox/projects/<p>/roles` {user, role} by an Owner; `PUT /_sandbox/projects/<p>/quarantine`
+{quarantined} and `PUT /_sandbox/flags` {disable_pep740} (admin: PyPI admins' actions); `PUT
 /_sandbox/projects/<p>/releases/<v>/provenance` {publisher: {kind, repository, workflow,
 environment}, filename?} (admin) — on pypi.org provenance comes from a trusted publisher's
 signed upload. Tokens and passwords are stored hashed; no secret is ever logged.
@@ -189,6 +203,7 @@ class Warehouse:
             Rule("/integrity/<project>/<version>/<filename>/provenance",
                  endpoint="provenance"),
             Rule("/packages/<filename>", endpoint="download"),
+            Rule("/project/<project>/", endpoint="project_page"),
             Rule("/api/projects/<project>/releases/<version>/yank", endpoint="yank",
                  methods=["POST"]),
             Rule("/_sandbox/health", endpoint="health"),
@@ -196,6 +211,9 @@ class Warehouse:
             Rule("/_sandbox/tokens", endpoint="tokens", methods=["GET", "POST"]),
             Rule("/_sandbox/tokens/<token_id>", endpoint="delete_token", methods=["DELETE"]),
             Rule("/_sandbox/projects/<project>/roles", endpoint="add_role", methods=["POST"]),
+            Rule("/_sandbox/projects/<project>/quarantine", endpoint="set_quarantine",
+                 methods=["PUT"]),
+            Rule("/_sandbox/flags", endpoint="set_flags", methods=["PUT"]),
             Rule("/_sandbox/projects/<project>/releases/<version>/provenance",
                  endpoint="set_provenance", methods=["PUT"]),
         ], strict_slashes=False)
@@ -310,6 +328,8 @@ class Warehouse:
             project = self.state.project(name)
             if project is not None:
                 self._require_role(name, user, WRITE_ROLES)
+                if project.get("quarantined"):  # PEP 792: MUST NOT allow uploads
+                    raise ApiError(403, "Project is quarantined")
                 existing = project["releases"].get(version, {}).get("files", [])
                 if any(f["filename"] == upload.filename for f in existing):
                     raise ApiError(400, "File already exists.")
@@ -362,6 +382,24 @@ class Warehouse:
             raise ApiError(404, "Not Found")
         return project
 
+    def _installable_or_404(self, name: str) -> dict[str, Any]:
+        """The project as the JSON API and the simple index see it: a quarantined one is
+        filtered out (404), as Warehouse filters `QuarantineEnter`."""
+        project = self._project_or_404(name)
+        if project.get("quarantined"):
+            raise ApiError(404, "Not Found")
+        return project
+
+    @staticmethod
+    def _moved(request: Request, name: str, path: str) -> Response | None:
+        """301 to the normalized name's URL when `name` is not normalized (Warehouse)."""
+        if normalize(name) == name:
+            return None
+        location = path.format(normalize(name))
+        if request.query_string:
+            location += "?" + request.query_string.decode()
+        return Response(status=301, headers={"Location": location})
+
     def _file_json(self, request: Request, file: dict[str, Any],
                    release: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -394,7 +432,10 @@ class Warehouse:
         return (live or versions)[-1]  # upload order; good enough for a sandbox
 
     def on_project_json(self, request: Request, project: str) -> Response:
-        found = self._project_or_404(project)
+        moved = self._moved(request, project, "/pypi/{}/json")
+        if moved:
+            return moved
+        found = self._installable_or_404(project)
         latest = self._latest(found)
         releases = {v: [self._file_json(request, f, r) for f in r["files"]]
                     for v, r in found["releases"].items()}
@@ -404,7 +445,10 @@ class Warehouse:
                       "ownership": {"roles": found["roles"], "organization": None}})
 
     def on_release_json(self, request: Request, project: str, version: str) -> Response:
-        found = self._project_or_404(project)
+        moved = self._moved(request, project, "/pypi/{}/" + version + "/json")
+        if moved:
+            return moved
+        found = self._installable_or_404(project)
         if version not in found["releases"]:
             raise ApiError(404, "Not Found")
         release = found["releases"][version]
@@ -415,7 +459,7 @@ class Warehouse:
 
     def on_simple_index(self, request: Request) -> Response:
         names = sorted(p["name"] for p in self.state.data["projects"].values()
-                       if p["releases"])
+                       if p["releases"] and not p.get("quarantined"))
         if SIMPLE_JSON in request.headers.get("Accept", ""):
             return _json({"meta": {"api-version": "1.1", "_last-serial":
                                    self.state.data["serial"]},
@@ -425,9 +469,10 @@ class Warehouse:
                         content_type="text/html")
 
     def on_simple_project(self, request: Request, project: str) -> Response:
-        if normalize(project) != project:
-            return Response(status=301, headers={"Location": f"/simple/{normalize(project)}/"})
-        found = self._project_or_404(project)
+        moved = self._moved(request, project, "/simple/{}/")
+        if moved:
+            return moved
+        found = self._installable_or_404(project)
         files = []
         for version, release in found["releases"].items():
             for file in release["files"]:
@@ -455,13 +500,23 @@ class Warehouse:
 
     def on_provenance(self, request: Request, project: str, version: str,
                       filename: str) -> Response:
-        found = self._project_or_404(project)
+        if self.state.data.get("flags", {}).get("disable_pep740"):
+            raise ApiError(403, "Attestations temporarily disabled")
+        found = self._installable_or_404(project)
         release = found["releases"].get(version)
         file = next((f for f in (release or {}).get("files", [])
                      if f["filename"] == filename), None)
         if file is None or not file["provenance"]:
             raise ApiError(404, "No provenance available")
         return _json(file["provenance"], content_type="application/vnd.pypi.integrity.v1+json")
+
+    def on_project_page(self, request: Request, project: str) -> Response:
+        found = self._project_or_404(project)
+        banner = ("<p>This project has been quarantined.</p><p>PyPI Admins need to review "
+                  "this project before it can be restored.</p>" if found.get("quarantined")
+                  else "")
+        return Response(f"<!DOCTYPE html><html><body><h1>{found['name']}</h1>{banner}"
+                        "</body></html>", content_type="text/html")
 
     def on_download(self, request: Request, filename: str) -> Response:
         upstream = self._http.get(f"/packages/{filename}")
@@ -533,6 +588,24 @@ class Warehouse:
             found["roles"].append({"role": body["role"], "user": body["user"]})
             self.state.save()
         return _json({"roles": found["roles"]}, 201)
+
+    def on_set_quarantine(self, request: Request, project: str) -> Response:
+        self._admin(request)
+        found = self._project_or_404(project)
+        body = request.get_json(silent=True) or {}
+        with self.state.lock:
+            found["quarantined"] = bool(body.get("quarantined", True))
+            self.state.save()
+        return _json({"quarantined": found["quarantined"]})
+
+    def on_set_flags(self, request: Request) -> Response:
+        self._admin(request)
+        body = request.get_json(silent=True) or {}
+        with self.state.lock:
+            flags = self.state.data.setdefault("flags", {})
+            flags["disable_pep740"] = bool(body.get("disable_pep740", False))
+            self.state.save()
+        return _json(flags)
 
     def on_set_provenance(self, request: Request, project: str, version: str) -> Response:
         self._admin(request)
