@@ -159,18 +159,30 @@ def _parse(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.now().astimezone().tzinfo)
 
 
+VERIFY_SCRIPT = Path(__file__).parent / "verify_bundle.py"
+
+
 def bundle_case(case_dir: Path, out: Path) -> Path:
-    """A tar.gz of the case for governance, with the command that verifies it."""
-    verify = ("Verify this bundle:\n\n    tar xzf " + out.name + " && revoker verify "
-              + case_dir.name + "\n\nIt re-checks the ledger's hash chain, every evidence "
-              "file and manifest.json.\n").encode()
+    """A tar.gz of the case for governance, with a stdlib-only `verify.py` the recipient runs
+    alone, and VERIFY.txt saying how."""
+    name = case_dir.name
+    verify = (f"Verify this bundle (Python 3.9 or later, nothing to install):\n\n"
+              f"    tar xzf {out.name}\n    cd {name}\n    python3 verify.py\n\n"
+              "verify.py re-checks the ledger's hash chain (sha256 over each record's canonical "
+              "JSON), every evidence file, and manifest.json (every file listed unchanged, "
+              "nothing unlisted but VERIFY.txt and verify.py), then prints the ledger head: "
+              "compare it with the head the responder kept. It prints FAIL and the record or "
+              "file at fault otherwise.\n\nWith Revoker installed, `revoker verify "
+              f"{name} --head HEAD` checks the same and that case.json matches the ledger.\n"
+              ).encode()
     with tarfile.open(out, "w:gz") as archive:
         for path in sorted(case_dir.rglob("*")):
-            if path.is_file():
-                archive.add(path, arcname=f"{case_dir.name}/{path.relative_to(case_dir)}")
-        info = tarfile.TarInfo(f"{case_dir.name}/VERIFY.txt")
-        info.size = len(verify)
-        archive.addfile(info, io.BytesIO(verify))
+            if path.is_file() and path.name not in ("VERIFY.txt", "verify.py"):
+                archive.add(path, arcname=f"{name}/{path.relative_to(case_dir)}")
+        for extra, body in (("VERIFY.txt", verify), ("verify.py", VERIFY_SCRIPT.read_bytes())):
+            info = tarfile.TarInfo(f"{name}/{extra}")
+            info.size, info.mode = len(body), 0o644
+            archive.addfile(info, io.BytesIO(body))
     return out
 
 
