@@ -492,6 +492,65 @@ def _artifact(fold: _Fold, subject: str, raw: dict[str, Any]) -> ArtifactView:
         readback=_readback(fold, subject, "confirm"), evidence=fold.refs.get(subject, []))
 
 
+# What each registry calls a release's provenance, for the finding's sentence.
+PROVENANCE_NAME = {"npm": "npm provenance (Sigstore attestations)",
+                   "pypi": "PEP 740 provenance (attestations)"}
+
+
+def _has_provenance(details: dict[str, Any]) -> bool | None:
+    """True / False as the connector read it; None when it could not tell (npm records a
+    bool; PyPI "present", "none" or "unavailable (HTTP 403)")."""
+    value = details.get("provenance")
+    if isinstance(value, bool):
+        return value
+    if value == "present":
+        return True
+    if value == "none":
+        return False
+    return None
+
+
+def _package(raw: dict[str, Any]) -> str:
+    details = raw.get("details") or {}
+    return str(details.get("package") or details.get("project")
+               or str(raw.get("coordinates", "")).split("@")[0].split("==")[0])
+
+
+def _missing_provenance(fold: _Fold, artifacts: list[ArtifactView]
+                        ) -> list[tuple[ArtifactView, str, str]]:
+    """Releases in the window that the registry shows without provenance when earlier
+    releases of the same package carried it: the mark of a stolen token used outside the
+    CI that normally publishes (Ultralytics, Dec 2024; Nx "s1ngularity", Aug 2025). The
+    earlier release is one the connector recorded (`details.earlier_provenance`: the
+    version(s) before the window that carried it) or one in this case published before."""
+    signed: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
+    for raw in fold.artifacts.values():
+        published = _when(raw.get("published_at"))
+        if published and _has_provenance(raw.get("details") or {}):
+            signed.setdefault((raw["provider"], _package(raw)), []).append(
+                (published, str(raw.get("coordinates"))))
+    found = []
+    for artifact in artifacts:
+        raw = fold.artifacts[artifact.subject]
+        details = raw.get("details") or {}
+        if _has_provenance(details) is not False:
+            continue
+        published = _when(artifact.published_at)
+        before = sorted(ref for at, ref in signed.get((artifact.provider, _package(raw)), [])
+                        if published and at < published)
+        recorded = details.get("earlier_provenance")
+        if recorded:
+            named = [str(v) for v in (recorded if isinstance(recorded, list) else [recorded])
+                     if not isinstance(v, bool)]
+            why = "earlier releases carried it" + (f": {', '.join(named)}" if named else "")
+        elif before:
+            why = "earlier releases in the case carried it: " + ", ".join(before)
+        else:
+            continue
+        found.append((artifact, PROVENANCE_NAME.get(artifact.provider, "provenance"), why))
+    return found
+
+
 # How each manual step is read back, by the action a person does (flows/state.READBACK_OF).
 VERIFIED_BY = {
     "revoke": "Revoker reads the credential back from {provider} (verify) on every re-run: "
@@ -602,6 +661,11 @@ def _findings(fold: _Fold, credentials: list[CredentialView], artifacts: list[Ar
         add("ownerless", "No identity owner recorded",
             "nobody is accountable for this identity in the inventory", ["NHI1"],
             ["RS.CO-02"], None, [], [])
+    for artifact, detail, earlier in _missing_provenance(fold, artifacts):
+        add("missing-provenance", "Release without the provenance earlier releases carried",
+            f"{artifact.ref} was published in the window without {detail}; {earlier}",
+            ["NHI4", "NHI10"], ["DE.AE-02", "RS.AN-03"], artifact.subject, artifact.owners,
+            artifact.evidence)
     for item in fold.sweep_findings:
         add(item.get("rule", "sweep"), f"Sweep: {item.get('rule')}", item.get("detail", ""),
             item.get("nhi", []), ["ID.IM-01"], item.get("subject"), [], [item["hash"]])
