@@ -60,6 +60,23 @@ QUARANTINED = "This project has been quarantined"  # pypi.org's project page ban
 NO_PROVENANCE = (403, 404)  # PEP 740: 404 none; 403 while PyPI disables attestations
 
 
+def normalize(name: str) -> str:
+    """PEP 503 name normalization."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def version_of(filename: str, versions: list[str]) -> str | None:
+    """Which of the project's versions a distribution file belongs to. A wheel's name has no
+    '-' (PEP 427: `{name}-{version}-…whl`); an sdist is `{name}-{version}.tar.gz` (or .zip),
+    where a legacy name may hold '-', so the longest version the stem ends with wins."""
+    if filename.endswith(".whl"):
+        parts = filename.split("-")
+        return parts[1] if len(parts) >= 5 and parts[1] in versions else None
+    stem = re.sub(r"(\.tar\.gz|\.tar\.bz2|\.zip|\.tgz)$", "", filename)
+    matches = [v for v in versions if stem.endswith(f"-{v}") or f"-{v}-" in stem]
+    return max(matches, key=len, default=None)
+
+
 class TrustedPublisher(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     project: str
@@ -246,30 +263,51 @@ class PypiConnector(Connector):
     # --- artifacts -----------------------------------------------------------------------
 
     def enumerate(self, window: Window) -> list[Artifact]:
+        """From the PEP 691 simple index (each file's `upload-time`, PEP 700's `versions`),
+        then the per-version JSON (`/pypi/<p>/<v>/json`) of the versions uploaded in the
+        window: the project JSON's `releases` key is deprecated and "may be removed
+        entirely" (Warehouse docs/user/api/json.md)."""
         artifacts = []
         for name in self.config.projects:
-            project = self._project(name)
-            if project is None:
+            simple = self._simple_page(name)
+            if simple is None:
                 artifacts.append(self._hidden_project(name))
                 continue
-            for version, files in (project.get("releases") or {}).items():
-                uploaded = [parse_rfc3339(f.get("upload_time_iso_8601")) for f in files]
-                first = min((t for t in uploaded if t), default=None)
-                if not files or not window.contains(first):
-                    continue
-                publisher, provenance = self._publisher(name, version, files[0]["filename"])
-                artifacts.append(Artifact(
-                    provider="pypi", kind="pypi_release", coordinates=f"{name}=={version}",
-                    digest=files[0].get("digests", {}).get("sha256"), published_at=first,
-                    published_by=None, signed_by=publisher,
-                    owners=self.release_owners(project),
-                    details={"project": name, "version": version,
-                             "files": [{"filename": f["filename"],
-                                        "sha256": f.get("digests", {}).get("sha256")}
-                                       for f in files],
-                             "yanked": all(f.get("yanked") for f in files),
-                             "provenance": provenance}))
+            for version in self._versions_in_window(simple, window):
+                artifact = self._release(name, version, window)
+                if artifact is not None:
+                    artifacts.append(artifact)
         return artifacts
+
+    def _versions_in_window(self, simple: dict[str, Any], window: Window) -> list[str]:
+        """The versions whose first file was uploaded inside the window, in index order."""
+        versions = [str(v) for v in simple.get("versions") or []]
+        first: dict[str, Any] = {}
+        for file in simple.get("files") or []:
+            version = version_of(str(file.get("filename", "")), versions)
+            uploaded = parse_rfc3339(file.get("upload-time"))
+            if version and uploaded and (version not in first or uploaded < first[version]):
+                first[version] = uploaded
+        return [v for v in versions if window.contains(first.get(v))]
+
+    def _release(self, name: str, version: str, window: Window) -> Artifact | None:
+        release = self._json(f"/pypi/{quote(name)}/{quote(version)}/json", missing=(404,))
+        files = list((release or {}).get("urls") or [])
+        uploaded = [parse_rfc3339(f.get("upload_time_iso_8601")) for f in files]
+        first = min((t for t in uploaded if t), default=None)
+        if release is None or not files or not window.contains(first):
+            return None  # removed since the index page was read
+        publisher, provenance = self._publisher(name, version, files[0]["filename"])
+        return Artifact(
+            provider="pypi", kind="pypi_release", coordinates=f"{name}=={version}",
+            digest=files[0].get("digests", {}).get("sha256"), published_at=first,
+            published_by=None, signed_by=publisher, owners=self.release_owners(release),
+            details={"project": name, "version": version,
+                     "files": [{"filename": f["filename"],
+                                "sha256": f.get("digests", {}).get("sha256")}
+                               for f in files],
+                     "yanked": all(f.get("yanked") for f in files),
+                     "provenance": provenance})
 
     def _hidden_project(self, name: str) -> Artifact:
         """A project the JSON API does not show: quarantined by PyPI's admins (reported, and
@@ -298,8 +336,8 @@ class PypiConnector(Connector):
         """(out of circulation, what was read) from the JSON API and the PEP 691 simple
         index, which is what pip reads: every file of the release yanked (or gone) in both."""
         name, version = artifact.details["project"], artifact.details["version"]
-        project = self._project(name)
-        files = ((project or {}).get("releases") or {}).get(version, [])
+        release = self._json(f"/pypi/{quote(name)}/{quote(version)}/json", missing=(404,))
+        files = list((release or {}).get("urls") or [])
         names = {f["filename"] for f in artifact.details.get("files") or []} | {
             f["filename"] for f in files}
         simple = self._simple(name)
@@ -314,13 +352,18 @@ class PypiConnector(Connector):
                       f"{len(listed)} in the simple index")
 
     def _simple(self, name: str) -> list[dict[str, Any]]:
-        path = f"/simple/{re.sub(r'[-_.]+', '-', name).lower()}/"  # PEP 503 normalised
+        return list((self._simple_page(name) or {}).get("files") or [])
+
+    def _simple_page(self, name: str) -> dict[str, Any] | None:
+        """The project's PEP 691 JSON page (what pip reads); None when the index hides it."""
+        path = f"/simple/{normalize(name)}/"
         response = self._get(path, ok=(200, 404), headers={"Accept": SIMPLE_JSON})
         if response.status_code == 404:
-            return []
+            return None
         if SIMPLE_JSON not in response.headers.get("Content-Type", ""):
             raise ConnectorError(f"GET {path}: no PEP 691 answer", provider="pypi")
-        return list(response.json().get("files") or [])
+        page: dict[str, Any] = response.json()
+        return page
 
     def confirm(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
         """DONE once the release reads as yanked — also how a person's yank on pypi.org is

@@ -248,11 +248,41 @@ def test_a_quarantined_project_is_reported_and_does_not_stop_enumeration(sandbox
     assert pypi.restore(project, {}).outcome is Outcome.MANUAL
 
 
-def test_provenance_disabled_on_the_index_is_no_error(world) -> None:
-    sandbox, seeded, environ = world
+def index_flags(sandbox, **flags: bool) -> None:
     admin = {"Authorization": f"Bearer {sandbox.admin()['pypi']['token']}"}
     httpx.put(f"{sandbox.urls()['pypi']}/_sandbox/flags", headers=admin,
-              json={"disable_pep740": True}).raise_for_status()
+              json=flags).raise_for_status()
+
+
+def test_provenance_disabled_on_the_index_is_no_error(world) -> None:
+    sandbox, seeded, environ = world
+    index_flags(sandbox, disable_pep740=True)
     [artifact] = connector(sandbox, environ).enumerate(Window(since=seeded.window_start))
     assert artifact.signed_by is None
     assert artifact.details["provenance"] == "unavailable (HTTP 403)"
+
+
+def test_enumeration_reads_pep_691_and_per_version_json_not_the_deprecated_releases(
+        world) -> None:
+    """Warehouse's `releases` key "may be removed entirely": with it gone, the in-window
+    release is still found, from the simple index's upload times and the version's JSON."""
+    sandbox, seeded, environ = world
+    index_flags(sandbox, omit_releases=True)
+    assert "releases" not in httpx.get(f"{sandbox.urls()['pypi']}/pypi/acme-tool/json").json()
+    pypi = connector(sandbox, environ)
+    [artifact] = pypi.enumerate(Window(since=seeded.window_start))
+    assert artifact.coordinates == "acme-tool==1.0.1" and artifact.published_at
+    assert artifact.details["files"][0]["filename"] == "acme_tool-1.0.1.tar.gz"
+    assert [o.name for o in artifact.owners] == ["owner"]
+    assert pypi.quarantine(artifact).outcome is Outcome.DONE  # read back without `releases`
+    assert pypi.confirm(artifact, {}).outcome is Outcome.DONE
+
+
+def test_a_distribution_file_is_matched_to_its_version() -> None:
+    from connectors.pypi import version_of
+
+    versions = ["1.0", "1.0.1", "2.0.0rc1"]
+    assert version_of("acme_tool-1.0.1-py3-none-any.whl", versions) == "1.0.1"
+    assert version_of("acme-tool-1.0.tar.gz", versions) == "1.0"  # legacy name with '-'
+    assert version_of("acme_tool-2.0.0rc1.zip", versions) == "2.0.0rc1"
+    assert version_of("acme_tool-3.0.tar.gz", versions) is None

@@ -53,7 +53,8 @@ Sandbox-only administration under `/_sandbox/` (pypi.org does these in its web U
 {description} with basic user:password → {id, token}; `GET /_sandbox/tokens` (basic) →
 the user's tokens without values; `DELETE /_sandbox/tokens/<id>` (basic); `POST
 /_sandbox/projects/<p>/roles` {user, role} by an Owner; `PUT /_sandbox/projects/<p>/quarantine`
-{quarantined} and `PUT /_sandbox/flags` {disable_pep740} (admin: PyPI admins' actions); `PUT
+{quarantined} and `PUT /_sandbox/flags` {disable_pep740, omit_releases} (admin: PyPI
+admins' actions; `omit_releases` drops the deprecated `releases` key); `PUT
 /_sandbox/projects/<p>/releases/<v>/provenance` {publisher: {kind, repository, workflow,
 environment}, filename?} (admin) — on pypi.org provenance comes from a trusted publisher's
 signed upload. Tokens and passwords are stored hashed; no secret is ever logged.
@@ -439,8 +440,12 @@ class Warehouse:
         latest = self._latest(found)
         releases = {v: [self._file_json(request, f, r) for f in r["files"]]
                     for v, r in found["releases"].items()}
-        return _json({"info": self._info(found, latest), "releases": releases,
-                      "urls": releases[latest], "vulnerabilities": [],
+        body = {"info": self._info(found, latest), "releases": releases}
+        if self.state.data.get("flags", {}).get("omit_releases"):
+            # `releases` is deprecated and "may be removed entirely" (Warehouse
+            # docs/user/api/json.md): the flag serves the JSON API as it will be then.
+            del body["releases"]
+        return _json({**body, "urls": releases[latest], "vulnerabilities": [],
                       "last_serial": self.state.data["serial"],
                       "ownership": {"roles": found["roles"], "organization": None}})
 
@@ -603,7 +608,8 @@ class Warehouse:
         body = request.get_json(silent=True) or {}
         with self.state.lock:
             flags = self.state.data.setdefault("flags", {})
-            flags["disable_pep740"] = bool(body.get("disable_pep740", False))
+            for flag in ("disable_pep740", "omit_releases"):
+                flags[flag] = bool(body.get(flag, False))
             self.state.save()
         return _json(flags)
 
