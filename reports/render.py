@@ -28,7 +28,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 # (`<`, `>`), table cells, strikethrough and GitHub's math. `-`, `+`, `.`, `#` and the like
 # are markup only where a line starts, and a value never starts one unless it leads it.
 MD_ESCAPES = {ord(ch): "\\" + ch for ch in "\\`*_[]<>!|~$"}
-_LINE_START = re.compile(r"^(\s*)([#+\-=]|\d+(?=[.)]))([.)]?)")
+# A block marker needs a space (or the end) after it: `1.0.1`, `-x` and `#x` are text.
+_LINE_START = re.compile(r"^(\s*)([#+\-]|\d+(?=[.)]))([.)]?)(?=\s|$)")
 
 
 def md(value: Any) -> str:

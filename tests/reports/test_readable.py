@@ -46,6 +46,7 @@ def test_when(value: str | None, shown: str) -> None:
 @pytest.mark.parametrize(("text", "escaped"), [
     ("acme-widget 1.0.1+build", "acme-widget 1.0.1+build"),
     ("# heading", "\\# heading"), ("- item", "\\- item"), ("1. item", "1\\. item"),
+    ("1.0.1 not yanked", "1.0.1 not yanked"), ("-x #y", "-x #y"), ("+", "\\+"),
     ("a|b *c* _d_ `e` [f](g) ![h](i) <j> ~k~ $l$",
      "a\\|b \\*c\\* \\_d\\_ \\`e\\` \\[f\\](g) \\!\\[h\\](i) \\<j\\> \\~k\\~ \\$l\\$")])
 def test_md_escapes_only_what_markdown_reads(text: str, escaped: str) -> None:
