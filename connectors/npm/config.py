@@ -32,6 +32,8 @@ class NpmConfig(BaseModel):
     token_env: str | None = None
     password_env: str | None = None
     leaked_token_envs: tuple[str, ...] = ()
+    otp_env: str = Field("NPM_OTP", description="where a one-time password for an account "
+                                                "with 2FA for writes is read from")
     packages: tuple[str, ...] = Field(default=(), description="packages to inspect")
     workflow_repositories: tuple[str, ...] = Field(
         default=(), description="repositories (owner/name) whose CI publishes as this "

@@ -19,7 +19,7 @@ from connectors.base import ActionResult, Artifact, ConnectorError, Outcome, Pro
 
 from .config import NpmConfig, NpmOptions, worst
 from .packument import containment, known_good, suspect_versions, window_of
-from .registry import NpmRegistry, package_path
+from .registry import NpmRegistry, OtpRequired, package_path
 from .versions import Versions
 
 
@@ -69,10 +69,38 @@ class QuarantineSteps:
     def quarantine(self, artifact: Artifact, *, destructive: bool = False) -> ActionResult:
         if artifact.kind == "unreached_scope":
             return self._quarantine_scope(artifact, destructive)
-        if destructive:
-            return self._unpublish(artifact)
-        with self.registry.package_lock(artifact.details["package"]):
-            return self._quarantine_version(artifact)
+        try:
+            if destructive:
+                return self._unpublish(artifact)
+            with self.registry.package_lock(artifact.details["package"]):
+                return self._quarantine_version(artifact)
+        except OtpRequired as error:
+            return self._otp_manual(artifact, error, "quarantine_destructive" if destructive
+                                    else "quarantine")
+
+    def _otp_manual(self, artifact: Artifact, error: OtpRequired, action: str) -> ActionResult:
+        """A write refused for want of a one-time password: the `npm` commands a person
+        with the account's second factor runs (what was done stays done; confirm reads
+        what is left)."""
+        name, version = artifact.details["package"], artifact.details["version"]
+        good = artifact.details.get("known_good")
+        if action == "quarantine_destructive":
+            commands = [f"npm unpublish '{name}@{version}' --otp=<code>"]
+        elif action == "restore":
+            commands = [f"npm deprecate '{name}@{version}' '' --otp=<code>"]
+        else:
+            message = self.options.deprecate_message.replace("'", "'\\''")
+            commands = [f"npm deprecate '{name}@{version}' '{message}' --otp=<code>"]
+            if good and self.options.move_dist_tags:
+                commands += [f"npm dist-tag add '{name}@{good}' {tag} --otp=<code>"
+                             for tag in artifact.details.get("dist_tags") or ["latest"]]
+        return ActionResult(
+            subject=artifact.subject, action=action, outcome=Outcome.MANUAL,
+            detail=str(error), instructions=(
+                f"The account {self.config.user} has 2FA for writes. Someone with its second "
+                "factor runs:\n" + "\n".join(f"  {c}" for c in commands) +
+                f"\n(or sets {self.config.otp_env} to a fresh code and re-runs this case). "
+                "Re-run this case to confirm."))
 
     def _quarantine_version(self, artifact: Artifact) -> ActionResult:
         """Under the package's lock. From any partial state: what is done is not redone."""
@@ -225,6 +253,12 @@ class QuarantineSteps:
                             evidence={"manifest": manifest})
 
     def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
+        try:
+            return self._restore(artifact, evidence)
+        except OtpRequired as error:
+            return self._otp_manual(artifact, error, "restore")
+
+    def _restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
         """Undo one quarantine: undeprecate, and put back the tags it moved where nobody has
         moved them since."""
         name, version = artifact.details["package"], artifact.details["version"]

@@ -37,6 +37,27 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 WRITE_ATTEMPTS = 5  # a 409 means someone wrote in between: re-read and rebuild, this often
+READS = ("GET", "HEAD")
+
+
+class OtpRequired(ConnectorError):
+    """The registry wants a one-time password for this write (an account with 2FA for
+    writes) and none was supplied, or the one supplied was refused. The step becomes a
+    MANUAL one naming the `npm` command a person with the second factor runs."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, provider="npm")
+
+
+def asks_for_otp(response: httpx.Response) -> bool:
+    """EOTP as npm's client reads it (npm-registry-fetch lib/check-response.js): a 401 whose
+    `www-authenticate` lists `otp`, or, for registries that omit the header, a 401 whose
+    body mentions a one-time password."""
+    if response.status_code != 401:
+        return False
+    challenge = [part.strip().lower()
+                 for part in response.headers.get("www-authenticate", "").split(",")]
+    return "otp" in challenge or "one-time pass" in response.text
 
 
 def package_path(name: str) -> str:
@@ -52,8 +73,10 @@ class NpmRegistry:
     """Shared by every step and every thread of a run (hence the locks)."""
 
     def __init__(self, http: HttpClient, url: str, config: NpmConfig,
-                 secrets: SecretSource, *, read_concurrency: int) -> None:
+                 secrets: SecretSource, *, read_concurrency: int,
+                 prompt: Callable[[], str | None] | None = None) -> None:
         self.http = http
+        self._prompt = prompt if prompt is not None else _tty_prompt
         self.url = url
         self._config = config
         self._secrets = secrets
@@ -66,8 +89,41 @@ class NpmRegistry:
     # --- calls ---------------------------------------------------------------------------
 
     def call(self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201),
-             **kwargs: Any) -> httpx.Response:
-        return checked_request(self.http, "npm", method, path, ok=ok, **kwargs)
+             otp: bool = True, **kwargs: Any) -> httpx.Response:
+        """One request. A write the registry answers with EOTP is sent once more with a
+        one-time password (`npm-otp`, as npm's CLI `otplease` does: npm/cli
+        lib/utils/auth.js), from `otp_env` or a prompt on a terminal; without one, or when
+        it is refused, OtpRequired. `otp=False`: the answer is returned as it is (the write
+        probe reads an EOTP as "this token still authenticates")."""
+        if not otp or method.upper() in READS:
+            return checked_request(self.http, "npm", method, path, ok=ok, **kwargs)
+        response = checked_request(self.http, "npm", method, path, ok=(*ok, 401), **kwargs)
+        if asks_for_otp(response):
+            code = self.one_time_password()
+            if code is None:
+                raise OtpRequired(f"{method} {path}: the registry asks for a one-time "
+                                  f"password (EOTP) and {self._config.otp_env} is not set")
+            headers = {**(kwargs.pop("headers", None) or {}), "npm-otp": code}
+            response = checked_request(self.http, "npm", method, path, ok=(*ok, 401),
+                                       headers=headers, **kwargs)
+            if asks_for_otp(response):
+                raise OtpRequired(f"{method} {path}: the one-time password was refused")
+        if response.status_code not in ok:  # a 401 that is not EOTP
+            raise ConnectorError(f"{method} {path}: HTTP {response.status_code}",
+                                 provider="npm")
+        return response
+
+    def one_time_password(self) -> str | None:
+        """The OTP for a retry: the environment's (read each time: a person may set a
+        fresh one between runs), else one typed at a terminal."""
+        code = self._secrets.get(self._config.otp_env)
+        if code:
+            return code
+        with self._auth_lock:
+            typed = self._prompt()
+        if typed:
+            SECRETS.add(typed)
+        return typed or None
 
     def same_origin(self, link: object) -> str | None:
         """A `urls.next`-style link as a path on this registry; None when there is none.
@@ -175,3 +231,14 @@ class NpmRegistry:
         gaps = {name: error for name, (_, error) in zip(self.packages, results, strict=True)
                 if error}
         return found, gaps
+
+
+def _tty_prompt() -> str | None:
+    """Ask for an OTP only where a person can answer (npm's `otplease` asks only on a TTY)."""
+    import sys
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return None
+    import getpass
+
+    return getpass.getpass("npm one-time password (2FA): ").strip() or None

@@ -22,11 +22,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
+
 from connectors._redact import fingerprint
 from connectors.base import ActionResult, ConnectorError, Credential, Outcome, parse_rfc3339
 
 from .config import NpmConfig, worst
-from .registry import NpmRegistry, tag_path
+from .registry import NpmRegistry, OtpRequired, asks_for_otp, tag_path
 from .trust import TrustedPublishers
 
 PROBE_TAG = "revoker-revocation-probe"  # never exists; deleting it is a harmless write
@@ -148,7 +150,17 @@ class Tokens:
             return ActionResult(subject=credential.subject, action="revoke",
                                 outcome=Outcome.DONE, detail="already revoked")
         path = f"/-/npm/v1/tokens/token/{credential.id}"
-        self.registry.call("DELETE", path, ok=(200, 204, 404), headers=self.registry.headers())
+        try:
+            self.registry.call("DELETE", path, ok=(200, 204, 404),
+                               headers=self.registry.headers())
+        except OtpRequired as error:
+            return ActionResult(
+                subject=credential.subject, action="revoke", outcome=Outcome.MANUAL,
+                detail=str(error), instructions=(
+                    f"The account {self.config.user} has 2FA for writes: someone with its "
+                    f"second factor runs `npm token revoke {credential.id} --otp=<code>` "
+                    f"(or sets {self.config.otp_env} to a fresh code and re-runs this "
+                    "case). Re-run this case to verify."))
         return ActionResult(subject=credential.subject, action="revoke", outcome=Outcome.DONE,
                             detail="token deleted", requests=(f"DELETE {path}",))
 
@@ -188,7 +200,12 @@ class Tokens:
             return _verified(credential, Outcome.INDETERMINATE,
                              "no longer listed, but the leaked value is not supplied "
                              "(leaked_token_envs): no write probe could show it refused")
-        status = self.write_probe(value)
+        response = self.probe(value)
+        status = response.status_code
+        if asks_for_otp(response):  # the registry knew the token: it asks for the 2nd factor
+            return _verified(credential, Outcome.FAILED,
+                             f"{fingerprint(value)} still authenticates: the registry "
+                             "asked for a one-time password (EOTP) to let it write")
         if status in PROBE_LIVE:
             return _verified(credential, Outcome.FAILED,
                              f"{fingerprint(value)} can still write (HTTP {status})")
@@ -210,10 +227,13 @@ class Tokens:
         return None
 
     def write_probe(self, token: str) -> int:
-        """The status of a write that cannot change anything (deleting a dist-tag that does
-        not exist) sent with `token`. 429 and 5xx raise (transient): the probe says nothing."""
+        return self.probe(token).status_code
+
+    def probe(self, token: str) -> httpx.Response:
+        """The answer to a write that cannot change anything (deleting a dist-tag that does
+        not exist) sent with `token`, never retried with an OTP. 429 and 5xx raise
+        (transient): the probe says nothing."""
         package = self.config.packages[0] if self.config.packages else "revoker-probe"
         answered = tuple(code for code in range(200, 500) if code != 429)
-        response = self.registry.call("DELETE", tag_path(package, PROBE_TAG), ok=answered,
-                                      headers={"Authorization": f"Bearer {token}"})
-        return response.status_code
+        return self.registry.call("DELETE", tag_path(package, PROBE_TAG), ok=answered,
+                                  otp=False, headers={"Authorization": f"Bearer {token}"})

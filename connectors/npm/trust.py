@@ -19,7 +19,7 @@ from urllib.parse import quote
 from connectors.base import ActionResult, Credential, Outcome
 
 from .config import NPM_WEB, REFUSED, UNSERVED
-from .registry import NpmRegistry, package_path
+from .registry import NpmRegistry, OtpRequired, package_path
 from .signing import trusted_publisher
 
 
@@ -100,8 +100,12 @@ class TrustedPublishers:
             return ActionResult(subject=credential.subject, action="revoke",
                                 outcome=Outcome.DONE, detail="already removed")
         path = f"/-/package/{quote(name, safe='@')}/trust/{quote(credential.id, safe='')}"
-        response = self.registry.call("DELETE", path, ok=(200, 202, 204, *UNSERVED, *REFUSED),
-                                      headers=self.registry.headers())
+        try:
+            response = self.registry.call("DELETE", path,
+                                          ok=(200, 202, 204, *UNSERVED, *REFUSED),
+                                          headers=self.registry.headers())
+        except OtpRequired as error:
+            return self._manual(credential, str(error))
         if response.status_code in REFUSED:
             return self._manual(credential, f"the registry refused the removal (HTTP "
                                             f"{response.status_code}): it needs an owner's "

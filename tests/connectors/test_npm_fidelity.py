@@ -11,8 +11,10 @@ import httpx
 
 from connectors._clients import Clients
 from connectors._guard import Guard
-from connectors.base import Identity, Outcome, ProviderContext, SecretSource
+from connectors._redact import fingerprint
+from connectors.base import Credential, Identity, Outcome, ProviderContext, SecretSource, Window
 from connectors.npm import NpmConfig, NpmConnector
+from connectors.sandbox.npm.front import totp
 from connectors.sandbox.seed import apply_seed
 
 
@@ -102,3 +104,54 @@ def test_prefix_and_mask_shapes() -> None:
     assert not mask_matches("npm_2f", "npm_1fQ2w3e4r5t6y7u8")
     assert not mask_matches("", "npm_1fQ2w3e4r5t6y7u8")  # nothing listed fits nothing
     assert mask_matches("abcde...vwxyz", "abcde0123456789vwxyz")
+
+
+# --- 3. one-time passwords for a 2FA-for-writes account ----------------------------------
+
+def otp_of(seeded: Any) -> str:
+    return totp(seeded.secrets["npm/release-bot/totp"])
+
+
+def test_a_write_without_otp_is_eotp_and_the_token_revoke_becomes_manual(sandbox) -> None:
+    seeded = apply_seed(sandbox.urls(), seed(tokens=1, two_factor=True))
+    npm = build(sandbox, seeded)
+    [token] = [c for c in npm.discover() if c.kind == "npm_token"]
+    result = npm.revoke(token)
+    assert result.outcome is Outcome.MANUAL and "EOTP" in result.detail
+    assert f"npm token revoke {token.id} --otp=" in (result.instructions or "")
+    assert npm.verify(token).outcome is Outcome.FAILED  # still listed: nothing was deleted
+    with_otp = build(sandbox, seeded, extra={"NPM_OTP": otp_of(seeded)})
+    mark = sandbox.log_marks()
+    done = with_otp.revoke(token)
+    assert done.outcome is Outcome.DONE and done.detail == "token deleted"
+    sent = [(e["method"], e["status"]) for e in sandbox.request_log("npm", mark["npm"])
+            if e["method"] == "DELETE"]
+    assert sent == [("DELETE", 401), ("DELETE", 200)]  # EOTP, then the retry with npm-otp
+    assert with_otp.verify(token).outcome is Outcome.DONE
+
+
+def test_an_eotp_answer_to_the_write_probe_is_a_live_token(sandbox) -> None:
+    """An unlisted token (npmjs lists no session tokens) whose probe gets EOTP is live: the
+    registry knew it and wanted the second factor. It is not a refused write."""
+    seeded = apply_seed(sandbox.urls(), seed(tokens=1, two_factor=True))
+    session = seeded.secrets["npm/release-bot/session"]
+    npm = build(sandbox, seeded, extra={"LEAKED": session})
+    unlisted = Credential(provider="npm", kind="npm_token", id="session-of-release-bot",
+                          fingerprint=fingerprint(session), details={"leaked": True})
+    result = npm.verify(unlisted)
+    assert result.outcome is Outcome.FAILED and "one-time password" in result.detail
+
+
+def test_quarantine_without_otp_is_manual_with_the_commands_and_with_it_is_done(sandbox
+                                                                                ) -> None:
+    seeded = apply_seed(sandbox.urls(), seed(tokens=1, two_factor=True))
+    npm = build(sandbox, seeded)
+    [artifact] = npm.enumerate(Window(since=seeded.window_start))
+    result = npm.quarantine(artifact)
+    assert result.outcome is Outcome.MANUAL
+    assert "npm deprecate '@acme/widget@1.0.1' 'compromised' --otp=" in result.instructions
+    assert "npm dist-tag add '@acme/widget@1.0.0' latest --otp=" in result.instructions
+    assert npm.confirm(artifact, {}).outcome is Outcome.FAILED  # nothing changed
+    with_otp = build(sandbox, seeded, extra={"NPM_OTP": otp_of(seeded)})
+    assert with_otp.quarantine(artifact).outcome is Outcome.DONE
+    assert with_otp.confirm(artifact, {}).outcome is Outcome.DONE

@@ -13,13 +13,29 @@ tarball URLs with the address clients were given), except where npmjs differs:
   mask, and its CIDR list as `cidr_whitelist`: npm/cli lib/commands/token.js matches a value
   with `id.indexOf(t.token) === 0`, prints `${token.token}…` and reads
   `token.cidr_whitelist`; docs/lib/content/commands/npm-token.md shows `npm_1f…`.
+- Two-factor authentication for writes. `POST /-/npm/v1/user` with `{"tfa": {"password",
+  "mode": "auth-and-writes"}}` answers `{"tfa": "otpauth://totp/…?secret=…"}` and
+  `{"tfa": ["<otp>"]}` confirms it (npm/cli lib/commands/profile.js `enable2fa` through
+  npm-profile `set`). From then on every write sent with one of the account's live tokens
+  needs a current TOTP (RFC 6238) in `npm-otp`; without it: 401, `www-authenticate: OTP`
+  and a body naming a one-time password — what npm's client reads as EOTP
+  (npm-registry-fetch lib/check-response.js) and what its `otplease` retries with an OTP
+  (npm/cli lib/utils/auth.js). A revoked token is not the account's any more: its write
+  goes on to verdaccio, which refuses it. (Not modelled: the OTP npmjs also asks at login
+  in auth-and-writes mode, and bypass-2FA granular tokens.)
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
+import secrets
+import struct
 import threading
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,19 +49,38 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length",
               "content-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 TOKEN_PREFIX = 6  # "npm_1f…" in npm-token.md: the listed prefix is this long
 PAGE_SIZE = 2
+READS = ("GET", "HEAD")
+LOGIN = "/-/user/org.couchdb.user:"
+EOTP_BODY = {"error": "This operation requires a one-time password."}
+
+
+def totp(secret: str, at: float | None = None, step: int = 0) -> str:
+    """RFC 6238 (SHA-1, 30 s, 6 digits), as authenticator apps compute it."""
+    counter = int((time.time() if at is None else at) // 30) + step
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    code = (struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
+    return f"{code:06d}"
 
 
 class FrontState:
     """What the front learns from the traffic it passes: token values by key (from the
-    creation answers), so it can list prefixes as npmjs does."""
+    creation answers), so it can list prefixes as npmjs does; which live token is whose
+    (logins and creations; a deletion ends it); the accounts' 2FA secrets."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.values: dict[str, str] = {}  # token key → value
+        self.owners: dict[str, str] = {}  # live token value → account
+        self.pending: dict[str, str] = {}  # account → TOTP secret, not yet confirmed
+        self.two_factor: dict[str, str] = {}  # account → TOTP secret (auth-and-writes)
 
-    def clear(self) -> None:
+    def owner(self, request: Request) -> str | None:
+        header = request.headers.get("Authorization", "")
+        value = header[7:].strip() if header.lower().startswith("bearer ") else ""
         with self.lock:
-            self.values.clear()
+            return self.owners.get(value)
 
 
 class NpmjsFront:
@@ -93,10 +128,60 @@ class NpmjsFront:
         method = request.method
         if method == "GET" and path == "/-/npm/v1/tokens":
             return self._list_tokens(request, query)
+        if method not in READS and not path.startswith(LOGIN) and not self._otp_ok(request):
+            return _json(EOTP_BODY, 401, {"WWW-Authenticate": "OTP"})
+        if method == "POST" and path == "/-/npm/v1/user":
+            return self._profile(request)
         upstream = self._forward(request, path, query)
-        if method == "POST" and path == "/-/npm/v1/tokens" and upstream.status_code < 300:
-            self._remember_token(upstream)
+        if upstream.status_code < 300:
+            self._learn(request, path, upstream)
         return _relay(upstream)
+
+    def _learn(self, request: Request, path: str, upstream: httpx.Response) -> None:
+        """Whose token is live, from a login, a creation or a deletion that succeeded."""
+        method = request.method
+        if method == "PUT" and path.startswith(LOGIN):
+            value = (upstream.json() or {}).get("token")
+            if value:
+                with self.state.lock:
+                    self.state.owners[str(value)] = path[len(LOGIN):]
+        elif method == "POST" and path == "/-/npm/v1/tokens":
+            self._remember_token(request, upstream)
+        elif method == "DELETE" and path.startswith("/-/npm/v1/tokens/token/"):
+            key = path.rsplit("/", 1)[1]
+            with self.state.lock:
+                self.state.owners.pop(self.state.values.get(key, ""), None)
+
+    # --- two-factor authentication --------------------------------------------------------
+
+    def _otp_ok(self, request: Request) -> bool:
+        user = self.state.owner(request)
+        with self.state.lock:
+            secret = self.state.two_factor.get(user or "")
+        if secret is None:
+            return True
+        given = request.headers.get("npm-otp", "").strip()
+        return any(hmac.compare_digest(given, totp(secret, step=s)) for s in (-1, 0, 1))
+
+    def _profile(self, request: Request) -> Response:
+        """Enable 2FA as npm's `profile enable-2fa` does: a secret, then a confirming OTP."""
+        user = self.state.owner(request)
+        tfa = (request.get_json(silent=True) or {}).get("tfa")
+        if user is None:
+            return _json({"error": "You must be logged in"}, 401)
+        if isinstance(tfa, dict) and tfa.get("mode") == "auth-and-writes":
+            secret = base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=")
+            with self.state.lock:
+                self.state.pending[user] = secret
+            return _json({"tfa": f"otpauth://totp/npm:{user}?secret={secret}&issuer=npm"})
+        if isinstance(tfa, list) and tfa:
+            with self.state.lock:
+                secret = self.state.pending.get(user, "")
+                if secret and str(tfa[0]) == totp(secret):
+                    self.state.two_factor[user] = self.state.pending.pop(user)
+                    return _json({"tfa": {"pending": False, "mode": "auth-and-writes"}})
+            return _json({"error": "invalid one-time password"}, 403)
+        return _json({"error": "only tfa changes are served by this sandbox"}, 400)
 
     # --- forwarding ---------------------------------------------------------------------
 
@@ -109,11 +194,15 @@ class NpmjsFront:
 
     # --- tokens -------------------------------------------------------------------------
 
-    def _remember_token(self, upstream: httpx.Response) -> None:
+    def _remember_token(self, request: Request, upstream: httpx.Response) -> None:
         created = upstream.json()
+        user = self.state.owner(request)
         if isinstance(created, dict) and created.get("key") and created.get("token"):
             with self.state.lock:
                 self.state.values[str(created["key"])] = str(created["token"])
+                owner = str(created.get("user") or user or "")
+                if owner:
+                    self.state.owners[str(created["token"])] = owner
 
     def _list_tokens(self, request: Request, query: str) -> Response:
         upstream = self._forward(request, "/-/npm/v1/tokens", "")

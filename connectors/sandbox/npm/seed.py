@@ -3,6 +3,8 @@ published to verdaccio through npm's own registry API, then their dist-tags.
 
     npm:
       users: [{name: release-bot, password: "...", tokens: 1}]  # via POST /-/npm/v1/tokens
+      # two_factor: true → 2FA for writes after its tokens exist (the front's profile API);
+      # its publishes then carry an OTP, as `npm publish --otp` does
       packages:
         - name: "@acme/widget"
           maintainers: [release-bot]             # default: the versions' publishers
@@ -14,7 +16,8 @@ published to verdaccio through npm's own registry API, then their dist-tags.
           dist_tags: {latest: 1.0.1}             # applied after all versions
 
 Secrets: `npm/<u>/password`, `npm/<u>/session` (a login, which npm does not list as a
-token), `npm/<u>/token/<n>`; ids: `npm/<u>/token/<n>/key`.
+token), `npm/<u>/token/<n>`, `npm/<u>/totp` (the 2FA secret: `front.totp` makes codes);
+ids: `npm/<u>/token/<n>/key`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 from pydantic import Field
@@ -37,11 +40,14 @@ from connectors.sandbox.seed.model import (
     tar_gz,
 )
 
+from .front import totp
+
 
 class NpmUser(Strict):
     name: str
     password: str
     tokens: int = Field(1, ge=0)
+    two_factor: bool = False
 
 
 class NpmProvenance(Strict):
@@ -82,6 +88,7 @@ class NpmSeeder:
         self.url, self.seed, self.identity = context.url, seed, context.identity
         self.result = context.result
         self.sessions: dict[str, str] = {}
+        self.totp: dict[str, str] = {}
         self.http = httpx.Client(base_url=self.url, timeout=30)
 
     def identities(self) -> None:
@@ -104,11 +111,28 @@ class NpmSeeder:
                 self.result.ids[f"npm/{user.name}/token/{index}/key"] = body["key"]
                 self.result.plant(self.identity, provider="npm", kind="npm_token",
                                   id=body["key"], principal=user.name)
+            if user.two_factor:
+                self._enable_two_factor(user)
+
+    def _enable_two_factor(self, user: NpmUser) -> None:
+        """As `npm profile enable-2fa auth-and-writes`: ask for a secret, confirm a code."""
+        offered = check(self.http.post("/-/npm/v1/user", headers=self._auth(user.name),
+                                       json={"tfa": {"password": user.password,
+                                                     "mode": "auth-and-writes"}}),
+                        f"enabling 2FA for {user.name}").json()["tfa"]
+        secret = parse_qs(urlsplit(offered).query)["secret"][0]
+        check(self.http.post("/-/npm/v1/user", headers=self._auth(user.name),
+                             json={"tfa": [totp(secret)]}), f"confirming 2FA for {user.name}")
+        self.result.keep(f"npm/{user.name}/totp", secret)
+        self.totp[user.name] = secret
 
     def _auth(self, user: str) -> dict[str, str]:
         if user not in self.sessions:
             raise SeedError(f"npm publisher {user!r} is not among the seed's npm users")
-        return {"Authorization": f"Bearer {self.sessions[user]}"}
+        headers = {"Authorization": f"Bearer {self.sessions[user]}"}
+        if user in self.totp:
+            headers["npm-otp"] = totp(self.totp[user])
+        return headers
 
     def publish(self, *, in_window: bool) -> None:
         for package in self.seed.packages:
