@@ -31,8 +31,9 @@ from github import GithubException
 from connectors._redact import fingerprint, redact
 from connectors.base import ConnectorError, ProviderContext
 
+from .app import AppOperator
 from .config import DEFAULT_API, PROVIDER, GitHubConfig, GitHubOptions, web_url
-from .logic import budget_wait, next_link, retry_delay
+from .logic import budget_wait, is_rate_limited, next_link, retry_delay
 
 
 def without_transport_retries(github: Any) -> Any:
@@ -98,7 +99,10 @@ class GitHubApi:
             response = self._send(verb, path, params, body, headers, what)
             with self._lock:
                 self._last_headers[budget_key] = response.headers
-            if response.ok or response.status in accept:
+            # A rate-limited 403 is never the refusal a caller accepts (a PAT on an App-only
+            # operation, a missing permission): it is waited out or fails transient.
+            if response.ok or (response.status in accept and not is_rate_limited(
+                    response.status, response.headers, response.message)):
                 return response
             delay = retry_delay(response.status, response.headers, attempt,
                                 message=response.message, now=time.time(),
@@ -178,6 +182,8 @@ class GitHub:
     # (the token steps read the values' state before any second send).
     revoker: GitHubApi
     web_url: str
+    # The responder's GitHub App, when configured: the org calls only an App may make.
+    app: AppOperator | None = None
 
     @classmethod
     def connect(cls, context: ProviderContext, config: GitHubConfig,
@@ -196,13 +202,25 @@ class GitHub:
             "secondary_rate_wait": options.secondary_rate_wait}
         token = context.secrets.get(config.operator_token_env)
         clients = context.clients
+        anon = GitHubApi(clients.github(base_url, None, **settings), **patience)
+        app_id = context.secrets.get(config.operator_app_id_env)
+        app_key = context.secrets.get(config.operator_app_key_env)
         return cls(
             api=GitHubApi(clients.github(base_url, token, **settings), **patience),
-            anon=GitHubApi(clients.github(base_url, None, **settings), **patience),
+            anon=anon,
             revoker=GitHubApi(without_transport_retries(clients.github(base_url, None,
                                                                        **settings)),
                               attempts=1, **patience),
-            web_url=web_url(base_url))
+            web_url=web_url(base_url),
+            app=AppOperator(anon, app_id, app_key) if app_id and app_key else None)
+
+    def org_admin(self, org: str) -> tuple[GitHubApi, dict[str, str] | None]:
+        """The client and headers for an App-only org operation: the App's installation
+        token for `org` when an App is configured, else the operator token (which GitHub
+        answers 403 unless it is itself an installation token)."""
+        if self.app is None:
+            return self.api, None
+        return self.anon, self.app.headers_for(org)
 
     def close(self) -> None:
         for api in (self.api, self.anon, self.revoker):

@@ -33,6 +33,8 @@ class GitHubConfig(BaseModel):
           orgs: [acme]
           repos: [acme/widget, acme/cli]
           operator_token_env: GITHUB_TOKEN          # the responder's admin token
+          operator_app_id_env: REVOKER_APP_ID       # the responder's GitHub App (optional):
+          operator_app_key_env: REVOKER_APP_KEY     # its id and private key (PEM)
           leaked_token_envs: [LEAKED_GITHUB_TOKEN]
           leaked_tokens_file_envs: [LEAKED_OAUTH_TOKENS_FILE]   # a mass leak, one a line
           app_installations: [4242]
@@ -48,6 +50,13 @@ class GitHubConfig(BaseModel):
     orgs: tuple[str, ...] = ()
     repos: tuple[str, ...] = Field(default=(), description="owner/name")
     operator_token_env: str = "GITHUB_TOKEN"
+    # Org fine-grained PAT grants can be listed and revoked only by a GitHub App ("Only GitHub
+    # Apps can use this endpoint": orgs/list-pat-grants, orgs/update-pat-accesses). With
+    # these, Revoker signs the App's JWT and mints an installation token per org.
+    operator_app_id_env: str | None = Field(
+        None, description="env var holding the responder's GitHub App id")
+    operator_app_key_env: str | None = Field(
+        None, description="env var holding that App's private key (PEM)")
     leaked_token_envs: tuple[str, ...] = ()
     leaked_tokens_file_envs: tuple[str, ...] = Field(
         default=(), description="env vars naming files of leaked token values, one a line")

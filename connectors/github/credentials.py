@@ -3,8 +3,12 @@ holds in its orgs, repositories, user account and App installations, and how eac
 and read back.
 
 - `fine_grained_pat_grant` ("<org>/<grant id>"): the org's access for the identity's
-  fine-grained PAT; revoked with POST /orgs/{org}/personal-access-tokens (a GitHub App's
-  token must make that call; otherwise a named manual step for an org owner).
+  fine-grained PAT; listed with GET and revoked with POST /orgs/{org}/personal-access-tokens.
+  Only a GitHub App may call either ("Only GitHub Apps can use this endpoint"): the
+  responder's App (app.py) mints an installation token per org for them.
+- `pat_grants_unlisted` ("<org>"): GitHub refused to list the org's grants (403: the operator
+  is a personal token, or an App without the permission). A named manual step for an org
+  owner, never a failure of the org: its other steps (Actions secrets) still run.
 - `app_installation`: suspended with the App's JWT (`app_jwt_env`), else manual.
 - `deploy_key` ("owner/repo/<id>"): keys the identity added (`added_by`); deleted.
 - `gpg_key`, `ssh_signing_key`: deleted when the operator token *is* the identity; else a
@@ -21,11 +25,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from connectors._guard import DryRunBlocked
 from connectors.base import ActionResult, ConnectorError, Credential, Outcome, ProviderContext
 
 from .api import GitHub
 from .config import PROVIDER, GitHubConfig, credential_result
-from .logic import parse_time
+from .logic import next_link, parse_time
 
 ISSUANCE_ACTIONS = (
     "personal_access_token.", "oauth_access.", "oauth_authorization.", "public_key.",
@@ -42,6 +47,7 @@ class CredentialSteps:
     the inventory section, the App's JWT and the ledger's observe hook."""
 
     def __init__(self, github: GitHub, config: GitHubConfig, context: ProviderContext) -> None:
+        self.github = github
         self.api, self.anon, self.web_url = github.api, github.anon, github.web_url
         self.config = config
         self.observe = context.observe
@@ -69,6 +75,8 @@ class CredentialSteps:
         gaps: dict[str, str] = {}
         reached = 0
         for scope, lister in [*((f"orgs/{org}", self._discover_org) for org in self.config.orgs),
+                              *((f"pat_grants/{org}", self._discover_grants)
+                                for org in self.config.orgs),
                               *((f"repos/{r}", self._discover_repo) for r in self.config.repos),
                               ("users/" + self.config.login, self._discover_user_keys),
                               *((f"installations/{i}", self._discover_installation)
@@ -78,6 +86,11 @@ class CredentialSteps:
                 reached += 1
             except ConnectorError as error:
                 gaps[scope] = str(error)
+            except DryRunBlocked as blocked:
+                # The App's installation token is minted by a write (it issues a
+                # credential): refused in a dry-run, so this scope is not read. Revoking the
+                # gap retries it, which the engine reports as planned.
+                gaps[scope] = f"not read: {blocked.planned.describe()} refused by the guard"
         if gaps and not reached and not found:
             raise ConnectorError(f"no GitHub scope reachable: {gaps}", provider=PROVIDER,
                                  transient=True)
@@ -87,16 +100,42 @@ class CredentialSteps:
                   for scope, error in gaps.items()]
         return found
 
+    def _org_list(self, org: str, what: str) -> list[dict[str, Any]] | str:
+        """The identity's items of an App-only org list (`personal-access-tokens` or
+        `personal-access-token-requests`), or GitHub's reason when it refuses (403)."""
+        api, headers = self.github.org_admin(org)
+        path = f"/orgs/{org}/{what}"
+        url: str | None = path
+        query: dict[str, Any] | None = {"per_page": 100}
+        items: list[dict[str, Any]] = []
+        while url is not None:
+            page = api.get(url, params=query, headers=headers, accept=(403,))
+            if page.status == 403:
+                return f"GET {path}: HTTP 403 {page.message}".strip()
+            items += page.data or []
+            url, query = next_link(page.headers), None
+        return [g for g in items if (g.get("owner") or {}).get("login") == self.config.login]
+
     def _org_grants(self, org: str) -> list[dict[str, Any]]:
-        return [g for g in self.api.pages(f"/orgs/{org}/personal-access-tokens")
-                if (g.get("owner") or {}).get("login") == self.config.login]
+        """The identity's grants; ConnectorError when GitHub refuses to list them."""
+        grants = self._org_list(org, "personal-access-tokens")
+        if isinstance(grants, str):
+            raise ConnectorError(grants, provider=PROVIDER)
+        return grants
 
     def _discover_org(self, org: str) -> list[Credential]:
-        found = [self._grant_credential(org, grant) for grant in self._org_grants(org)]
-        if self.config.secret_names:
-            found += self._secrets(f"/orgs/{org}/actions/secrets", org,
-                                   f"{self.web_url}/organizations/{org}/settings/secrets/actions")
-        return found
+        if not self.config.secret_names:
+            return []
+        return self._secrets(f"/orgs/{org}/actions/secrets", org,
+                             f"{self.web_url}/organizations/{org}/settings/secrets/actions")
+
+    def _discover_grants(self, org: str) -> list[Credential]:
+        grants = self._org_list(org, "personal-access-tokens")
+        if isinstance(grants, str):
+            return [Credential(provider=PROVIDER, kind="pat_grants_unlisted", id=org,
+                               principal=self.config.login, status="unknown",
+                               details={"org": org, "refused": grants})]
+        return [self._grant_credential(org, grant) for grant in grants]
 
     def _grant_credential(self, org: str, grant: dict[str, Any]) -> Credential:
         permissions = grant.get("permissions") or {}
@@ -199,15 +238,20 @@ class CredentialSteps:
         evidence: dict[str, Any] = {"login": self.config.login, "pat_grants": {},
                                     "pat_requests": {}, "audit_log": {}, "errors": {}}
         for org in self.config.orgs:
+            for key, what in (("pat_grants", "personal-access-tokens"),
+                              ("pat_requests", "personal-access-token-requests")):
+                try:
+                    found = self._org_list(org, what)
+                except (ConnectorError, DryRunBlocked) as error:
+                    found = str(error)
+                if isinstance(found, str):  # recorded as not read, never as "none"
+                    evidence["errors"][f"orgs/{org}/{what}"] = found
+                else:
+                    evidence[key][org] = found
             try:
-                evidence["pat_grants"][org] = self._org_grants(org)
-                evidence["pat_requests"][org] = [
-                    r for r in self.api.pages(f"/orgs/{org}/personal-access-token-requests")
-                    if (r.get("owner") or {}).get("login") == self.config.login]
+                evidence["audit_log"][org] = self._audit_events(org)
             except ConnectorError as error:
-                evidence["errors"][f"orgs/{org}"] = str(error)
-                continue
-            evidence["audit_log"][org] = self._audit_events(org)
+                evidence["errors"][f"orgs/{org}/audit-log"] = str(error)
         evidence["credentials"] = [c.model_dump(mode="json") for c in credentials]
         return evidence
 
@@ -230,6 +274,7 @@ class CredentialSteps:
     def revoke(self, credential: Credential) -> ActionResult:
         handler = {
             "fine_grained_pat_grant": self._revoke_grant,
+            "pat_grants_unlisted": self._unlisted_grants,
             "app_installation": self._suspend_installation,
             "deploy_key": self._delete_deploy_key,
             "gpg_key": self._delete_signing_key,
@@ -249,8 +294,9 @@ class CredentialSteps:
         if not self._grant_listed(org, grant_id):
             return credential_result(credential, Outcome.DONE, "grant already revoked")
         path = f"/orgs/{org}/personal-access-tokens"
-        response = self.api.call("POST", path, body={"action": "revoke", "pat_ids": [grant_id]},
-                                 accept=(403,))
+        api, headers = self.github.org_admin(org)
+        response = api.call("POST", path, body={"action": "revoke", "pat_ids": [grant_id]},
+                            headers=headers, accept=(403,))
         if response.status == 403:
             return credential_result(
                 credential, Outcome.MANUAL, "only a GitHub App may revoke PAT grants via the API",
@@ -261,6 +307,22 @@ class CredentialSteps:
                              "organization_personal_access_tokens: write).")
         return credential_result(credential, Outcome.DONE, "org access removed",
                                  requests=(f"POST {path}",))
+
+    def _grants_page(self, org: str) -> str:
+        return f"{self.web_url}/organizations/{org}/settings/personal-access-tokens/active"
+
+    def _unlisted_grants(self, credential: Credential) -> ActionResult:
+        org = credential.details["org"]
+        return credential_result(
+            credential, Outcome.MANUAL,
+            f"GitHub lets only a GitHub App list or revoke {org}'s fine-grained token grants "
+            f"({credential.details.get('refused')})",
+            instructions=f"An owner of the organization {org} opens {self._grants_page(org)}, "
+                         f"filters by owner {self.config.login} and revokes every token listed "
+                         f"(and denies its pending requests at {self.web_url}/organizations/"
+                         f"{org}/settings/personal-access-token-requests). Or give Revoker a "
+                         "GitHub App installed on the org with 'Personal access tokens: "
+                         "write' (operator_app_id_env, operator_app_key_env) and re-run.")
 
     def _suspend_installation(self, credential: Credential) -> ActionResult:
         settings = f"{self.web_url}/settings/installations/{credential.id}"
@@ -312,7 +374,8 @@ class CredentialSteps:
         """The identity's credentials in the scope an `unreached_scope` credential names."""
         kind, _, name = credential.id.partition("/")
         listers: dict[str, Callable[[str], list[Credential]]] = {
-            "orgs": self._discover_org, "repos": self._discover_repo,
+            "orgs": self._discover_org, "pat_grants": self._discover_grants,
+            "repos": self._discover_repo,
             "users": self._discover_user_keys, "installations": self._discover_installation}
         return listers[kind](name)
 
@@ -335,6 +398,8 @@ class CredentialSteps:
             gone = not self._grant_listed(credential.details["org"],
                                           int(credential.details["grant_id"]))
             return self._verified(credential, gone, "grant no longer listed")
+        if credential.kind == "pat_grants_unlisted":
+            return self._verify_unlisted(credential)
         if credential.kind == "deploy_key":
             response = self.api.get(f"/repos/{credential.details['repo']}/keys/"
                                     f"{credential.details['key_id']}", accept=(404,))
@@ -359,6 +424,18 @@ class CredentialSteps:
         return credential_result(credential, Outcome.INDETERMINATE,
                                  f"no read shows whether this {credential.kind} is revoked"
                                  + unsupplied, action="verify")
+
+    def _verify_unlisted(self, credential: Credential) -> ActionResult:
+        """Read the org's grants again: with an App now they show whether any of the
+        identity's is left; refused again, no read can tell."""
+        org = credential.details["org"]
+        grants = self._org_list(org, "personal-access-tokens")
+        if isinstance(grants, str):
+            return credential_result(credential, Outcome.INDETERMINATE,
+                                     f"{grants}: only a GitHub App can read the grants; an org "
+                                     f"owner checks {self._grants_page(org)}", action="verify")
+        return self._verified(credential, not grants,
+                              f"no grant of {self.config.login} listed in {org}")
 
     def _verify_scope(self, credential: Credential) -> ActionResult:
         """A scope discovery could not reach: discover it again (raises while it is still

@@ -8,6 +8,7 @@ import json
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,29 @@ LEAKED_FINE = "github_pat_" + "11AAAAAAA0" * 8
 LEAKED_OAUTH = "gho_" + "O" * 36
 
 
+# A GitHub App's RSA key (made once per test process: the fake keeps the public half, the
+# connector signs its JWTs with the private one, as GitHub and an App do).
+@lru_cache(maxsize=1)
+def app_key() -> tuple[str, str]:
+    """(private key PEM, public key PEM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, public.decode()
+
+
+def app_jwt(app_id: int, *, seconds: int = 300) -> str:
+    """A JWT for the App, as PyGithub's Auth.AppAuth signs it."""
+    from github import Auth
+
+    return str(Auth.AppAuth(app_id, app_key()[0], jwt_expiry=seconds).token)
+
+
 # --- the scenario: release-bot's credentials and what it did in the window -----------------
 
 LOGIN = "release-bot"
@@ -54,6 +78,7 @@ OPERATOR_PAT = "op-admin-token-1234"  # a responder's personal token (may not)
 BOT_SESSION = "op-bot-token-5678"  # a token of the identity itself (to delete its keys)
 INSTALLATION_TOKEN = "ghs_" + "S" * 36
 APP_JWT = "app-jwt-value-0000"
+REVOKER_APP_ID = 2  # the responder's own App, installed on acme (7) and beta (8)
 OLD, IN = "2026-10-01T10:00:00Z", "2026-11-20T10:00:00Z"  # before / inside the window
 SINCE = "2026-11-20T08:00:00Z"
 C0, C1, CX, C2, C9, C3 = (c * 40 for c in "0123456789abcdef"[:6])
@@ -95,9 +120,10 @@ def seed() -> dict[str, Any]:
                    {"value": INSTALLATION_TOKEN, "login": "release-app[bot]",
                     "installation": 4242}],
         "apps": [{"id": 1, "slug": "release-app", "jwt": APP_JWT},
-                 {"id": 2, "slug": "revoker", "jwt": "revoker-app-jwt-0000"}],
+                 {"id": REVOKER_APP_ID, "slug": "revoker", "public_key": app_key()[1]}],
         "installations": [{"id": 4242, "app": "release-app", "account": "acme", "at": OLD},
-                          {"id": 7, "app": "revoker", "account": "acme", "at": OLD}],
+                          {"id": 7, "app": "revoker", "account": "acme", "at": OLD},
+                          {"id": 8, "app": "revoker", "account": "beta", "at": OLD}],
         "oauth_apps": [{"client_id": "Iv1.release", "client_secret": "release-secret-0000"}],
         "users": [{"login": LOGIN, "type": "Bot",
                    "gpg_keys": [{"id": 11, "key_id": GPG_KEY_ID, "at": OLD,
@@ -179,11 +205,18 @@ class World:
 
     def connector(self, *, dry_run: bool = False, policy: dict[str, Any] | None = None,
                   operator: str = OPERATOR, endpoint: str | None = None,
-                  env: dict[str, str] | None = None, **overrides: Any) -> GitHubConnector:
+                  env: dict[str, str] | None = None, app: bool = True,
+                  **overrides: Any) -> GitHubConnector:
+        """`app`: the responder's GitHub App (id and key in REVOKER_APP_ID/KEY) makes the
+        App-only org calls; without it only the operator token does."""
         environ = {"GITHUB_TOKEN": operator, "LEAKED_1": LEAKED_CLASSIC,
                    "LEAKED_2": LEAKED_FINE, "LEAKED_3": INSTALLATION_TOKEN,
-                   "LEAKED_4": LEAKED_OAUTH, "APP_JWT": APP_JWT, **(env or {})}
-        config = GitHubConfig.model_validate({
+                   "LEAKED_4": LEAKED_OAUTH, "APP_JWT": APP_JWT,
+                   "REVOKER_APP_ID": str(REVOKER_APP_ID), "REVOKER_APP_KEY": app_key()[0],
+                   **(env or {})}
+        operator_app = {"operator_app_id_env": "REVOKER_APP_ID",
+                        "operator_app_key_env": "REVOKER_APP_KEY"} if app else {}
+        config = GitHubConfig.model_validate({**operator_app,
             "login": LOGIN, "orgs": ["acme", "beta"], "repos": ["acme/widget"],
             "leaked_token_envs": ["LEAKED_1", "LEAKED_2", "LEAKED_3", "LEAKED_4"],
             "app_installations": [4242], "app_jwt_env": "APP_JWT",

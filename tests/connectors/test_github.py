@@ -268,20 +268,62 @@ def test_signing_keys_are_deleted_when_the_operator_is_the_identity(world: World
 
 def test_a_personal_operator_token_leaves_grants_and_installations_to_named_people(
         world: World) -> None:
-    """GitHub lets only an App remove a PAT's org access (403 for a personal token), and an
-    installation is suspended only with the App's JWT: both become named manual steps."""
-    github = world.connector(operator=fx.OPERATOR_PAT, app_jwt_env=None)
+    """GitHub lets only an App list or remove a PAT's org access (403 for a personal token:
+    the fake reads that from GitHub's description): each org's grants become a named manual
+    step, and the org's other steps still run. An installation is suspended only with the
+    App's JWT: a manual step too."""
+    github = world.connector(operator=fx.OPERATOR_PAT, app_jwt_env=None, app=False)
     found = by_kind(github.discover())
-    grant = next(c for c in found["fine_grained_pat_grant"] if c.id == "beta/700")
-    result = github.revoke(grant)
+    assert "fine_grained_pat_grant" not in found and "unreached_scope" not in found
+    assert sorted(c.id for c in found["pat_grants_unlisted"]) == ["acme", "beta"]
+    assert "acme/RELEASE_BOT_TOKEN" in [c.id for c in found["actions_secret"]]  # still read
+    gap = next(c for c in found["pat_grants_unlisted"] if c.id == "beta")
+    result = github.revoke(gap)
     assert result.outcome is Outcome.MANUAL
-    assert "/organizations/beta/settings/personal-access-tokens" in result.instructions
+    assert result.instructions and "An owner of the organization beta" in result.instructions
+    assert "/organizations/beta/settings/personal-access-tokens/active" in result.instructions
+    assert "Only GitHub Apps" in result.detail or "only a GitHub App" in result.detail
     assert world.state["orgs"]["beta"]["pat_grants"]  # untouched
-    assert ("POST", "/orgs/beta/personal-access-tokens", 403) in \
+    assert github.verify(gap).outcome is Outcome.INDETERMINATE  # no read can tell
+    assert ("GET", "/orgs/beta/personal-access-tokens", 403) in \
         [(e["method"], e["path"], e["status"]) for e in world.fake.request_log]
+    evidence = github.snapshot([])
+    assert "orgs/acme/personal-access-token-requests" in evidence["errors"]
+    assert "acme" in evidence["audit_log"]  # read although the grants were refused
     installation = github.revoke(found["app_installation"][0])
     assert installation.outcome is Outcome.MANUAL and "Suspend" in installation.instructions
     assert world.state["installations"][4242]["suspended_at"] is None
+    # Later with the App: the same gap is read back and shows the grants still there.
+    with_app = world.connector(operator=fx.OPERATOR_PAT, app_jwt_env=None)
+    assert with_app.verify(gap).outcome is Outcome.FAILED
+
+
+def test_an_app_operator_mints_a_token_per_org_and_lists_and_revokes_grants(
+        world: World) -> None:
+    """The responder's App: a JWT signed with its key, an installation token per org (acme
+    and beta are different installations), cached; grants listed and revoked with it."""
+    github = world.connector(operator=fx.OPERATOR_PAT)
+    grants = [c for c in github.discover() if c.kind == "fine_grained_pat_grant"]
+    assert sorted(c.id for c in grants) == ["acme/500", "acme/501", "beta/700"]
+    for grant in grants:
+        assert github.revoke(grant).outcome is Outcome.DONE
+        assert github.verify(grant).outcome is Outcome.DONE
+    assert world.state["orgs"]["beta"]["pat_grants"] == []
+    assert not any(g["owner"] == fx.LOGIN for g in world.state["orgs"]["acme"]["pat_grants"])
+    minted = [e["path"] for e in world.fake.request_log if e["path"].endswith("/access_tokens")]
+    assert minted == ["/app/installations/7/access_tokens", "/app/installations/8/access_tokens"]
+    tokens = [v for v, t in world.state["tokens"].items() if t["installation"] in (7, 8)
+              and v != fx.OPERATOR]
+    assert len(tokens) == 2 and all(t not in repr(world.observed) for t in tokens)
+    # An expiring token is minted again before it lapses.
+    for value in tokens:
+        world.state["tokens"][value]["expires_at"] = "2020-01-01T00:00:00Z"
+    app = github.github.app
+    assert app is not None
+    app._tokens = {org: type(t)(t.installation_id, t.value, 0.0)
+                   for org, t in app._tokens.items()}
+    assert github.verify(grants[0]).outcome is Outcome.DONE
+    assert len([e for e in world.fake.request_log if e["path"].endswith("/access_tokens")]) == 3
 
 
 def test_enumerate_finds_releases_assets_moved_tags_signed_commits_packages(world: World
@@ -495,17 +537,18 @@ def test_one_org_down_leaves_an_unreached_scope_that_a_rerun_finishes(world: Wor
     github = world.connector()
     credentials = github.discover()
     gaps = [c for c in credentials if c.kind == "unreached_scope"]
-    assert [g.id for g in gaps] == ["orgs/beta"]
+    assert [g.id for g in gaps] == ["orgs/beta", "pat_grants/beta"]
     assert {c.id for c in credentials if c.kind == "fine_grained_pat_grant"} == \
         {"acme/500", "acme/501"}  # the other org is handled
-    with pytest.raises(ConnectorError) as raised:
-        github.revoke(gaps[0])
-    assert raised.value.transient
+    for gap in gaps:
+        with pytest.raises(ConnectorError) as raised:
+            github.revoke(gap)
+        assert raised.value.transient
     world.proxy.set_faults([])  # the org is back
-    result = github.revoke(gaps[0])
+    result = github.revoke(gaps[1])
     assert result.outcome is Outcome.DONE and "beta/700" in result.detail
     assert world.state["orgs"]["beta"]["pat_grants"] == []
-    assert github.verify(gaps[0]).outcome is Outcome.DONE
+    assert all(github.verify(gap).outcome is Outcome.DONE for gap in gaps)
 
 
 def test_ghes_has_no_credentials_revoke_so_tokens_become_a_manual_step(world: World) -> None:
@@ -536,7 +579,7 @@ def test_plan_reports_batches_and_eta_when_over_budget(world: World) -> None:
 def test_a_leaked_token_file_is_revoked_1000_a_call_and_verified_on_a_sample(
         world: World, tmp_path: Path) -> None:
     values, env = mass_leak(world, tmp_path, 2_100)
-    github = world.connector(env=env, leaked_token_envs=[],
+    github = world.connector(env=env, leaked_token_envs=[], app=False,
                              leaked_tokens_file_envs=["LEAKED_OAUTH_FILE"])
     found = [c for c in github.discover() if c.kind == "leaked_token_batch"]
     assert sorted(c.details["tokens"] for c in found) == [100, 1000, 1000]
@@ -558,7 +601,7 @@ def test_a_leaked_token_file_is_revoked_1000_a_call_and_verified_on_a_sample(
 def test_a_spent_revoke_budget_leaves_the_rest_for_a_re_run_and_the_plan_says_when(
         world: World, tmp_path: Path) -> None:
     values, env = mass_leak(world, tmp_path, 2_500, budget=2)
-    github = world.connector(env=env, leaked_token_envs=[],
+    github = world.connector(env=env, leaked_token_envs=[], app=False,
                              leaked_tokens_file_envs=["LEAKED_OAUTH_FILE"])
     found = [c for c in github.discover() if c.kind == "leaked_token_batch"]
     plan = github.plan(found)
@@ -579,7 +622,7 @@ def test_a_spent_budget_defers_the_step_instead_of_sleeping_until_the_reset(
     up after max_retry_wait with a transient error, so the flow re-runs the step later."""
     world.fake.load_seed({**fx.seed(), "limits": {"anonymous_per_hour": 1}})
     github = world.connector(operator="", leaked_token_envs=[], app_installations=[],
-                             policy={"max_retry_wait": 5})
+                             app=False, policy={"max_retry_wait": 5})
     started = time.monotonic()
     with pytest.raises(ConnectorError, match="re-run later") as caught:
         github.discover()

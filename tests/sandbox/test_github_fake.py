@@ -20,6 +20,7 @@ from connectors.sandbox.github import GitHubFake, Reply, render
 from connectors.sandbox.github.world import GitHubSeedError
 from connectors.sandbox.proxy import RecordingProxy
 from connectors.sandbox.testing import github_behind_proxy
+from tests.connectors.github_fixtures import app_jwt, app_key
 from tests.sandbox.openapi import problems_in_log, spec
 
 ADMIN = "ghp_" + "A" * 36
@@ -62,8 +63,10 @@ SEED: dict[str, Any] = {
                   {"id": 1, "name": "sha256:" + "1" * 64, "tags": ["1.0"], "in_window": False},
                   {"id": 2, "name": "sha256:" + "2" * 64, "tags": ["latest"]}]}]},
              {"login": "beta"}],
-    "apps": [{"id": 1, "slug": "release-app", "jwt": JWT}],
-    "installations": [{"id": 4242, "app": "release-app", "account": "acme"}],
+    "apps": [{"id": 1, "slug": "release-app", "jwt": JWT},
+             {"id": 2, "slug": "revoker", "public_key": app_key()[1]}],
+    "installations": [{"id": 4242, "app": "release-app", "account": "acme"},
+                      {"id": 7, "app": "revoker", "account": "acme"}],
     "oauth_apps": [{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}],
     "repos": [{
         "full_name": "acme/widget",
@@ -137,13 +140,16 @@ def _drive_every_route(gh: _Session) -> None:
     c("DELETE", "/user/ssh_signing_keys/21", BOT, status=204)
     # orgs
     c("GET", "/orgs/acme")
-    c("GET", "/orgs/acme/personal-access-tokens", params={"per_page": 2, "page": 2})
-    c("GET", "/orgs/acme/personal-access-tokens", params={"owner": "release-bot"})
+    c("GET", "/orgs/acme/personal-access-tokens", ADMIN, status=403)  # only an App
+    c("GET", "/orgs/acme/personal-access-tokens", INSTALLATION,
+      params={"per_page": 2, "page": 2})
+    c("GET", "/orgs/acme/personal-access-tokens", INSTALLATION, params={"owner": "release-bot"})
     c("POST", "/orgs/acme/personal-access-tokens", ADMIN, status=403,
       json={"action": "revoke", "pat_ids": [1]})  # a PAT may not: only an App
     c("POST", "/orgs/acme/personal-access-tokens", INSTALLATION, status=202,
       json={"action": "revoke", "pat_ids": [1, 3]})
-    c("GET", "/orgs/acme/personal-access-token-requests")
+    c("GET", "/orgs/acme/personal-access-token-requests", ADMIN, status=403)
+    c("GET", "/orgs/acme/personal-access-token-requests", INSTALLATION)
     c("POST", "/orgs/acme/personal-access-token-requests", INSTALLATION, status=202,
       json={"pat_request_ids": [601], "action": "deny", "reason": "no"})
     c("GET", "/orgs/acme/actions/secrets")
@@ -156,6 +162,14 @@ def _drive_every_route(gh: _Session) -> None:
     c("GET", "/installation/repositories", INSTALLATION, params={"per_page": 1})
     c("GET", "/app/installations/4242", None, auth=f"Bearer {JWT}")
     c("GET", "/app/installations/4242", status=401)
+    signed = f"Bearer {app_jwt(2)}"  # the revoker App's own JWT, signed with its key
+    assert c("GET", "/orgs/acme/installation", None, auth=signed).json()["id"] == 7
+    c("GET", "/orgs/beta/installation", None, auth=signed, status=404)
+    minted = c("POST", "/app/installations/7/access_tokens", None, auth=signed,
+               status=201).json()
+    c("GET", "/orgs/acme/personal-access-tokens", minted["token"])
+    c("GET", "/orgs/beta/personal-access-tokens", minted["token"], status=403)  # not its org
+    c("GET", "/app/installations/7", None, auth=f"Bearer {app_jwt(1)}", status=401)  # no key
     c("DELETE", "/app/installations/4242/suspended", None, auth=f"Bearer {JWT}", status=204)
     basic = _basic(CLIENT_ID, CLIENT_SECRET)
     c("DELETE", f"/applications/{CLIENT_ID}/token", None, auth=basic, status=204,
@@ -217,7 +231,7 @@ def test_every_route_and_answer_conforms_to_githubs_description(gh: _Session) ->
     served = {(r.method, r.template) for r in gh.fake.routes}
     assert served - set(gh.fake.route_hits) == set(), "routes the contract did not drive"
     operations = {spec().operation(e["method"], e["path"])[0].id for e in log}  # type: ignore[index]
-    assert len(served) == len(operations) == 50
+    assert len(served) == len(operations) == 52
     statuses = {e["status"] for e in log}
     assert {200, 201, 202, 204, 401, 403, 404, 422} <= statuses
     assert len(gh.proxy.log) == len(log)  # every call went through the proxy
@@ -261,16 +275,57 @@ def test_lists_paginate_with_link_headers_on_the_callers_host(gh: _Session) -> N
     url: str | None = "/orgs/acme/personal-access-tokens?per_page=3"
     ids, pages = [], 0
     while url:
-        response = gh.call("GET", url)
+        response = gh.call("GET", url, INSTALLATION)
         ids += [g["id"] for g in response.json()]
         pages += 1
         url = response.links.get("next", {}).get("url")
         if url:
             assert url.startswith(gh.proxy.url + "/orgs/acme/")
     assert ids == list(range(1, 8)) and pages == 3
-    first = gh.call("GET", "/orgs/acme/personal-access-tokens?per_page=3&page=2")
+    first = gh.call("GET", "/orgs/acme/personal-access-tokens?per_page=3&page=2", INSTALLATION)
     assert set(first.links) == {"next", "prev", "first", "last"}
     assert first.links["last"]["url"].endswith("page=3")
+
+
+def test_every_app_only_operation_refuses_a_personal_token(gh: _Session) -> None:
+    """Read from GitHub's description, not a list: every operation whose description says
+    "Only GitHub Apps can use this endpoint" that the fake serves answers a PAT 403."""
+    from connectors.sandbox.github.description import description
+
+    app_only = [r for r in gh.fake.routes if description().is_app_only(r.method, r.template)]
+    assert {(r.method, r.template) for r in app_only} == {
+        ("GET", "/orgs/{org}/personal-access-tokens"),
+        ("POST", "/orgs/{org}/personal-access-tokens"),
+        ("GET", "/orgs/{org}/personal-access-token-requests"),
+        ("POST", "/orgs/{org}/personal-access-token-requests")}
+    for route in app_only:
+        path = route.template.replace("{org}", "acme")
+        body = None if route.method == "GET" else {"action": "revoke", "pat_ids": [1]} \
+            if route.template.endswith("tokens") else {"action": "deny"}
+        for token in (ADMIN, FINE):
+            answer = gh.call(route.method, path, token, status=403, json=body)
+            assert answer.json()["message"] == \
+                "Resource not accessible by personal access token"
+    assert len(description().app_only) == 8  # and the operations the fake does not serve
+    assert problems_in_log(gh.fake.request_log, responses=True) == []
+
+
+def test_an_app_jwt_must_be_signed_by_the_apps_key_and_short_lived(gh: _Session) -> None:
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    gh.call("GET", "/app/installations/7", None, auth=f"Bearer {app_jwt(2)}")
+    now = int(time.time())
+    too_long = pyjwt.encode({"iat": now - 60, "exp": now + 3600, "iss": "2"}, app_key()[0],
+                            "RS256")  # exp more than 10 minutes ahead
+    gh.call("GET", "/app/installations/7", None, auth=f"Bearer {too_long}", status=401)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = pyjwt.encode({"iat": now - 60, "exp": now + 300, "iss": "2"}, other, "RS256")
+    gh.call("GET", "/app/installations/7", None, auth=f"Bearer {forged}", status=401)
+    token = gh.call("POST", "/app/installations/7/access_tokens", None, status=201,
+                    auth=f"Bearer {app_jwt(2)}").json()
+    gh.fake.state["tokens"][token["token"]]["expires_at"] = "2020-01-01T00:00:00Z"
+    gh.call("GET", "/orgs/acme/personal-access-tokens", token["token"], status=401)
 
 
 def test_contents_serve_seeded_files_as_github_does(gh: _Session) -> None:

@@ -159,12 +159,24 @@ def as_int(call: Call, name: str) -> int:
         raise Problem(404, "Not Found") from error
 
 
-def need_app_token(call: Call) -> None:
-    """Org PAT administration: only a GitHub App's installation token may call it."""
-    call.user()
-    kind = call.state["tokens"][call.who.token]["kind"]
-    if kind != "installation":
+def need_installation_token(call: Call) -> None:
+    """An operation whose description says "Only GitHub Apps can use this endpoint" (read
+    from GitHub's OpenAPI description: description.py) answers a token that is not an App's
+    installation token 403, as GitHub answers a personal token "Resource not accessible by
+    personal access token" (docs.github.com/en/rest/orgs/personal-access-tokens; the status is
+    one of the operation's documented 403). An installation token acts only on the account
+    the App is installed on: another org's is "Resource not accessible by integration"."""
+    if call.who.kind == "anonymous":
+        raise Problem(401, "Requires authentication")
+    if call.who.kind != "token" or call.who.token is None:
+        raise Problem(403, "Resource not accessible by integration")
+    token = call.state["tokens"][call.who.token]
+    if token["kind"] != "installation":
         raise Problem(403, "Resource not accessible by personal access token")
+    installation = call.state["installations"].get(token["installation"])
+    org = call.params.get("org")
+    if installation is None or (org is not None and installation["account"] != org):
+        raise Problem(403, "Resource not accessible by integration")
 
 
 def render_now() -> str:

@@ -14,7 +14,6 @@ from .calls import (
     Reply,
     accepted,
     as_int,
-    need_app_token,
     no_content,
     org_of,
     paged,
@@ -83,15 +82,17 @@ def _owner_filter(call: Call, items: list[dict[str, Any]]) -> list[dict[str, Any
     return [i for i in items if not owners or i["owner"] in owners]
 
 
+# The org PAT routes are App-only; the server enforces it for every operation GitHub's
+# description says so of (server._route), so the handlers do not repeat it.
+
+
 def list_pat_grants(call: Call) -> Reply:
-    call.user()
     org = org_of(call)
     grants = _owner_filter(call, org["pat_grants"])
     return paged(call, [render.pat_grant(call.base, org["login"], g) for g in grants])
 
 
 def revoke_pat_grants(call: Call) -> Reply:
-    need_app_token(call)
     org = org_of(call)
     body = call.body or {}
     ids = body.get("pat_ids") or []
@@ -103,7 +104,6 @@ def revoke_pat_grants(call: Call) -> Reply:
 
 
 def list_pat_requests(call: Call) -> Reply:
-    call.user()
     org = org_of(call)
     pending = [r for r in org["pat_requests"] if r["status"] == "pending"]
     return paged(call, [render.pat_grant(call.base, org["login"], r)
@@ -111,7 +111,6 @@ def list_pat_requests(call: Call) -> Reply:
 
 
 def review_pat_requests(call: Call) -> Reply:
-    need_app_token(call)
     org = org_of(call)
     body = call.body or {}
     ids = body.get("pat_request_ids") or list(r["id"] for r in org["pat_requests"])
@@ -220,6 +219,40 @@ def suspend_installation(call: Call) -> Reply:
     return no_content()
 
 
+def org_installation(call: Call) -> Reply:
+    """GET /orgs/{org}/installation: the calling App's installation on the org (JWT)."""
+    if call.who.kind != "app":
+        raise Problem(401, "A JSON web token could not be decoded")
+    org = call.params["org"]
+    item = next((i for i in call.state["installations"].values()
+                 if i["app"] == call.who.app and i["account"] == org), None)
+    if item is None:
+        raise Problem(404, "Not Found")
+    return Reply(200, render.installation(call.base, item, call.state["apps"][item["app"]]))
+
+
+INSTALLATION_TOKEN_SECONDS = 3600  # "expires after 1 hour" (apps/create-installation-...)
+
+
+def create_installation_token(call: Call) -> Reply:
+    """POST /app/installations/{id}/access_tokens (JWT): a new ghs_ token for the
+    installation, valid one hour; a suspended installation gets none (403)."""
+    import secrets
+    from datetime import UTC, datetime, timedelta
+
+    item, app = _app_installation(call)
+    if item["suspended_at"] is not None:
+        raise Problem(403, "This installation has been suspended")
+    value = "ghs_" + secrets.token_urlsafe(27).replace("-", "A").replace("_", "B")[:36]
+    expires = datetime.now(UTC) + timedelta(seconds=INSTALLATION_TOKEN_SECONDS)
+    call.state["tokens"][value] = {
+        "login": f"{app['slug']}[bot]", "kind": "installation", "scopes": [],
+        "created_at": render_now(), "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "client_id": None, "installation": item["id"], "revoked": False}
+    return Reply(201, {"token": value, "expires_at": call.state["tokens"][value]["expires_at"],
+                       "permissions": item["permissions"], "repository_selection": "all"})
+
+
 def unsuspend_installation(call: Call) -> Reply:
     item, _ = _app_installation(call)
     item["suspended_at"] = None
@@ -277,6 +310,8 @@ ROUTES = [
     ("DELETE", "/installation/token", delete_installation_token),
     ("GET", "/installation/repositories", installation_repositories),
     ("GET", "/app/installations/{installation_id}", get_installation),
+    ("POST", "/app/installations/{installation_id}/access_tokens", create_installation_token),
+    ("GET", "/orgs/{org}/installation", org_installation),
     ("PUT", "/app/installations/{installation_id}/suspended", suspend_installation),
     ("DELETE", "/app/installations/{installation_id}/suspended", unsuspend_installation),
     ("DELETE", "/applications/{client_id}/token", delete_oauth_token),

@@ -49,10 +49,19 @@ from typing import Any
 from connectors.sandbox._ports import LOOPBACK, LoopbackHTTPServer
 
 from . import repo_routes, routes
-from .calls import DOCS, Call, Principal, Problem, Reply, Route
+from .calls import DOCS, Call, Principal, Problem, Reply, Route, need_installation_token
+from .description import description
 from .world import GitHubSeedError, build_state, parse_seed
 
 ADMIN = "/_sandbox"
+JWT_MAX_SECONDS = 600  # "no more than 10 minutes into the future" (see _app_of_jwt)
+
+
+def _expired(moment: str | None) -> bool:
+    """An installation token expires an hour after it is minted: then 401."""
+    if not moment:
+        return False
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")) <= datetime.now(UTC)
 
 
 def _route_table() -> list[Route]:
@@ -74,6 +83,7 @@ class GitHubFake:
                  ) -> None:
         self.workdir = workdir
         self.routes = _route_table()
+        description()  # which operations are App-only: read from GitHub's description now
         self.request_log: list[dict[str, Any]] = []
         self.route_hits: Counter[tuple[str, str]] = Counter()
         self.window_start: str | None = None
@@ -188,11 +198,13 @@ class GitHubFake:
             return None
         if scheme.lower() not in ("token", "bearer"):
             return None
+        if value.count(".") == 2 and scheme.lower() == "bearer":
+            return self._app_of_jwt(value)
         for slug, app in self.state["apps"].items():
-            if app["jwt"] == value:
+            if app["jwt"] is not None and app["jwt"] == value:
                 return Principal("app", app=slug)
         token = self.state["tokens"].get(value)
-        if token is None or token["revoked"]:
+        if token is None or token["revoked"] or _expired(token.get("expires_at")):
             return None
         if token["kind"] == "refresh":
             # A refresh token (ghr_) only buys a new user access token at
@@ -201,6 +213,32 @@ class GitHubFake:
             # refreshing-user-access-tokens).
             return None
         return Principal("token", login=token["login"], token=value)
+
+    def _app_of_jwt(self, value: str) -> Principal | None:
+        """The App a signed JWT names, or None (401). GitHub checks the RS256 signature with
+        the App's key, `iss` (the App's id or client id), and that `exp` is at most 10
+        minutes ahead and `iat` not in the future beyond clock drift
+        (docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/
+        generating-a-json-web-token-jwt-for-a-github-app)."""
+        import jwt
+
+        try:
+            claims = jwt.decode(value, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return None
+        issuer = str(claims.get("iss", ""))
+        app = next((a for a in self.state["apps"].values()
+                    if issuer in (str(a["id"]), f"Iv1.{a['slug']}") and a["public_key"]), None)
+        if app is None:
+            return None
+        try:
+            checked = jwt.decode(value, app["public_key"], algorithms=["RS256"],
+                                 options={"require": ["iat", "exp", "iss"]}, leeway=60)
+        except jwt.PyJWTError:
+            return None
+        if float(checked["exp"]) - time.time() > JWT_MAX_SECONDS + 60:
+            return None
+        return Principal("app", app=str(app["slug"]))
 
     # --- dispatch -----------------------------------------------------------------------
 
@@ -262,6 +300,8 @@ class GitHubFake:
             if match and route.method == call.method:
                 self.route_hits[(route.method, route.template)] += 1
                 call.params = {k: urllib.parse.unquote(v) for k, v in match.groupdict().items()}
+                if description().is_app_only(route.method, route.template):
+                    need_installation_token(call)
                 return route.handler(call)
         raise Problem(404, "Not Found")
 

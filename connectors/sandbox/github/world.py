@@ -24,6 +24,7 @@ render.py). The format, with every section optional:
           - {type: container, name: widget,
              versions: [{id: 2, name: "sha256:...", tags: [latest], in_window: true}]}
     apps: [{id: 1, slug: release-app, jwt: "app-jwt-value"}]   # Bearer <jwt> = the App
+    # or {id: 2, slug: revoker, public_key: "-----BEGIN PUBLIC KEY-----..."}: a signed JWT
     installations: [{id: 4242, app: release-app, account: acme}]
     oauth_apps: [{client_id: Iv1.release, client_secret: "..."}]
     repos:
@@ -178,9 +179,15 @@ class Org(_Dated):
 
 
 class App(_Dated):
+    """A GitHub App. `public_key` (PEM, the half of the App's private key GitHub keeps):
+    `Bearer <JWT>` signed RS256 with the private key, `iss` = the App's id, authenticates as
+    the App. `jwt`: a fixed stand-in value accepted as the App's JWT (a token minted
+    elsewhere, for seeds that need no key)."""
+
     id: int
     slug: str
-    jwt: str = Field(min_length=8)
+    jwt: str | None = Field(None, min_length=8)
+    public_key: str | None = None
 
 
 class Installation(_Dated):
@@ -361,7 +368,8 @@ def build_state(seed: GitHubSeed, now: datetime) -> dict[str, Any]:
                    for t in seed.tokens},
         "users": {u.login: _user(u, when) for u in seed.users},
         "orgs": {o.login: _org(o, when) for o in seed.orgs},
-        "apps": {a.slug: {"id": a.id, "slug": a.slug, "jwt": a.jwt, "created_at": when(a)}
+        "apps": {a.slug: {"id": a.id, "slug": a.slug, "jwt": a.jwt,
+                          "public_key": a.public_key, "created_at": when(a)}
                  for a in seed.apps},
         "installations": {i.id: {"id": i.id, "app": i.app, "account": i.account,
                                  "permissions": i.permissions, "created_at": when(i),
