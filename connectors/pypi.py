@@ -10,8 +10,10 @@ pypi.org has no API to revoke a token, remove a trusted publisher or yank a rele
   revoked one 403 — nothing is uploaded either way;
   any other answer cannot tell (INDETERMINATE);
 - a trusted publisher becomes a MANUAL step (the project's publishing settings page);
-- a release in the window is yanked through the server's yank API when it has one (the
-  sandbox, or Warehouse's proposed API), else a MANUAL step with the release's manage URL.
+- a release in the window is yanked through an index's yank API when it has one — the API
+  the unmerged PR pypi/warehouse#16912 proposes (`PATCH /api/projects/<p>/<v>`
+  `{"yanked", "yanked_reason"}`, basic `__token__`), which the sandbox serves — else, and
+  always on pypi.org, a MANUAL step with the release's exact manage URL.
   A yank counts only once read back: `confirm` (and the yank itself, after the API's 200)
   reads `yanked` for every file of the release in the JSON API and in the PEP 691 simple
   index pip reads; once the maintainer has yanked it on pypi.org, a re-run sees it DONE.
@@ -411,31 +413,45 @@ class PypiConnector(Connector):
         return self._set_yanked(artifact, False)
 
     def _set_yanked(self, artifact: Artifact, yanked: bool) -> ActionResult:
-        name, version = artifact.details["project"], artifact.details["version"]
+        """Through the yank API where the index has one (PR #16912's proposal), else the
+        exact manual step. pypi.org has none (warehouse#12708): a MANUAL step there, whatever
+        token is configured, and the next run reads `yanked` back (confirm, quarantine)."""
         action = "quarantine" if yanked else "restore"
-        reason = self.options.yank_reason
         token = self.context.secrets.get(self.config.yank_token_env)
-        if token:
-            path = f"/api/projects/{quote(name)}/releases/{quote(version)}/yank"
-            response = self.http.post(path, json={"yanked": yanked, "reason": reason},
-                                      headers={"Authorization": f"Bearer {token}"})
-            if response.status_code == 200:  # an answer, not the state: read it back
-                now_yanked, read = self._read_yank(artifact)
-                return ActionResult(subject=artifact.subject, action=action,
-                                    outcome=Outcome.DONE if now_yanked == yanked
-                                    else Outcome.FAILED, requests=(f"POST {path}",),
-                                    detail=(read if now_yanked == yanked else
-                                            f"the yank API answered 200, but {read}"))
-            if response.status_code not in (404, 405):
-                raise ConnectorError(f"POST {path}: HTTP {response.status_code}",
-                                     provider="pypi", transient=response.status_code >= 500)
+        if self.index == DEFAULT_INDEX or not token:
+            return self._manual_yank(artifact, yanked, "pypi.org has no yank API "
+                                     "(warehouse#12708)" if self.index == DEFAULT_INDEX
+                                     else "no yank token configured")
+        name, version = artifact.details["project"], artifact.details["version"]
+        path = f"/api/projects/{quote(normalize(name))}/{quote(version)}"
+        body: dict[str, Any] = {"yanked": yanked}
+        if yanked:
+            body["yanked_reason"] = self.options.yank_reason
+        response = self.http.patch(path, json=body, auth=("__token__", token))
+        if response.status_code in (404, 405):
+            return self._manual_yank(artifact, yanked, f"no yank API on this index (PATCH "
+                                     f"{path}: HTTP {response.status_code})")
+        if response.status_code != 200:
+            raise ConnectorError(f"PATCH {path}: HTTP {response.status_code}",
+                                 provider="pypi", transient=response.status_code >= 500)
+        now_yanked, read = self._read_yank(artifact)  # a 200 is an answer, not the state
+        return ActionResult(subject=artifact.subject, action=action,
+                            outcome=Outcome.DONE if now_yanked == yanked else Outcome.FAILED,
+                            requests=(f"PATCH {path}",),
+                            detail=(read if now_yanked == yanked else
+                                    f"the yank API answered 200, but {read}"))
+
+    def _manual_yank(self, artifact: Artifact, yanked: bool, why: str) -> ActionResult:
+        name, version = artifact.details["project"], artifact.details["version"]
         verb = "Yank" if yanked else "Un-yank"
+        reason = f', reason "{self.options.yank_reason}"' if yanked else ""
         return ActionResult(
-            subject=artifact.subject, action=action, outcome=Outcome.MANUAL,
-            detail="no yank API on this index",
+            subject=artifact.subject, action="quarantine" if yanked else "restore",
+            outcome=Outcome.MANUAL, detail=why,
             instructions=(f"{', '.join(self._owners()) or 'the project owners'}: open "
-                          f"{DEFAULT_INDEX}/manage/project/{name}/release/{version}/ → Options → "
-                          f"{verb}, reason \"{reason}\"; re-run this case to confirm."))
+                          f"{self.index}/manage/project/{normalize(name)}/release/{version}/ → "
+                          f"Options → {verb}{reason}; re-run this case: it reads `yanked` "
+                          "back from the index."))
 
     def close(self) -> None:
         self.http.close()

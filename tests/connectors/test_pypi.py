@@ -149,7 +149,7 @@ def test_a_yank_counts_only_once_read_back(world) -> None:
     sandbox, seeded, environ = world
     pypi = connector(sandbox, environ)
     artifact = pypi.enumerate(Window(since=seeded.window_start))[0]
-    sandbox.set_faults("pypi", [Fault(match="POST /api/projects/.*/yank", status=200)])
+    sandbox.set_faults("pypi", [Fault(match="PATCH /api/projects/", status=200)])
     result = pypi.quarantine(artifact)
     assert result.outcome is Outcome.FAILED and "not yanked" in result.detail
     assert pypi.confirm(artifact, result.evidence).outcome is Outcome.FAILED
@@ -286,3 +286,47 @@ def test_a_distribution_file_is_matched_to_its_version() -> None:
     assert version_of("acme-tool-1.0.tar.gz", versions) == "1.0"  # legacy name with '-'
     assert version_of("acme_tool-2.0.0rc1.zip", versions) == "2.0.0rc1"
     assert version_of("acme_tool-3.0.tar.gz", versions) is None
+
+
+# --- the yank API: PR #16912's proposal in the sandbox, none on pypi.org ------------------
+
+
+def test_the_yank_api_is_the_one_warehouse_16912_proposes(world) -> None:
+    sandbox, seeded, environ = world
+    url = f"{sandbox.urls()['pypi']}/api/projects/acme-tool/1.0.1"
+    token = ("__token__", environ["OWNER_TOKEN"])
+    assert httpx.post(f"{sandbox.urls()['pypi']}/api/projects/acme-tool/releases/1.0.1/yank",
+                      json={"yanked": True}, auth=token).status_code in (404, 405)
+    assert httpx.patch(url, json={"yanked": True}, auth=("owner", "sandbox-pw-py-2")
+                       ).status_code == 403  # an API token, not a password
+    assert httpx.patch(url, json={"yanked": True, "reason": "x"}, auth=token
+                       ).status_code == 400  # the proposal's field is yanked_reason
+    assert httpx.patch(url, json={"yanked": True, "yanked_reason": "bad"}, auth=token
+                       ).json()["yanked_reason"] == "bad"
+    assert httpx.patch(url, json={"yanked_reason": "worse"}, auth=token
+                       ).json() == {"project": "acme-tool", "version": "1.0.1",
+                                    "yanked": True, "yanked_reason": "worse"}
+    assert httpx.get(url).json()["yanked"] is True  # reading needs no auth
+    assert httpx.patch(url, json={"yanked": False}, auth=token).json()["yanked"] is False
+
+
+def test_on_pypi_org_a_yank_is_a_manual_step_read_back_on_every_run(world) -> None:
+    """pypi.org (the default index) has no yank API, whatever token is configured: the step
+    is MANUAL with the exact manage URL, nothing is sent, and a re-run sees the yank."""
+    sandbox, seeded, environ = world
+    pypi = PypiConnector(ProviderContext(
+        clients=Clients(Guard(dry_run=False)), identity=Identity(id="bot"),
+        config=PypiConfig(user="bot", projects=("acme-tool",), yank_token_env="OWNER_TOKEN"),
+        secrets=SecretSource(environ)))  # no endpoint: pypi.org
+    assert pypi.index == "https://pypi.org"
+    pypi.http = Clients(Guard(dry_run=False)).http("pypi", sandbox.urls()["pypi"])  # reads
+    artifact = pypi.enumerate(Window(since=seeded.window_start))[0]
+    marks = sandbox.log_marks()
+    step = pypi.quarantine(artifact)
+    assert step.outcome is Outcome.MANUAL and step.requests == ()
+    assert "https://pypi.org/manage/project/acme-tool/release/1.0.1/" in step.instructions
+    assert sandbox.mutating_requests(since=marks)["pypi"] == []
+    assert pypi.confirm(artifact, {}).outcome is Outcome.FAILED
+    connector(sandbox, environ).quarantine(artifact)  # the maintainer yanks it
+    assert pypi.confirm(artifact, {}).outcome is Outcome.DONE
+    assert pypi.quarantine(artifact).outcome is Outcome.DONE

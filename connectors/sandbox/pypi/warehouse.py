@@ -42,11 +42,15 @@ Strict as Warehouse is:
 - PEP 740 provenance answers 403 "Attestations temporarily disabled" while the admin flag
   `disable-pep740` is set (warehouse/api/integrity.py), 404 when a file has none.
 
-Yank: pypi.org has no yank API (warehouse#12708; the proposal in PR #16912 is unmerged).
-This fake implements that proposal's shape so a connector can be exercised end to end:
-`POST /api/projects/<p>/releases/<v>/yank` with JSON `{"yanked": true, "reason": "…"}`
-(`false` un-yanks) and `Authorization: Bearer pypi-…` from an Owner or Maintainer → 200 with
-the release's new state. Against real PyPI, Revoker must emit a manual step instead.
+Yank: pypi.org has no yank API (warehouse#12708, open). This fake implements the API that
+the unmerged PR pypi/warehouse#16912 ("Programmatic yanking") proposes, as its author shows
+it (https://github.com/pypi/warehouse/pull/16912, comment of 2024-10-17):
+`GET /api/projects/<p>/<v>` (no auth) → the release resource, with `yanked` and
+`yanked_reason`; `PATCH /api/projects/<p>/<v>` with `Content-Type: application/json`, an API
+token (`-u __token__:pypi-…`) of an Owner or Maintainer and `{"yanked": true,
+"yanked_reason": "…"}` yanks, `{"yanked_reason": "…"}` changes the reason of a yanked
+release, `{"yanked": false}` un-yanks → 200 with the resource. Against pypi.org, Revoker
+emits a manual step instead.
 
 Sandbox-only administration under `/_sandbox/` (pypi.org does these in its web UI):
 `POST /_sandbox/users` {name, password} (admin bearer token); `POST /_sandbox/tokens`
@@ -205,8 +209,8 @@ class Warehouse:
                  endpoint="provenance"),
             Rule("/packages/<filename>", endpoint="download"),
             Rule("/project/<project>/", endpoint="project_page"),
-            Rule("/api/projects/<project>/releases/<version>/yank", endpoint="yank",
-                 methods=["POST"]),
+            Rule("/api/projects/<project>/<version>", endpoint="release_api",
+                 methods=["GET", "PATCH"]),
             Rule("/_sandbox/health", endpoint="health"),
             Rule("/_sandbox/users", endpoint="add_user", methods=["POST"]),
             Rule("/_sandbox/tokens", endpoint="tokens", methods=["GET", "POST"]),
@@ -531,23 +535,45 @@ class Warehouse:
 
     # --- yank ---------------------------------------------------------------------------
 
-    def on_yank(self, request: Request, project: str, version: str) -> Response:
-        user = self._user(request)
+    def on_release_api(self, request: Request, project: str, version: str) -> Response:
+        """PR #16912's release resource: GET reads it, PATCH yanks, re-words or un-yanks."""
         found = self._project_or_404(project)
         if version not in found["releases"]:
             raise ApiError(404, "Not Found")
-        self._require_role(project, user, WRITE_ROLES)
-        body = request.get_json(silent=True) or {}
-        if not isinstance(body.get("yanked", True), bool):
-            raise ApiError(400, "yanked must be true or false")
-        with self.state.lock:
-            release = found["releases"][version]
-            release["yanked"] = body.get("yanked", True)
-            release["yanked_reason"] = (body.get("reason") or "") if release["yanked"] \
-                else None
-            self.state.save()
+        if request.method == "PATCH":
+            self._patch_release(request, found, version)
+        release = found["releases"][version]
         return _json({"project": found["name"], "version": version,
                       "yanked": release["yanked"], "yanked_reason": release["yanked_reason"]})
+
+    def _patch_release(self, request: Request, found: dict[str, Any], version: str) -> None:
+        user = self._token_user(request)
+        self._require_role(found["name"], user, WRITE_ROLES)
+        if found.get("quarantined"):  # PEP 792: a quarantined project cannot be modified
+            raise ApiError(403, "Project is quarantined")
+        if not request.is_json:
+            raise ApiError(415, "Content-Type must be application/json")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or set(body) - {"yanked", "yanked_reason"} or \
+                not isinstance(body.get("yanked", False), bool) or \
+                not isinstance(body.get("yanked_reason", ""), str | None):
+            raise ApiError(400, "only yanked (boolean) and yanked_reason (string) are allowed")
+        with self.state.lock:
+            release = found["releases"][version]
+            release["yanked"] = body.get("yanked", release["yanked"])
+            if not release["yanked"]:
+                release["yanked_reason"] = None
+            elif "yanked_reason" in body or release["yanked_reason"] is None:
+                release["yanked_reason"] = body.get("yanked_reason") or ""
+            self.state.save()
+
+    def _token_user(self, request: Request) -> str:
+        """The API token's user: the proposal authenticates with an API token (Warehouse's
+        macaroon policy: basic `__token__`, or a `token`/`bearer` header), never a password."""
+        auth = request.authorization
+        if auth and auth.type == "basic" and auth.username != "__token__":
+            raise ApiError(403, "API tokens only: user __token__")
+        return self._user(request)
 
     # --- sandbox administration ---------------------------------------------------------
 
