@@ -93,6 +93,10 @@ def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) 
                                        for name, entries in mutating.items() if entries})
         _record_scorecard(ledger, scenario)
     finish(case_dir, say)
+    from .summary import say_summary
+
+    # A sandbox drill seeds a new world each run: its next run is a new case.
+    say_summary(case_dir, f"revoker drill --scenario {scenario.name}", say)
     return status
 
 

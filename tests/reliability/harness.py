@@ -327,7 +327,7 @@ WRITE_TYPES = {
     "npm packument put": ("npm", r"^PUT /@acme"),
     "aws key deactivate": ("aws", r"UpdateAccessKey"),
     "aws deny policy": ("aws", r"PutUserPolicy"),
-    "oci manifest put": ("oci", r"^PUT /v2/revoker-quarantine/"),
+    "oci manifest put": ("oci", r"^PUT /v2/quarantine/.*/manifests/"),
     "oci manifest delete": ("oci", r"^DELETE /v2/acme/"),
 }
 
