@@ -12,7 +12,9 @@ so callers decide by code: not found, access denied (partial permissions), throt
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -83,29 +85,68 @@ def mapped(operation: str) -> Iterator[None]:
         raise AwsError(operation, type(error).__name__, transient=True) from error
 
 
+class TokenBucket:
+    """Client-side pacing for an API with a documented request rate. Capacity one: calls
+    are spaced 1/rate apart, so no calendar second ever holds more than `rate` of them
+    (a bucket of `rate` tokens would let a burst of `rate` follow the last paced call
+    inside the same second)."""
+
+    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.interval = 1.0 / rate
+        self._clock, self._sleep = clock, sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def take(self) -> float:
+        """Wait for the next slot; returns the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            wait = max(0.0, self._next - now)
+            self._next = max(now, self._next) + self.interval
+        if wait:
+            self._sleep(wait)
+        return wait
+
+
 class Aws:
     """Guarded boto3 clients for one region/endpoint, built lazily, and calls through them.
 
     `gaps` collects what could not be read (AccessDenied on one call, an operation the
-    endpoint does not implement): reading goes on, and the snapshot reports the gaps."""
+    endpoint does not implement): reading goes on, and the snapshot reports the gaps.
+    `pacer` hands out one token bucket per (API, region), shared by every step."""
 
     def __init__(self, clients: Any, *, region: str, endpoint: str | None = None) -> None:
         self._clients = clients
-        self._kwargs: dict[str, Any] = {"region_name": region}
+        self.region = region
+        self._kwargs: dict[str, Any] = {}
         if endpoint:
             self._kwargs["endpoint_url"] = endpoint
-        self._cache: dict[str, Any] = {}
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._pacers: dict[tuple[str, str], TokenBucket] = {}
         self.gaps: list[dict[str, str]] = []
 
-    def client(self, service: str) -> Any:
-        if service not in self._cache:
-            self._cache[service] = self._clients.boto(service, **self._kwargs)
-        return self._cache[service]
+    def client(self, service: str, region: str | None = None) -> Any:
+        place = (service, region or self.region)
+        if place not in self._cache:
+            self._cache[place] = self._clients.boto(service, region_name=place[1],
+                                                    **self._kwargs)
+        return self._cache[place]
+
+    def pacer(self, api: str, region: str, rate: float) -> TokenBucket:
+        """The connector's one bucket for `api` in `region` (a rate is per account/region)."""
+        return self._pacers.setdefault((api, region), TokenBucket(rate))
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         """One call; failures raise AwsError. `operation` is the snake_case boto3 name."""
+        return self.call_in(self.region, service, operation, **params)
+
+    def call_in(self, region: str, service: str, operation: str, **params: Any
+                ) -> dict[str, Any]:
+        """One call to `region`'s endpoint of the service."""
         with mapped(f"{service}:{operation}"):
-            return getattr(self.client(service), operation)(**params)  # type: ignore[no-any-return]
+            client = self.client(service, region)
+            return getattr(client, operation)(**params)  # type: ignore[no-any-return]
 
     def pages(self, service: str, operation: str, key: str, **params: Any) -> list[Any]:
         """Every item under `key` across all pages."""

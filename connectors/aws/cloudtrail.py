@@ -5,13 +5,15 @@ metadata with it), so the events are read *before* containment. Three sources, o
 (CloudTrail records as in the log files: `eventTime`, `eventName`, `userIdentity`,
 `requestParameters`, …):
 
-- `lookup`: the LookupEvents API (event history: 90 days, management events only — no S3
-  data events — one lookup attribute per call, ~2 calls/s; botocore's retries pace it);
+- `lookup`: the LookupEvents API (event history: 90 days per region, management events
+  only — no S3 data events — one lookup attribute per call, 2 calls/s per account and
+  region, paced by a token bucket; see `LookupSource`);
 - `s3`: the trail's log files in S3 (`AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz`),
   which also hold data events (S3 PutObject) when the trail records them;
 - `files`: a local folder of such files (an export handed over by the account owner).
 
-Moto implements no LookupEvents (HTTP 500), so the sandbox tests put log files in moto's S3.
+Moto implements no LookupEvents; the sandbox's front (connectors/sandbox/aws/cloudtrail.py)
+answers it, throttling as AWS documents, and the tests also put log files in moto's S3.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any, Protocol
 
 from connectors.base import parse_rfc3339
 
-from .api import Aws
+from .api import DENIED, Aws, AwsError
 from .config import CloudTrailConfig
 
 # What issues or widens the identity's access: evidence to keep before containment.
@@ -148,56 +150,133 @@ def _date_may_hold(key: str, since: datetime, until: datetime | None) -> bool:
     return day >= since - timedelta(days=1) and (until is None or day <= until + timedelta(days=1))
 
 
-class LookupSource:
-    """LookupEvents, one attribute per call: the identity's user names and key ids (calls it
-    made), its role names as resources (AssumeRole), and the publish events by name."""
+LOOKUP_RATE = 2.0  # "two per second, per account, per Region" (API_LookupEvents.html)
+LOOKUP_PAGE = 50  # the API's maximum MaxResults
 
-    def __init__(self, aws: Aws, attributes: Sequence[tuple[str, str]]) -> None:
+
+@dataclass
+class _Read:
+    """One attribute's read in one region: how far back it got, and how it ended."""
+
+    region: str
+    name: str
+    value: str
+    oldest: datetime  # events from here to the end of the range were read
+    error: str = ""  # the code that stopped it ("" when it read everything)
+
+
+class LookupSource:
+    """LookupEvents, one attribute per call (the API takes one), in every region the
+    inventory lists (event history is per region), bounded by StartTime/EndTime.
+
+    Paced by the connector's token bucket at the documented two calls per second per
+    account and region, shared by every read. A throttle or 5xx that outlasts botocore's
+    retries is transient: the page is asked again at its NextToken (`resumes` times), and
+    when it still fails that one attribute is a gap with its extent — which attribute, in
+    which region, and the time range left unread (events come newest first, so what was
+    read is the range's newest part) — and the other attributes are still read. A refusal
+    (AccessDenied) holds for the region: its remaining attributes are listed in one gap."""
+
+    def __init__(self, aws: Aws, attributes: Sequence[tuple[str, str]],
+                 regions: Sequence[str] = (), *, max_pages: int = 200, resumes: int = 4
+                 ) -> None:
         self.aws, self.attributes = aws, attributes
+        self.regions = tuple(regions) or (aws.region,)
+        self.max_pages, self.resumes = max_pages, resumes
 
     def events(self, since: datetime, until: datetime | None) -> list[dict[str, Any]]:
         seen: dict[str, dict[str, Any]] = {}
         end = until or datetime.now(UTC)
-        for name, value in self.attributes:
-            failed = len(self.aws.gaps)
-            for event in self.aws.soft([], "cloudtrail", "lookup_events", key="Events",
-                                       subject=f"{name}={value}", StartTime=since, EndTime=end,
-                                       LookupAttributes=[{"AttributeKey": name,
-                                                          "AttributeValue": value}]):
-                record = json.loads(event.get("CloudTrailEvent") or "{}")
-                seen[record.get("eventID") or event.get("EventId", "")] = record
-            if len(self.aws.gaps) > failed:
-                break  # denied or not offered here: the other attributes would fail alike
+        for region in self.regions:
+            for index, (name, value) in enumerate(self.attributes):
+                read = self._read(_Read(region, name, value, end), since, end, seen)
+                if read.error in DENIED:
+                    self._gap(read, since, end, skipped=self.attributes[index + 1:])
+                    break
+                if read.error:
+                    self._gap(read, since, end)
         return list(seen.values())
 
+    def _read(self, read: _Read, since: datetime, end: datetime,
+              seen: dict[str, dict[str, Any]]) -> _Read:
+        params: dict[str, Any] = {
+            "StartTime": since, "EndTime": end, "MaxResults": LOOKUP_PAGE,
+            "LookupAttributes": [{"AttributeKey": read.name, "AttributeValue": read.value}]}
+        pacer = self.aws.pacer("cloudtrail:LookupEvents", read.region, LOOKUP_RATE)
+        failures = 0
+        for _ in range(self.max_pages):
+            pacer.take()
+            try:
+                page = self.aws.call_in(read.region, "cloudtrail", "lookup_events", **params)
+            except AwsError as error:
+                if error.transient and failures < self.resumes:
+                    failures += 1  # the same NextToken again: resume, don't restart
+                    continue
+                read.error = error.code or "error"
+                return read
+            failures = 0
+            for event in page.get("Events", []):
+                record = json.loads(event.get("CloudTrailEvent") or "{}")
+                seen[record.get("eventID") or event.get("EventId", "")] = record
+                moment = event_time(record)
+                if moment is not None and moment < read.oldest:
+                    read.oldest = moment
+            if not page.get("NextToken"):
+                read.oldest = since
+                return read
+            params["NextToken"] = page["NextToken"]
+        read.error = "MaxPagesReached"
+        return read
 
-def lookup_attributes(who: Principals) -> list[tuple[str, str]]:
-    return ([("Username", u) for u in sorted(who.users)]
+    def _gap(self, read: _Read, since: datetime, end: datetime,
+             skipped: Sequence[tuple[str, str]] = ()) -> None:
+        gap = {"operation": "cloudtrail:lookup_events", "code": read.error,
+               "subject": f"{read.name}={read.value}", "region": read.region,
+               "unread_from": since.isoformat(), "unread_until": read.oldest.isoformat(),
+               "read": f"{read.oldest.isoformat()} to {end.isoformat()}"
+                       if read.oldest < end else "nothing"}
+        if skipped:
+            gap["skipped"] = ", ".join(f"{n}={v}" for n, v in skipped)
+        self.aws.gaps.append(gap)
+
+
+def lookup_attributes(who: Principals, *, account_wide: bool = False) -> list[tuple[str, str]]:
+    """The identity's own attributes: calls its users and keys made, its users and roles as
+    resources (what others issued to them). `account_wide` adds the publish events by name
+    (everyone's pushes and signatures, to tell the identity's from others'): read only for
+    enumeration's window, never for the snapshot's 90-day lookback."""
+    mine = ([("Username", u) for u in sorted(who.users)]
             + [("AccessKeyId", k) for k in sorted(who.key_ids)]
-            + [("ResourceName", r) for r in sorted(who.roles)]
-            + [("EventName", e) for e in ("PutImage", "Sign")])
+            + [("ResourceName", r) for r in sorted(who.users | who.roles)])
+    return mine + ([("EventName", e) for e in ("PutImage", "Sign")] if account_wide else [])
 
 
 class Trail:
     """The events step: the source the inventory's `cloudtrail` section names, read for a
     set of principals. Unreadable or garbled log files are an evidence gap, not a failure."""
 
-    def __init__(self, aws: Aws, config: CloudTrailConfig, *, endpoint: str | None) -> None:
+    def __init__(self, aws: Aws, config: CloudTrailConfig, *, endpoint: str | None,
+                 regions: Sequence[str] = ()) -> None:
         self.aws, self.config, self.endpoint = aws, config, endpoint
+        self.regions = tuple(regions)
 
-    def source(self, who: Principals) -> EventSource | None:
+    def source(self, who: Principals, *, account_wide: bool = False) -> EventSource | None:
         trail = self.config
         if trail.source == "files":
             return FileSource(str(trail.path))
         if trail.source == "s3":
             return S3Source(self.aws, str(trail.bucket), trail.prefix)
         if trail.source == "lookup" or (trail.source == "auto" and not self.endpoint):
-            return LookupSource(self.aws, lookup_attributes(who))
+            return LookupSource(self.aws, lookup_attributes(who, account_wide=account_wide),
+                                self.regions, max_pages=trail.max_pages,
+                                resumes=trail.resumes)
         return None
 
-    def events(self, since: datetime, until: datetime | None, who: Principals
-               ) -> list[dict[str, Any]]:
-        source = self.source(who)
+    def events(self, since: datetime, until: datetime | None, who: Principals, *,
+               account_wide: bool = False) -> list[dict[str, Any]]:
+        """The events in [since, until]; `account_wide` (enumeration, bounded by its
+        window) also reads everyone's publish events."""
+        source = self.source(who, account_wide=account_wide)
         if source is None:
             return []
         try:

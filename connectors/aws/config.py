@@ -25,6 +25,12 @@ class CloudTrailConfig(_Strict):
     prefix: str = ""  # s3: e.g. AWSLogs/123456789012/CloudTrail/
     path: str | None = None  # files: a folder of .json/.json.gz log files
     lookback_days: int = 90  # how far back the snapshot reads issuance events
+    # lookup: pages read per attribute and region before the rest is reported as a gap
+    # (50 events a page: 200 pages is 10,000 events of one principal or event name)
+    max_pages: int = Field(200, ge=1)
+    # lookup: how often one page is asked again after botocore's own retries gave up on a
+    # throttle or 5xx, resuming at its NextToken, before the attribute is reported partial
+    resumes: int = Field(4, ge=0)
 
     @model_validator(mode="after")
     def _needs(self) -> CloudTrailConfig:
@@ -57,12 +63,19 @@ class AwsConfig(_Strict):
     roles: tuple[str, ...] = ()
     access_key_ids: tuple[str, ...] = ()
     region: str = "us-east-1"
+    # the regions the identity works in: LookupEvents' event history is per region, so
+    # each is read (empty: `region` alone)
+    regions: tuple[str, ...] = ()
     ecr_repositories: tuple[str, ...] = ()
     s3_release_prefixes: tuple[S3Prefix, ...] = ()
     kms_key_ids: tuple[str, ...] = ()
     secrets: SecretsConfig = SecretsConfig()
     cloudtrail: CloudTrailConfig = CloudTrailConfig()
     quarantine: QuarantineConfig = QuarantineConfig()
+
+    @property
+    def event_regions(self) -> tuple[str, ...]:
+        return self.regions or (self.region,)
 
     @model_validator(mode="after")
     def _someone(self) -> AwsConfig:

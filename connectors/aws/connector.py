@@ -105,7 +105,8 @@ class AwsConnector(Connector):
         self._aws = aws
         observe = self.context.observe
         self.who = AwsIdentity(aws, self.config)
-        self.trail = Trail(aws, self.config.cloudtrail, endpoint=self._endpoint())
+        self.trail = Trail(aws, self.config.cloudtrail, endpoint=self._endpoint(),
+                           regions=self.config.event_regions)
         self.discovery = Discovery(aws, self.config, self.who)
         self.evidence = Evidence(aws, self.config, self.who, self.discovery, self.trail)
         self.containment = Containment(aws, self.options, observe)
@@ -144,7 +145,8 @@ class AwsConnector(Connector):
     def enumerate(self, window: Window) -> list[Artifact]:
         who = self.who.principals()
         scope = artifacts.Scope(aws=self.aws, who=who, identity=self.context.identity.id,
-                                events=self.trail.events(window.since, window.until, who))
+                                events=self.trail.events(window.since, window.until, who,
+                                                         account_wide=True))
         keys: dict[str, str] = {}  # any id, ARN or alias of a signing key → its key id
         for name, meta in self.discovery.kms_keys().items():
             keys.update({name: meta["KeyId"], meta["KeyId"]: meta["KeyId"],

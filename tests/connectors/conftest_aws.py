@@ -180,3 +180,14 @@ def sandbox(aws_sandbox: Any, monkeypatch: Any) -> Any:
     for key, value in aws_sandbox.environment().items():
         monkeypatch.setenv(key, value)
     return aws_sandbox
+
+
+def put_history(sandbox: Any, records: list[dict[str, Any]]) -> None:
+    """Records into the sandbox's CloudTrail event history (LookupEvents), straight to the
+    peer's control route (not through the recording proxy)."""
+    import httpx
+
+    from connectors.sandbox.aws.cloudtrail import CONTROL
+
+    httpx.post(sandbox.providers["aws"].url + CONTROL,
+               json={"events": records}).raise_for_status()

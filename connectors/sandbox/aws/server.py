@@ -1,8 +1,11 @@
-"""AWS in the sandbox: moto 5 in server mode on 127.0.0.1.
+"""AWS in the sandbox: moto 5 in server mode on 127.0.0.1, behind the strict CloudTrail
+event history of `cloudtrail` (moto has no LookupEvents; the front answers it, paced at
+LookupEvents' documented two requests per second, and passes everything else to moto).
 
-Default mode runs `python -m moto.server` as a child process rather than moto's
-ThreadedMotoServer: a test that uses moto's in-process `mock_aws` patches botocore for the
-whole process and would otherwise swallow or reset the sandbox's state, and a child process
+Default mode runs moto's WSGI app with the front (`python -m connectors.sandbox.aws.server`,
+what `python -m moto.server` does plus the front) as a child process rather than in a
+thread: a test that uses moto's in-process `mock_aws` patches botocore for the whole
+process and would otherwise swallow or reset the sandbox's state, and a child process
 can be stopped by pid by `sandbox down`. `mode="thread"` is kept for callers that want no
 extra process (~0.3 s faster start). Either way moto is bound to 127.0.0.1 explicitly:
 its default is 0.0.0.0.
@@ -13,8 +16,10 @@ on); `CREDENTIALS` are the conventional fake ones clients are handed.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +63,8 @@ class AwsProvider:
             port = free_port()
             self.url = f"http://{LOOPBACK}:{port}"
             self._child = ChildProcess(
-                "moto", [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
+                "moto", [sys.executable, "-m", "connectors.sandbox.aws.server", "-H", LOOPBACK,
+                         "-p", str(port)],
                 log_path=self.workdir / "moto.log")
             self._child.start()
             try:
@@ -69,13 +75,14 @@ class AwsProvider:
                     raise
 
     def _start_thread(self) -> None:
-        from moto.server import ThreadedMotoServer
+        from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
-        self._thread_server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
-        self._thread_server.start()
-        host, port = self._thread_server.get_host_and_port()
-        self.url = f"http://{host}:{port}"
+        server = make_server(LOOPBACK, 0, front_app(), threaded=True,
+                             request_handler=_moto_handler())
+        self._thread_server = server
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.url = f"http://{LOOPBACK}:{server.server_port}"
 
     def _alive(self) -> bool:
         return self._child.alive() if self._child else True
@@ -90,8 +97,39 @@ class AwsProvider:
         if self._child:
             self._child.stop()
         if self._thread_server is not None:
-            self._thread_server.stop()
+            self._thread_server.shutdown()
+            self._thread_server.server_close()
             self._thread_server = None
 
     def pids(self) -> list[int]:
         return [self._child.pid] if self._child and self._child.pid else []
+
+
+def _moto_handler() -> Any:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    return MotoRequestHandler
+
+
+def front_app() -> Any:
+    """moto's application (as `python -m moto.server` builds it) behind the front."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from .cloudtrail import LookupEventsFront
+
+    return LookupEventsFront(DomainDispatcherApplication(create_backend_app))
+
+
+def main(argv: list[str] | None = None) -> None:
+    from werkzeug.serving import run_simple
+
+    parser = argparse.ArgumentParser(description="moto behind the sandbox's CloudTrail front")
+    parser.add_argument("-H", "--host", default=LOOPBACK)
+    parser.add_argument("-p", "--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    run_simple(args.host, args.port, front_app(), threaded=True,
+               request_handler=_moto_handler())
+
+
+if __name__ == "__main__":
+    main()
