@@ -146,6 +146,8 @@ class ArtifactSteps:
             published_by=(asset.get("uploader") or {}).get("login"),
             details={"repo": repo, "release_id": release["id"], "asset_id": asset["id"],
                      **asset_facts(asset), "release_suspect": release_suspect,
+                     "release_immutable": bool(release.get("immutable")
+                                               and not release.get("draft")),
                      "attestations": self._attestations(repo, digest)})
 
     def _attestations(self, repo: str, digest: str | None) -> list[dict[str, Any]]:
@@ -296,18 +298,42 @@ class ArtifactSteps:
             return artifact_result(artifact, Outcome.DONE, f"already {change_label(change)}",
                                    evidence=evidence)
         if current.get("immutable"):
-            return artifact_result(
-                artifact, Outcome.MANUAL, "immutable release: cannot be drafted",
-                instructions=f"A maintainer of {artifact.details['repo']} decides on "
-                             f"{current.get('html_url')}: delete the release or publish a "
-                             "security advisory naming its assets' digests.",
-                evidence=evidence)
+            return self._quarantine_immutable(artifact, current, evidence)
         answer = self.api.call("PATCH", path, body=release_patch_body(current, **change)).data
         shown = all((answer or {}).get(k) == v for k, v in change.items())  # GitHub's answer
         return artifact_result(artifact, Outcome.DONE if shown else Outcome.FAILED,
                                change_label(change) if shown else
                                f"PATCH answered, but the release is not {change_label(change)}",
                                evidence=evidence, requests=(f"PATCH {path}",))
+
+    def _quarantine_immutable(self, artifact: Artifact, current: dict[str, Any],
+                              evidence: dict[str, Any]) -> ActionResult:
+        """An immutable release cannot be drafted, its assets cannot change and its tag cannot
+        move (GH-IMMUT); its pre-release flag can. So: mark it prerelease (it then is never
+        "Latest"), and name the rest as a manual step. The read-back (`confirm`) still asks
+        for the policy's change: a prerelease is not out of circulation."""
+        applied = {"prerelease": True}
+        evidence = {**evidence, "applied": applied, "immutable": True}
+        requests: tuple[str, ...] = ()
+        path = release_path(artifact)
+        if current.get("prerelease") is not True:
+            body = {"prerelease": True}  # the only field sent: the rest cannot change
+            answer = self.api.call("PATCH", path, body=body).data or {}
+            if answer.get("prerelease") is not True:
+                return artifact_result(artifact, Outcome.FAILED, "immutable release: PATCH "
+                                       "answered, but it is not marked prerelease",
+                                       evidence=evidence, requests=(f"PATCH {path}",))
+            requests = (f"PATCH {path}",)
+        return artifact_result(
+            artifact, Outcome.MANUAL,
+            "immutable release marked prerelease (all GitHub allows): it cannot be drafted, "
+            "its assets cannot be renamed or deleted and its tag cannot move",
+            instructions=f"A maintainer of {artifact.details['repo']} deletes the release at "
+                         f"{current.get('html_url')} (its tag is freed with it) or, to keep it, "
+                         "publishes a security advisory naming its assets' digests: "
+                         + ", ".join(f"{a.get('name')} {a.get('digest')}"
+                                     for a in evidence.get("assets") or []) + ".",
+            evidence=evidence, requests=requests)
 
     def _quarantine_asset(self, artifact: Artifact) -> ActionResult:
         facts = {k: artifact.details.get(k) for k in ("asset_id", "name", "digest", "size",
@@ -326,6 +352,13 @@ class ArtifactSteps:
                                    instructions=f"A maintainer of {artifact.details['repo']} "
                                                 f"deletes or replaces asset {facts['name']} "
                                                 f"(digest {facts['digest']}).", evidence=facts)
+        if artifact.details.get("release_immutable"):
+            return artifact_result(
+                artifact, Outcome.MANUAL, "asset of an immutable release: cannot be renamed or "
+                "deleted", evidence=facts,
+                instructions=f"A maintainer of {artifact.details['repo']} deletes the release "
+                             f"holding {facts['name']} (digest {facts['digest']}) or publishes "
+                             "a security advisory naming that digest.")
         path = asset_path(artifact)
         response = self.api.get(path, accept=(404,))
         if response.status == 404:

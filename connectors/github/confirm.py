@@ -63,8 +63,10 @@ class ConfirmSteps:
         state = f"draft={current.get('draft')}, prerelease={current.get('prerelease')}"
         if all(current.get(k) == v for k, v in change.items()):
             return self._read(artifact, Outcome.DONE, f"release {change_label(change)} ({state})")
-        return self._read(artifact, Outcome.FAILED, f"release still published ({state}"
-                          + (", immutable" if current.get("immutable") else "") + ")")
+        if current.get("immutable"):
+            return self._read(artifact, Outcome.FAILED, f"immutable release still published "
+                              f"({state}); only deleting it takes its assets down")
+        return self._read(artifact, Outcome.FAILED, f"release still published ({state})")
 
     def _confirm_asset(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
         response = self.api.get(asset_path(artifact), accept=(404,))

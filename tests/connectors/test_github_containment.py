@@ -176,6 +176,50 @@ def test_the_tag_of_an_immutable_release_stays_and_confirm_says_so(world: World)
     assert github.confirm(release, {}).outcome is Outcome.FAILED  # still published
 
 
+def test_an_immutable_release_is_marked_prerelease_and_the_rest_is_a_named_step(
+        world: World) -> None:
+    """GitHub refuses to draft an immutable release or touch its assets (the fake: 422);
+    its pre-release flag may change. Quarantine does that much and names the rest; the
+    read-back still says it is published."""
+    world.repo["releases"][2]["immutable"] = True
+    world.repo["releases"][2]["prerelease"] = False
+    world.repo["releases"][1]["immutable"] = True  # alice's, holding the bot's evil.sh
+    github = world.connector()
+    found = {a.coordinates: a for a in github.enumerate(WINDOW)}
+    release, evil = found["acme/widget@v1.1.0"], found["acme/widget@v1.0.1/evil.sh"]
+    result = github.quarantine(release)
+    assert result.outcome is Outcome.MANUAL and "marked prerelease" in result.detail
+    assert result.instructions and "deletes the release" in result.instructions
+    assert "sha256:" + "a" * 64 in result.instructions
+    assert world.repo["releases"][2]["prerelease"] is True  # what GitHub allows was done
+    assert world.repo["releases"][2]["draft"] is False
+    assert result.requests == ("PATCH /repos/acme/widget/releases/3",)
+    read = github.confirm(release, result.evidence)
+    assert read.outcome is Outcome.FAILED and "only deleting it" in read.detail
+    again = github.quarantine(release)  # idempotent: nothing more to send
+    assert again.outcome is Outcome.MANUAL and again.requests == ()
+    asset = github.quarantine(evil)
+    assert asset.outcome is Outcome.MANUAL and "immutable" in asset.detail
+    assert world.repo["releases"][1]["assets"][0]["name"] == "evil.sh"
+    refused = [e for e in world.fake.request_log if e["status"] == 422]
+    assert refused == []  # no write GitHub would refuse was sent
+
+
+def test_the_fake_refuses_what_an_immutable_release_forbids(world: World) -> None:
+    import httpx
+
+    world.repo["releases"][2]["immutable"] = True
+    auth = {"Authorization": f"token {fx.OPERATOR}"}
+    base = world.url + "/repos/acme/widget/releases"
+    with httpx.Client(headers=auth) as client:
+        assert client.patch(f"{base}/3", json={"draft": True}).status_code == 422
+        assert client.patch(f"{base}/3", json={"tag_name": "v9"}).status_code == 422
+        assert client.patch(f"{base}/3", json={"prerelease": False, "name": "x"}
+                            ).status_code == 200
+        assert client.patch(f"{base}/assets/301", json={"name": "q"}).status_code == 422
+        assert client.delete(f"{base}/assets/301").status_code == 422
+
+
 # --- 4. confirm reads each quarantined artifact back -----------------------------------------
 
 

@@ -157,6 +157,26 @@ def get_release(call: Call) -> Reply:
 RELEASE_FIELDS = ("tag_name", "target_commitish", "name", "body", "draft", "prerelease")
 
 
+# What an immutable release still lets change: "Only release title and notes can be
+# modified" (github.com's release page) and its pre-release flag (docs.github.com/en/
+# enterprise-server@3.21/code-security/concepts/supply-chain-security/immutable-releases);
+# its assets "cannot be modified or deleted" and its tag "cannot be moved or deleted". How
+# GitHub refuses the rest is not documented for these operations: 422 is this fake's
+# choice (GitHub's usual refusal of a write; tests/sandbox/openapi.py lists it).
+IMMUTABLE_EDITABLE = frozenset({"name", "body", "prerelease", "make_latest",
+                                "discussion_category_name"})
+
+
+def _refuse_immutable(release: dict[str, Any], body: dict[str, Any]) -> None:
+    if not release["immutable"] or release["draft"]:
+        return
+    changed = sorted(k for k, v in body.items() if k not in IMMUTABLE_EDITABLE
+                     and v is not None and release.get(k) != v)
+    if changed:
+        raise validation_failed(f"an immutable release cannot change {changed}", changed[0],
+                                "Release")
+
+
 def update_release(call: Call) -> Reply:
     repo = repo_of(call, write=True)
     release = _release(call, repo)
@@ -164,6 +184,7 @@ def update_release(call: Call) -> Reply:
     unknown = sorted(set(body) - set(RELEASE_FIELDS) - {"make_latest", "discussion_category_name"})
     if unknown:
         raise validation_failed(f"unknown fields {unknown}", unknown[0], "Release")
+    _refuse_immutable(release, body)
     for key in RELEASE_FIELDS:
         if key in body and body[key] is not None:
             release[key] = body[key]
@@ -200,9 +221,18 @@ def get_release_asset(call: Call) -> Reply:
     return Reply(200, render.asset(call.base, repo["full_name"], release["tag_name"], asset))
 
 
+def _refuse_immutable_asset(release: dict[str, Any]) -> None:
+    """Assets of an immutable release "cannot be modified or deleted" (see
+    IMMUTABLE_EDITABLE for the source and the status)."""
+    if release["immutable"] and not release["draft"]:
+        raise validation_failed("assets of an immutable release cannot be changed", "id",
+                                "ReleaseAsset")
+
+
 def update_release_asset(call: Call) -> Reply:
     repo = repo_of(call, write=True)
     release, asset = _asset(call, repo)
+    _refuse_immutable_asset(release)
     body = call.body or {}
     for key in ("name", "label"):
         if isinstance(body.get(key), str):
@@ -213,6 +243,7 @@ def update_release_asset(call: Call) -> Reply:
 def delete_release_asset(call: Call) -> Reply:
     repo = repo_of(call, write=True)
     release, asset = _asset(call, repo)
+    _refuse_immutable_asset(release)
     release["assets"].remove(asset)
     return no_content()
 
