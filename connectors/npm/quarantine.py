@@ -14,12 +14,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from connectors.base import ActionResult, Artifact, ConnectorError, Outcome, ProviderContext
 
 from .config import NpmConfig, NpmOptions, worst
 from .packument import containment, known_good, suspect_versions, window_of
 from .registry import NpmRegistry, OtpRequired, package_path
+from .unpublish import tarball_url, unpublish_blocked
 from .versions import Versions
 
 
@@ -194,9 +196,20 @@ class QuarantineSteps:
                     headers=self.registry.headers())
         except ConnectorError as error:
             return _confirmed(artifact, Outcome.INDETERMINATE, f"could not read: {error}")
-        if response.status_code == 404:
-            return _confirmed(artifact, Outcome.DONE, f"{name} unpublished (404)")
-        packument: dict[str, Any] = response.json()
+        packument: dict[str, Any] = response.json() if response.status_code == 200 else {}
+        if version not in (packument.get("versions") or {}):
+            # Unpublished: out of circulation only if its tarball is gone too (a lockfile
+            # names the tarball URL, not the packument).
+            tarball = str(evidence.get("tarball") or self._default_tarball(name, version))
+            try:
+                served = self._served(tarball)
+            except ConnectorError as error:
+                return _confirmed(artifact, Outcome.INDETERMINATE, f"could not read: {error}")
+            if served:
+                return _confirmed(artifact, Outcome.FAILED,
+                                  f"{version} unpublished but {tarball} is still served")
+            if response.status_code == 404:
+                return _confirmed(artifact, Outcome.DONE, f"{name} unpublished (404)")
         holds, state = containment(packument, version,
                                    self._suspects(artifact, packument, evidence))
         return _confirmed(artifact, Outcome.DONE if holds else Outcome.FAILED, state)
@@ -218,39 +231,96 @@ class QuarantineSteps:
     # --- unpublish and restore -----------------------------------------------------------
 
     def _unpublish(self, artifact: Artifact) -> ActionResult:
+        """What npm's client does (npm/cli workspaces/libnpmpublish/lib/unpublish.js): the
+        version and the dist-tags on it leave the packument (`latest` moves — here to the
+        last good version, not merely the highest), `PUT /<pkg>/-rev/<rev>`, then the
+        tarball goes, `DELETE <tarball path>/-rev/<rev>`; the last version goes with the
+        whole package, `DELETE /<pkg>/-rev/<rev>`. Read back: the version unlisted and its
+        tarball URL answering 404. From any partial state, what is done is not redone."""
         if not self.options.unpublish:
             return ActionResult(subject=artifact.subject, action="quarantine_destructive",
                                 outcome=Outcome.SKIPPED,
                                 detail="unpublish is off in this playbook (deprecated only)")
         name, version = artifact.details["package"], artifact.details["version"]
+        requests: list[str] = []
         with self.registry.package_lock(name):
-            manifest = self.registry.packument(name, write=True).get("versions", {}).get(version)
-            if manifest is None:
-                return ActionResult(subject=artifact.subject, action="quarantine_destructive",
-                                    outcome=Outcome.DONE, detail="already unpublished")
-            self.context.observe(artifact.subject, {"unpublished_manifest": manifest})
+            response = self.registry.call("GET", package_path(name) + "?write=true",
+                                          ok=(200, 404), headers=self.registry.headers())
+            packument: dict[str, Any] = response.json() if response.status_code == 200 else {}
+            manifest = (packument.get("versions") or {}).get(version)
+            tarball = tarball_url(manifest) or self._default_tarball(name, version)
+            if manifest is not None:
+                blocked = unpublish_blocked(packument, version)
+                if blocked:
+                    return ActionResult(
+                        subject=artifact.subject, action="quarantine_destructive",
+                        outcome=Outcome.MANUAL, detail=f"npm's unpublish policy: {blocked}",
+                        instructions=(f"{name}@{version} stays deprecated. To remove it, ask "
+                                      "npm support (https://www.npmjs.com/support), citing "
+                                      "https://docs.npmjs.com/policies/unpublish."))
+                self.context.observe(artifact.subject, {"unpublished_manifest": manifest})
+                good = self._last_good(artifact, packument,
+                                       self._suspects(artifact, packument))
+                requests += self._remove_version(name, version, packument, good)
+            if tarball and self._served(tarball):
+                requests += self._remove_tarball(name, tarball)
+            listed = self._listed_versions(name)
+            gone = version not in listed and not (tarball and self._served(tarball))
+        return ActionResult(
+            subject=artifact.subject, action="quarantine_destructive",
+            outcome=Outcome.DONE if gone else Outcome.FAILED,
+            detail=(f"unpublished; {tarball} answers 404" if gone else
+                    f"{version} still listed or its tarball still served"),
+            requests=tuple(requests),
+            evidence={"manifest": manifest, "tarball": tarball, "unpublished": True})
 
-            def unpublish(packument: dict[str, Any]) -> bool:
-                if packument.get("versions", {}).pop(version, None) is None:
-                    return False
-                packument.get("time", {}).pop(version, None)
-                # The body's dist-tags replace the registry's: none may name the removed
-                # version (npm's CLI moves `latest` the same way when it unpublishes).
-                good = self._last_good(artifact, packument, self._suspects(artifact, packument))
-                tags = packument.get("dist-tags", {})
-                for tag in [t for t, v in tags.items() if v == version]:
-                    if good:
-                        tags[tag] = good
-                    else:
-                        del tags[tag]
-                return True
+    def _remove_version(self, name: str, version: str, packument: dict[str, Any],
+                        good: str | None) -> list[str]:
+        """One version out of the packument, or the package when it is the last one."""
+        rev = packument.get("_rev")
+        suffix = f"/-rev/{rev}" if rev else ""
+        versions = packument.get("versions") or {}
+        if set(versions) == {version}:
+            self.registry.call("DELETE", package_path(name) + suffix, ok=(200, 201, 204, 404),
+                               headers=self.registry.headers())
+            return [f"DELETE {package_path(name)}{suffix}"]
+        del versions[version]
+        (packument.get("time") or {}).pop(version, None)
+        tags = packument.get("dist-tags") or {}
+        for tag in [t for t, v in tags.items() if v == version]:
+            del tags[tag]
+        if "latest" not in tags and good:
+            tags["latest"] = good
+        packument.pop("_revisions", None)
+        packument.pop("_attachments", None)
+        self.registry.call("PUT", package_path(name) + suffix, ok=(200, 201),
+                           json=packument, headers=self.registry.headers())
+        return [f"PUT {package_path(name)}{suffix} (unpublish {version})"]
 
-            self.registry.update_packument(name, unpublish)
-            gone = version not in self.registry.packument(name, write=True).get("versions", {})
-        return ActionResult(subject=artifact.subject, action="quarantine_destructive",
-                            outcome=Outcome.DONE if gone else Outcome.FAILED,
-                            detail="unpublished" if gone else f"{version} still listed",
-                            evidence={"manifest": manifest})
+    def _remove_tarball(self, name: str, tarball: str) -> list[str]:
+        response = self.registry.call("GET", package_path(name) + "?write=true",
+                                      ok=(200, 404), headers=self.registry.headers())
+        rev = response.json().get("_rev") if response.status_code == 200 else None
+        path = "/" + urlsplit(tarball).path.lstrip("/") + (f"/-rev/{rev}" if rev else "")
+        self.registry.call("DELETE", path, ok=(200, 201, 204, 404),
+                           headers=self.registry.headers())
+        return [f"DELETE {path}"]
+
+    def _served(self, tarball: str) -> bool:
+        """Is the tarball still downloadable? Read through this registry (same origin)."""
+        path = self.registry.same_origin(tarball) or "/"
+        response = self.registry.call("GET", path, ok=(200, 404))
+        return response.status_code == 200
+
+    def _listed_versions(self, name: str) -> set[str]:
+        response = self.registry.call("GET", package_path(name) + "?write=true",
+                                      ok=(200, 404), headers=self.registry.headers())
+        return set(response.json().get("versions") or {}) if response.status_code == 200 \
+            else set()
+
+    def _default_tarball(self, name: str, version: str) -> str:
+        """Where npm registries serve a version's tarball: `<pkg>/-/<basename>-<v>.tgz`."""
+        return f"{self.registry.url}/{name}/-/{name.split('/')[-1]}-{version}.tgz"
 
     def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
         try:

@@ -5,6 +5,7 @@ for writes, the client's unpublish and deprecate routes)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -155,3 +156,61 @@ def test_quarantine_without_otp_is_manual_with_the_commands_and_with_it_is_done(
     with_otp = build(sandbox, seeded, extra={"NPM_OTP": otp_of(seeded)})
     assert with_otp.quarantine(artifact).outcome is Outcome.DONE
     assert with_otp.confirm(artifact, {}).outcome is Outcome.DONE
+
+
+# --- 4. unpublish as npm's client does it -------------------------------------------------
+
+def test_unpublish_removes_the_tarball_and_the_tags_on_the_version(sandbox) -> None:
+    seeded = apply_seed(sandbox.urls(), seed(tokens=1))
+    npm = build(sandbox, seeded, policy={"deprecate_message": "compromised", "unpublish": True})
+    [artifact] = npm.enumerate(Window(since=seeded.window_start))
+    url = sandbox.urls()["npm"] + "/@acme%2fwidget"
+    tarball = httpx.get(url).json()["versions"]["1.0.1"]["dist"]["tarball"]
+    assert httpx.get(tarball).status_code == 200
+    result = npm.quarantine(artifact, destructive=True)
+    assert result.outcome is Outcome.DONE, result.detail
+    assert httpx.get(tarball).status_code == 404  # `npm ci` from a lockfile cannot fetch it
+    after = httpx.get(url).json()
+    assert "1.0.1" not in after["versions"] and after["dist-tags"] == {"latest": "1.0.0"}
+    again = npm.quarantine(artifact, destructive=True)  # from the finished state: nothing
+    assert again.outcome is Outcome.DONE and again.requests == ()
+
+
+def test_unpublishing_the_last_version_deletes_the_package(sandbox) -> None:
+    only = seed(tokens=1)
+    only["npm"]["packages"][0]["versions"] = [{"version": "1.0.1", "publisher": "release-bot"}]
+    only["npm"]["packages"][0]["dist_tags"] = {}
+    seeded = apply_seed(sandbox.urls(), only)
+    npm = build(sandbox, seeded, policy={"unpublish": True})
+    [artifact] = npm.enumerate(Window(since=seeded.window_start))
+    result = npm.quarantine(artifact, destructive=True)
+    assert result.outcome is Outcome.DONE, result.detail
+    assert result.requests[0].startswith("DELETE /@acme%2Fwidget/-rev/")
+    assert httpx.get(sandbox.urls()["npm"] + "/@acme%2fwidget").status_code == 404
+
+
+def test_the_unpublish_policy_blocks_an_old_version_of_a_shared_package() -> None:
+    from connectors.npm.unpublish import unpublish_blocked
+
+    doc = {"time": {"1.0.1": "2026-01-01T00:00:00Z"}, "maintainers": [{"name": "a"},
+                                                                       {"name": "b"}],
+           "versions": {"1.0.1": {}}}
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    assert "2 maintainers" in (unpublish_blocked(doc, "1.0.1", now) or "")
+    assert unpublish_blocked(doc, "1.0.1", datetime(2026, 1, 2, tzinfo=UTC)) is None
+
+
+def test_confirm_reads_the_tarball_of_an_unpublished_version(sandbox) -> None:
+    seeded = apply_seed(sandbox.urls(), seed(tokens=1))
+    npm = build(sandbox, seeded, policy={"deprecate_message": "compromised", "unpublish": True})
+    [artifact] = npm.enumerate(Window(since=seeded.window_start))
+    session = {"Authorization": f"Bearer {seeded.secrets['npm/release-bot/session']}"}
+    url = sandbox.urls()["npm"] + "/@acme%2fwidget"
+    doc = httpx.get(url + "?write=true", headers=session).json()
+    del doc["versions"]["1.0.1"]  # the old connector's unpublish: the packument only
+    doc["dist-tags"] = {"latest": "1.0.0"}
+    httpx.put(f"{url}/-rev/{doc['_rev']}", json=doc, headers=session).raise_for_status()
+    left = npm.confirm(artifact, {})
+    assert left.outcome is Outcome.FAILED and "still served" in left.detail
+    assert npm.quarantine(artifact, destructive=True).outcome is Outcome.DONE  # finishes it
+    assert npm.confirm(artifact, {}).outcome is Outcome.DONE
