@@ -35,6 +35,8 @@ from .app import AppOperator
 from .config import DEFAULT_API, PROVIDER, GitHubConfig, GitHubOptions, web_url
 from .logic import budget_wait, is_rate_limited, next_link, retry_delay
 
+API_VERSION = "2022-11-28"  # X-GitHub-Api-Version on every request (PyGithub's api_version)
+
 
 def without_transport_retries(github: Any) -> Any:
     """The PyGithub client `github` with its transport retries off, before its first request.
@@ -199,6 +201,9 @@ class GitHub:
             "seconds_between_requests": _or(options.seconds_between_requests, sandbox, 0.25),
             "seconds_between_writes": _or(options.seconds_between_writes, sandbox, 1.0),
             "max_rate_limit_wait": options.max_retry_wait,
+            # Pinned, so a new default version cannot change an answer under us
+            # (docs.github.com/en/rest/about-the-rest-api/api-versions).
+            "api_version": API_VERSION,
             "secondary_rate_wait": options.secondary_rate_wait}
         token = context.secrets.get(config.operator_token_env)
         clients = context.clients

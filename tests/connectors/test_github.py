@@ -257,6 +257,20 @@ def test_revoke_and_verify_every_credential_then_again_idempotently(world: World
     assert len(world.mutations()) == sent
 
 
+def test_every_request_pins_the_api_version_and_the_fake_refuses_an_unknown_one(
+        world: World) -> None:
+    import httpx
+
+    github = world.connector()
+    github.discover()
+    github.enumerate(WINDOW)
+    versions = {e["api_version"] for e in world.fake.request_log}
+    assert versions == {"2022-11-28"}
+    answer = httpx.get(world.url + "/users/release-bot",
+                       headers={"X-GitHub-Api-Version": "2019-01-01"})
+    assert answer.status_code == 400 and "API version" in answer.json()["message"]
+
+
 def test_signing_keys_are_deleted_when_the_operator_is_the_identity(world: World) -> None:
     github = world.connector(operator=fx.BOT_SESSION)
     keys = [c for c in github.discover() if c.kind == "gpg_key"]

@@ -12,9 +12,10 @@ ghec.json only when an operation is missing there (the org audit log is GHEC-onl
 are checked with `jsonschema` (Draft 4, the dialect OpenAPI 3.0 extends), with OpenAPI's
 `nullable` honoured; `$ref`s are resolved through one `referencing` registry per document.
 
-Statuses GitHub may answer on any operation without documenting them there — 401 (bad
-credentials), 403/429 (rate limits), 404 (no access) and 5xx — are accepted when their body
-has GitHub's error shape (`message`, optional `documentation_url`, `status`).
+Statuses GitHub may answer on any operation without documenting them there — 400 (an
+unsupported API version), 401 (bad credentials), 403/429 (rate limits), 404 (no access) and
+5xx — are accepted when their body has GitHub's error shape (`message`, optional
+`documentation_url`, `status`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ from referencing.jsonschema import DRAFT4
 GENERATED = (Path(__file__).resolve().parents[2] / "connectors" / "sandbox" / "node_modules" /
              "@octokit" / "openapi" / "generated")
 DOCUMENTS = ("api.github.com.json", "ghec.json")
-GENERIC_STATUSES = frozenset({401, 403, 404, 429, 500, 502, 503})
+# 400 too: an unsupported X-GitHub-Api-Version is refused so on any operation
+# (docs.github.com/en/rest/about-the-rest-api/api-versions).
+GENERIC_STATUSES = frozenset({400, 401, 403, 404, 429, 500, 502, 503})
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object", "required": ["message"],
     "properties": {"message": {"type": "string"}, "documentation_url": {"type": "string"},

@@ -50,7 +50,7 @@ from connectors.sandbox._ports import LOOPBACK, LoopbackHTTPServer
 
 from . import repo_routes, routes
 from .calls import DOCS, Call, Principal, Problem, Reply, Route, need_installation_token
-from .description import description
+from .description import API_VERSIONS, description
 from .world import GitHubSeedError, build_state, parse_seed
 
 ADMIN = "/_sandbox"
@@ -250,11 +250,25 @@ class GitHubFake:
         path = parsed.path
         with self._lock:
             base = f"http://{headers.get('host') or self.url.removeprefix('http://')}"
-            reply = self._answer(method, path, query, body, headers, client, base)
+            reply = self._versioned(headers) or \
+                self._answer(method, path, query, body, headers, client, base)
             self.request_log.append({"method": method, "path": path, "query": query,
                                      "body": body, "status": reply.status,
-                                     "response": reply.body})
+                                     "response": reply.body,
+                                     "api_version": headers.get("x-github-api-version")})
         return reply
+
+    @staticmethod
+    def _versioned(headers: dict[str, str]) -> Reply | None:
+        """An unsupported X-GitHub-Api-Version is refused with 400 ("If you specify an API
+        version that is no longer supported, you will receive a 400 error";
+        docs.github.com/en/rest/about-the-rest-api/api-versions); without the header GitHub
+        answers as 2022-11-28."""
+        version = headers.get("x-github-api-version")
+        if version is None or version in API_VERSIONS:
+            return None
+        return Problem(400, f"Invalid API version: {version}",
+                       docs=f"{DOCS}/about-the-rest-api/api-versions").reply()
 
     def _answer(self, method: str, path: str, query: dict[str, str], body: Any,
                 headers: dict[str, str], client: str, base: str) -> Reply:
