@@ -259,6 +259,15 @@ class Trail:
                  regions: Sequence[str] = ()) -> None:
         self.aws, self.config, self.endpoint = aws, config, endpoint
         self.regions = tuple(regions)
+        self._lookback: dict[Principals, tuple[datetime, list[dict[str, Any]]]] = {}
+
+    def lookback(self, who: Principals) -> tuple[datetime, list[dict[str, Any]]]:
+        """(since, events) over the configured lookback, read once per set of principals:
+        discovery (roles the identity assumed) and the snapshot share one read."""
+        if who not in self._lookback:
+            since = datetime.now(UTC) - timedelta(days=self.config.lookback_days)
+            self._lookback[who] = (since, self.events(since, None, who))
+        return self._lookback[who]
 
     def source(self, who: Principals, *, account_wide: bool = False) -> EventSource | None:
         trail = self.config
@@ -285,3 +294,22 @@ class Trail:
             self.aws.gaps.append({"operation": "cloudtrail:read", "code": type(error).__name__,
                                   "subject": str(error)[:200]})
             return []
+
+
+def assumed_roles(records: Iterable[dict[str, Any]], who: Principals
+                  ) -> dict[str, dict[str, Any]]:
+    """Role ARN → the AssumeRole record, for every role the identity assumed, and every
+    role a session of such a role assumed in turn (role chaining), to any depth."""
+    found: dict[str, dict[str, Any]] = {}
+    chain = who
+    while True:
+        new = {str((r.get("requestParameters") or {}).get("roleArn")): r for r in records
+               if r.get("eventName") == "AssumeRole" and chain.acted(r)
+               and (r.get("requestParameters") or {}).get("roleArn")}
+        new = {arn: r for arn, r in new.items()
+               if arn not in found and arn.rsplit("/", 1)[-1] not in chain.roles}
+        if not new:
+            return found
+        found.update(new)
+        chain = Principals(users=chain.users, key_ids=chain.key_ids, roles=chain.roles | {
+            arn.rsplit("/", 1)[-1] for arn in new})

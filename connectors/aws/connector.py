@@ -107,7 +107,7 @@ class AwsConnector(Connector):
         self.who = AwsIdentity(aws, self.config)
         self.trail = Trail(aws, self.config.cloudtrail, endpoint=self._endpoint(),
                            regions=self.config.event_regions)
-        self.discovery = Discovery(aws, self.config, self.who)
+        self.discovery = Discovery(aws, self.config, self.who, self.trail)
         self.evidence = Evidence(aws, self.config, self.who, self.discovery, self.trail)
         self.containment = Containment(aws, self.options, observe)
         self.moves = Quarantine(Mover(aws, self.context.identity.id, observe),

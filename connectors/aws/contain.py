@@ -29,6 +29,28 @@ from .documents import (
     statements_of,
 )
 
+SSO_ROLE_PREFIX = "AWSReservedSSO_"
+# the inline policy Identity Center provisions from a permission set into its roles
+SSO_INLINE_POLICY = "AwsSSOInlinePolicy"
+
+
+def is_identity_center_role(role: str) -> bool:
+    return role.startswith(SSO_ROLE_PREFIX)
+
+
+def identity_center_permission_set(role: str) -> str:
+    """`AWSReservedSSO_<permission set>_<16 hex>` → the permission set's name."""
+    return role[len(SSO_ROLE_PREFIX):].rsplit("_", 1)[0]
+
+
+def sessions_deny(before: str) -> dict[str, Any]:
+    """What the IAM console's "Revoke active sessions" writes: deny all to sessions issued
+    before `before` (https://docs.aws.amazon.com/IAM/latest/UserGuide/
+    id_roles_use_revoke-sessions.html)."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
+        "Condition": {"DateLessThan": {"aws:TokenIssueTime": before}}}]}
+
 
 class Containment:
     """Revoke and verify for one connector: its AWS calls, the playbook's options and the
@@ -125,13 +147,62 @@ class Containment:
         if not self.options.revoke_role_sessions:
             return self._result(credential, "off by playbook", outcome=Outcome.SKIPPED)
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        document = {"Version": "2012-10-17", "Statement": [{
-            "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
-            "Condition": {"DateLessThan": {"aws:TokenIssueTime": now}}}]}
-        self.aws.call("iam", "put_role_policy", RoleName=credential.id,
-                      PolicyName=REVOKE_SESSIONS_POLICY, PolicyDocument=json.dumps(document))
-        return self._result(credential, f"sessions issued before {now} denied",
+        if credential.details.get("account_is_other"):
+            return self._foreign_role(credential, now)
+        if is_identity_center_role(credential.id):
+            return self._identity_center(credential, now)
+        try:
+            self.aws.call("iam", "put_role_policy", RoleName=credential.id,
+                          PolicyName=REVOKE_SESSIONS_POLICY,
+                          PolicyDocument=json.dumps(sessions_deny(now)))
+        except AwsError as error:
+            if error.code != "UnmodifiableEntity":
+                raise
+            return self._result(  # a service-linked or other AWS-managed role
+                credential, f"{credential.id} is protected (UnmodifiableEntity)",
+                outcome=Outcome.MANUAL, instructions=(
+                    f"Platform owner: {credential.id} is only modifiable by AWS; stop what "
+                    "can assume it (the service's own setting), or delete the role with "
+                    "`aws iam delete-service-linked-role`."))
+        chained = credential.details.get("chained_from")
+        return self._result(credential, f"sessions issued before {now} denied"
+                            + (f" (a role the identity assumed: {chained})" if chained else ""),
                             ("iam:PutRolePolicy",), evidence={"token_issue_time_before": now})
+
+    def _identity_center(self, credential: Credential, now: str) -> ActionResult:
+        """Identity Center's roles refuse PutRolePolicy (UnmodifiableEntity): the deny goes
+        into the permission set, which Identity Center provisions into the role as its
+        inline policy `AwsSSOInlinePolicy` (verify reads it there).
+        https://docs.aws.amazon.com/singlesignon/latest/userguide/
+        prereqs-revoking-user-permissions.html"""
+        permission_set = identity_center_permission_set(credential.id)
+        policy = json.dumps(sessions_deny(now), separators=(",", ":"))
+        return self._result(
+            credential, f"Identity Center role (permission set {permission_set}): "
+            "IAM refuses PutRolePolicy on it", outcome=Outcome.MANUAL,
+            evidence={"token_issue_time_before": now},
+            instructions=(
+                f"Identity Center administrator: add the session deny to permission set "
+                f"{permission_set} and provision it. Console: IAM Identity Center → "
+                f"Permission sets → {permission_set} → Inline policy → Edit, merge "
+                f"{policy} → Save, then Accounts → Update. CLI: `aws sso-admin "
+                f"put-inline-policy-to-permission-set --instance-arn <instance ARN> "
+                f"--permission-set-arn <ARN of {permission_set}> --inline-policy '{policy}'` "
+                f"(merge with any inline policy it has: this replaces it), then `aws sso-admin "
+                f"provision-permission-set --instance-arn <instance ARN> --permission-set-arn "
+                f"<ARN of {permission_set}> --target-type ALL_PROVISIONED_ACCOUNTS`. Also end "
+                "the user's active sessions (Users → the user → Active sessions → Delete)."))
+
+    def _foreign_role(self, credential: Credential, now: str) -> ActionResult:
+        account = credential.details["account"]
+        policy = json.dumps(sessions_deny(now), separators=(",", ":"))
+        return self._result(
+            credential, f"a role of account {account} the identity assumed",
+            outcome=Outcome.MANUAL, instructions=(
+                f"The owner of AWS account {account}: `aws iam put-role-policy --role-name "
+                f"{credential.id} --policy-name {REVOKE_SESSIONS_POLICY} --policy-document "
+                f"'{policy}'` (or IAM console → Roles → {credential.id} → Revoke active "
+                "sessions)."))
 
     def _revoke_oidc(self, credential: Credential) -> ActionResult:
         if not self.options.deny_oidc_trust:
@@ -257,12 +328,17 @@ class Containment:
         return self._verdict(ok, "deny-all policy in place", "deny-all policy missing")
 
     def _check_sessions(self, credential: Credential) -> tuple[Outcome, str]:
+        if credential.details.get("account_is_other"):
+            return Outcome.INDETERMINATE, (f"a role of account {credential.details['account']}"
+                                           ": only that account can read its policies")
         self.aws.call("iam", "get_role", RoleName=credential.id)  # NoSuchEntity: role gone
-        doc = self.aws.maybe("iam", "get_role_policy", RoleName=credential.id,
-                             PolicyName=REVOKE_SESSIONS_POLICY)
+        name = SSO_INLINE_POLICY if is_identity_center_role(credential.id) \
+            else REVOKE_SESSIONS_POLICY
+        doc = self.aws.maybe("iam", "get_role_policy", RoleName=credential.id, PolicyName=name)
         ok = doc is not None and "aws:TokenIssueTime" in json.dumps(
             policy_doc(doc["PolicyDocument"]))
-        return self._verdict(ok, "TokenIssueTime deny in place", "session deny missing")
+        return self._verdict(ok, f"TokenIssueTime deny in {name}",
+                             f"no TokenIssueTime deny in {name}")
 
     def _check_oidc(self, credential: Credential) -> tuple[Outcome, str]:
         trust = policy_doc(self.aws.call("iam", "get_role", RoleName=credential.id)["Role"][

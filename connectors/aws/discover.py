@@ -16,6 +16,7 @@ from typing import Any
 from connectors.base import Credential, Owner, OwnerRole
 
 from .api import PROVIDER, Aws, AwsError, jsonable
+from .cloudtrail import Trail, assumed_roles
 from .config import AwsConfig
 from .documents import github_oidc, policy_doc, statements_of
 from .identity import AwsIdentity
@@ -26,8 +27,8 @@ OWNER_TAGS = ("owner", "Owner", "team", "Team", "contact")
 class Discovery:
     """Lists the identity's credentials through the API object."""
 
-    def __init__(self, aws: Aws, config: AwsConfig, who: AwsIdentity) -> None:
-        self.aws, self.config, self.who = aws, config, who
+    def __init__(self, aws: Aws, config: AwsConfig, who: AwsIdentity, trail: Trail) -> None:
+        self.aws, self.config, self.who, self.trail = aws, config, who, trail
 
     def credentials(self) -> list[Credential]:
         """Every credential of the identity: users', roles', foreign keys, KMS, secrets."""
@@ -37,6 +38,8 @@ class Discovery:
         for role in self.config.roles:
             credentials += self._role_credentials(role)
         credentials += self._foreign_keys()
+        credentials += self._chained_roles([c.id for c in credentials
+                                            if c.kind == "access_key"])
         credentials += self._kms_credentials()
         credentials += self._secret_credentials()
         return credentials
@@ -118,6 +121,29 @@ class Discovery:
             made.append(Credential(provider=PROVIDER, kind="oidc_trust", id=role, principal=role,
                                    owners=owners, scopes=tuple(oidc["subjects"]),
                                    details={"role": role, "github_oidc": oidc}))
+        return made
+
+    def _chained_roles(self, key_ids: list[str]) -> list[Credential]:
+        """Sessions of roles the identity assumed (AssumeRole events by it, or by a session
+        of a role it assumed): a stolen key's holder can hold those sessions too, so they
+        get the same TokenIssueTime deny. A role of another account is that account's
+        owner's step."""
+        _, events = self.trail.lookback(self.who.principals(key_ids))
+        made: list[Credential] = []
+        for arn, event in assumed_roles(events, self.who.principals(key_ids)).items():
+            account, name = arn.split(":")[4], arn.rsplit("/", 1)[-1]
+            chained = {"chained_from": f"AssumeRole {event.get('eventID')} at "
+                                       f"{event.get('eventTime')}", "arn": arn}
+            if account != self.who.account():
+                made.append(Credential(provider=PROVIDER, kind="role_sessions", id=name,
+                                       principal=arn, details={
+                                           "role": name, "account": account,
+                                           "account_is_other": True, **chained}))
+                continue
+            for credential in self._role_credentials(name):
+                if credential.kind == "role_sessions":
+                    made.append(credential.model_copy(update={
+                        "details": {**credential.details, **chained}}))
         return made
 
     def _foreign_keys(self) -> list[Credential]:

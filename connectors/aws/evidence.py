@@ -12,7 +12,6 @@ import csv
 import io
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import Credential
@@ -54,10 +53,9 @@ class Evidence:
                                    PolicyName="default").get("Policy"),
                 "grants": aws.soft([], "kms", "list_grants", key="Grants", subject=key_id,
                                    KeyId=key_id)}
-        since = datetime.now(UTC) - timedelta(days=self.config.cloudtrail.lookback_days)
         key_ids = [c.id for c in credentials if c.kind == "access_key"]
         who = self.who.principals(key_ids)
-        events = self.trail.events(since, None, who)
+        since, events = self.trail.lookback(who)
         source = self.trail.source(who)
         evidence["cloudtrail"] = {"source": type(source).__name__ if source else "none",
                                   "since": since.isoformat(),

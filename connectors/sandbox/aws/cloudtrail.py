@@ -1,6 +1,7 @@
-"""A strict CloudTrail event history in front of moto: moto 5 implements no LookupEvents
-(an HTML 500), so this WSGI front answers it, from records the sandbox is handed, and
-passes every other request to moto.
+"""Strict fronts before moto (a WSGI middleware; every other request goes to moto).
+
+A CloudTrail event history: moto 5 implements no LookupEvents (an HTML 500), so the front
+answers it from records the sandbox is handed.
 
 Held to https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html
 and botocore's service model (cloudtrail 2013-11-01, JSON 1.1):
@@ -15,6 +16,13 @@ and botocore's service model (cloudtrail 2013-11-01, JSON 1.1):
 - Events newest first, each with EventId, EventName, ReadOnly, AccessKeyId, EventTime,
   EventSource, Username, Resources and the record itself as CloudTrailEvent.
 
+IAM's protected roles: Identity Center's roles (`AWSReservedSSO_*`, under the path
+/aws-reserved/sso.amazonaws.com/) are "only modifiable by AWS": PutRolePolicy and the other
+role writes on them answer 400 UnmodifiableEntity ("Cannot perform the operation on the
+protected role …"; the IAM API's UnmodifiableEntityException, botocore's iam model). moto
+allows them, so the front refuses them first.
+https://docs.aws.amazon.com/singlesignon/latest/userguide/using-service-linked-roles.html
+
 Control (not AWS): POST /_revoker/cloudtrail/events {"events": [record…]} adds records
 (CloudTrail log-file shape; `awsRegion` says which region's history holds one); POST
 /moto-api/reset clears them with moto's state.
@@ -22,10 +30,12 @@ Control (not AWS): POST /_revoker/cloudtrail/events {"events": [record…]} adds
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -35,6 +45,10 @@ CONTROL = "/_revoker/cloudtrail/events"
 LOOKUPS_PER_SECOND = 2  # per account, per Region (API_LookupEvents.html)
 ATTRIBUTE_KEYS = ("EventId", "EventName", "ReadOnly", "Username", "ResourceType",
                   "ResourceName", "EventSource", "AccessKeyId")
+PROTECTED_ROLE_WRITES = frozenset({
+    "PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy",
+    "UpdateAssumeRolePolicy", "UpdateRole", "DeleteRole", "PutRolePermissionsBoundary",
+    "TagRole"})
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/")
 
 StartResponse = Callable[..., Any]
@@ -169,6 +183,11 @@ class LookupEventsFront:
             self.history.clear()
         if environ.get("HTTP_X_AMZ_TARGET") == TARGET:
             return self._lookup(environ, start_response)
+        refused = _protected_role_write(environ)
+        if refused:
+            return _iam_error(start_response, "UnmodifiableEntity",
+                              f"Cannot perform the operation on the protected role "
+                              f"'{refused}' - this role is only modifiable by AWS")
         return self.app(environ, start_response)
 
     def _lookup(self, environ: dict[str, Any], start_response: StartResponse
@@ -185,6 +204,30 @@ class LookupEventsFront:
             return _answer(start_response, "400 Bad Request",
                            {"__type": error.code, "message": str(error)})
         return _answer(start_response, "200 OK", answer)
+
+
+def _protected_role_write(environ: dict[str, Any]) -> str | None:
+    """The protected role a query-protocol IAM write names, if any (the body is put back)."""
+    if environ.get("REQUEST_METHOD") != "POST" or "form-urlencoded" not in environ.get(
+            "CONTENT_TYPE", ""):
+        return None
+    body = _body(environ)
+    environ["wsgi.input"] = io.BytesIO(body)
+    form = urllib.parse.parse_qs(body.decode(errors="replace"))
+    role = (form.get("RoleName") or [""])[0]
+    if (form.get("Action") or [""])[0] in PROTECTED_ROLE_WRITES and role.startswith(
+            "AWSReservedSSO_"):
+        return role
+    return None
+
+
+def _iam_error(start_response: StartResponse, code: str, message: str) -> list[bytes]:
+    data = ("<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error>"
+            f"<Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+            "<RequestId>revoker-sandbox</RequestId></ErrorResponse>").encode()
+    start_response("400 Bad Request", [("Content-Type", "text/xml"),
+                                       ("Content-Length", str(len(data)))])
+    return [data]
 
 
 def _body(environ: dict[str, Any]) -> bytes:
