@@ -103,6 +103,7 @@ class AwsConnector(Connector):
         """The API object and the steps built on it: a new one (another retry budget, say)
         gets steps of its own, so no step keeps calling through the old one."""
         self._aws = aws
+        self._gaps_taken = 0
         observe = self.context.observe
         self.who = AwsIdentity(aws, self.config)
         self.trail = Trail(aws, self.config.cloudtrail, endpoint=self._endpoint(),
@@ -125,6 +126,15 @@ class AwsConnector(Connector):
     def resolved_keys(self) -> dict[str, dict[str, Any]]:
         """The inventory's key ids → their account and (in this account) user."""
         return self.who.resolved_keys()
+
+    def gaps(self) -> list[str]:
+        """Reads refused or throttled past their retries since the last call (the API
+        object collects them as it goes): a user's key listing among them means keys the
+        case has not seen."""
+        fresh = self._aws.gaps[self._gaps_taken:]
+        self._gaps_taken = len(self._aws.gaps)
+        return [" ".join(str(gap.get(k, "")) for k in ("operation", "code", "subject")).strip()
+                for gap in fresh]
 
     # --- credentials -----------------------------------------------------------------------
 

@@ -205,3 +205,16 @@ def test_s3_source_gone_and_copy_present_gets_its_deny_statement(sandbox) -> Non
     policy = json.loads(s3.get_bucket_policy(Bucket="acme-releases")["Policy"])
     assert [s["Sid"] for s in policy["Statement"]] == ["RevokerQuarantineDeny"]
     assert "Contents" not in s3.list_objects_v2(Bucket="acme-releases", Prefix="releases/x")
+
+
+def test_a_key_listing_throttled_past_its_retries_is_a_gap_not_no_keys(sandbox) -> None:
+    """Found by the reliability harness: the listing read as "no keys", and a case closed
+    contained with the user's two keys live. The engine keeps a case with a gap open."""
+    world = build_world(sandbox)
+    aws = impatient(connector(sandbox, world), sandbox)
+    sandbox.set_faults("aws", [Fault(match="ListAccessKeys", kind="rate_limit")])
+    aws.discover()
+    sandbox.clear_faults()
+    gaps = aws.gaps()
+    assert gaps == ["iam:list_access_keys Throttling release-bot"]
+    assert aws.gaps() == []  # each gap is handed over once
