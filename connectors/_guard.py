@@ -133,22 +133,23 @@ class Guard:
             self.check_aws(f"query:{provider}", action)
             return
         if method in READ_METHODS or _is_read_only_post(provider, method, url):
-            self._passed(provider, method, url, "")
+            parsed = httpx.URL(url)
+            self._passed(provider, method, parsed.path, parsed.query.decode(), "")
             return
         self._mutation(provider, method, _clean_url(url))
 
     def check_aws(self, service: str, operation: str) -> None:
         if is_aws_read(operation):
-            self._passed("aws", "POST", f"aws://{service}/", operation)
+            self._passed("aws", "POST", "/", "", operation)
             return
         self._mutation(f"aws:{service}", operation, f"{service}:{operation}")
 
-    def _passed(self, provider: str, method: str, url: str, operation: str) -> None:
+    def _passed(self, provider: str, method: str, path: str, query: str, operation: str
+                ) -> None:
         if self.dry_run:
-            parsed = httpx.URL(url)
             with self._lock:
-                self.passed.append(PassedRequest(provider, method, parsed.path,
-                                                 redact(parsed.query.decode()), operation))
+                self.passed.append(PassedRequest(provider, method, path, redact(query),
+                                                 operation))
 
     def _mutation(self, provider: str, method: str, target: str) -> None:
         if not self.dry_run:

@@ -339,11 +339,13 @@ class Incident:
         self._take_gaps(name, "snapshot", outstanding=False)
         self._write(records.snapshot(name, evidence, len(state.credentials)))
 
-    def plan(self) -> dict[str, Any]:
-        """Calls each provider needs against its budget, and an ETA (recorded and printed):
-        the playbook's generic estimate, refined by the connector's own plan where it has one."""
+    def plan(self, names: Sequence[str] | None = None) -> dict[str, Any]:
+        """Calls each provider (all, or `names`) needs against its budget, and an ETA,
+        recorded and printed before its revocations: the playbook's generic estimate,
+        refined by the connector's own plan where it has one."""
         revoked = self._revoked_in_ledger()
-        providers = {name: self._plan_provider(name, revoked) for name in self.providers}
+        providers = {name: self._plan_provider(name, revoked)
+                     for name in (self.providers if names is None else names)}
         plan = {"providers": providers,
                 "total_eta_seconds": max((p["eta_seconds"] for p in providers.values()),
                                          default=0.0)}
@@ -766,20 +768,23 @@ def run_response(response: Incident, *, ask: Callable[[], dict[str, Any] | None]
     response.open()
 
     def contain(name: str) -> None:
+        """One provider, start to revoked: its revocations go out as soon as it has found
+        its credentials and kept their issuance evidence — never waiting for another
+        provider's discovery or snapshot."""
         response.connect(name)
         response.discover(name)
         response.reconcile(name)
         if playbook.has(Stage.SNAPSHOT) and response.reachable(name):
             response.snapshot(name)
+        response.plan([name])
+        if playbook.has(Stage.REVOKE):
+            credentials = [(name, c) for c in response.providers[name].credentials]
+            response.record_failures("revoke", credentials, runner.map(
+                response.revoke_one, credentials, name="revoke",
+                concurrency=playbook.policy(name).concurrency, retries=playbook.retries))
 
-    response.record_failures("discover", names, runner.map(
-        contain, names, name="discover", concurrency=len(names) or 1, retries=0))
-    response.plan()
-    if playbook.has(Stage.REVOKE):
-        credentials = response.credentials()
-        response.record_failures("revoke", credentials, runner.map(
-            response.revoke_one, credentials, name="revoke", concurrency=wide,
-            retries=playbook.retries))
+    response.record_failures("contain", names, runner.map(
+        contain, names, name="contain", concurrency=len(names) or 1, retries=0))
     if playbook.has(Stage.ENUMERATE):
         reachable = [name for name in names if response.reachable(name)]
         response.record_failures("enumerate", reachable, runner.map(

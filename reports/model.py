@@ -257,7 +257,14 @@ class _Fold:
                                 "stage": data.get("stage"), "error": data.get("error"),
                                 "ts": record["ts"], "hash": record["hash"]})
         elif kind_of == "plan":
-            self.plan = {**data, "ts": record["ts"], "hash": record["hash"]}
+            # Each provider records its own plan when it is ready: the report shows them all
+            # (a later plan of the same provider — a resumed case — replaces its row).
+            earlier = self.plan or {}
+            providers = {**earlier.get("providers", {}), **data.get("providers", {})}
+            self.plan = {**data, "providers": providers,
+                         "total_eta_seconds": max([float(p.get("eta_seconds") or 0)
+                                                   for p in providers.values()] or [0.0]),
+                         "ts": earlier.get("ts", record["ts"]), "hash": record["hash"]}
         elif kind_of == "case_closed":
             self.closed = data
         elif kind_of == "finding":
