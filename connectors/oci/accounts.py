@@ -16,6 +16,7 @@ from connectors.base import (
     checked_request,
 )
 
+from .auth import RegistryTokenAuth
 from .config import OciConfig
 from .registry import OciRegistry
 
@@ -56,7 +57,10 @@ class RegistryAccounts:
                 subject=credential.subject, action="verify", outcome=Outcome.INDETERMINATE,
                 detail=f"no probe without the password of {credential.id}: registry admins "
                        f"must confirm the account is disabled on {self.registry.url}")
-        probe = self.clients.http("oci", self.registry.url, auth=(credential.id, password))
+        # Through the token flow: on a token registry the token server judges the
+        # password (401 refused), on an htpasswd one the registry does.
+        probe = self.clients.http("oci", self.registry.url,
+                                  auth=RegistryTokenAuth((credential.id, password)))
         try:  # 5xx, 429 and timeouts raise a transient error: the engine reads INDETERMINATE
             status = checked_request(probe, "oci", "GET", "/v2/", ok=(200, 401, 403)
                                      ).status_code

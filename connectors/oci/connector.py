@@ -24,6 +24,7 @@ from connectors.base import (
 )
 
 from .accounts import RegistryAccounts
+from .auth import RegistryTokenAuth
 from .config import OciConfig, OciOptions
 from .images import SignedImages
 from .quarantine import QuarantineSteps
@@ -43,7 +44,10 @@ class OciConnector(Connector):
             raise ConnectorError("no registry URL (set REVOKER_OCI_URL or inventory endpoints)",
                                  provider="oci")
         password = context.secrets.get(self.config.password_env)
-        auth = (self.config.username, password) if self.config.username and password else None
+        # The token flow hosted registries require, Basic where a registry asks for it;
+        # anonymous (pull tokens only) without credentials.
+        auth = RegistryTokenAuth((self.config.username, password)
+                                 if self.config.username and password else None)
         url = context.endpoint.rstrip("/")
         self.registry = OciRegistry(context.clients.http("oci", url, auth=auth), url)
         self.accounts = RegistryAccounts(self.registry, self.config, context.clients,

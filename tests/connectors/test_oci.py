@@ -13,6 +13,7 @@ from connectors._clients import Clients
 from connectors._guard import DryRunBlocked, Guard
 from connectors.base import Identity, Outcome, ProviderContext, SecretSource, Window
 from connectors.oci import OciConfig, OciConnector
+from connectors.oci.auth import RegistryTokenAuth
 from connectors.sandbox.seed import apply_seed
 
 SEED = {"oci": {"users": [{"name": "image-signer", "password": "sandbox-pw-oci-1"}],
@@ -40,7 +41,7 @@ def connector(sandbox, environ, dry_run=False) -> OciConnector:
 
 def tags(sandbox, environ, repo) -> list[str]:
     response = httpx.get(f"{sandbox.urls()['oci']}/v2/{repo}/tags/list",
-                         auth=("image-signer", environ["OCI_PASSWORD"]))
+                         auth=RegistryTokenAuth(("image-signer", environ["OCI_PASSWORD"])))
     return sorted(response.json().get("tags") or []) if response.status_code == 200 else []
 
 
@@ -311,7 +312,7 @@ ACCEPT = ("application/vnd.oci.image.manifest.v1+json, "
 def registry(sandbox, environ) -> httpx.Client:
     """The registry itself, without the connector: to build the states a SIGKILL leaves."""
     return httpx.Client(base_url=sandbox.urls()["oci"],
-                        auth=("image-signer", environ["OCI_PASSWORD"]))
+                        auth=RegistryTokenAuth(("image-signer", environ["OCI_PASSWORD"])))
 
 
 def copy_by_hand(http: httpx.Client, source: str, target: str, reference: str) -> None:

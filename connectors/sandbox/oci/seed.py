@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 from pydantic import Field
 
+from connectors.oci.auth import RegistryTokenAuth
 from connectors.sandbox.seed.model import (
     Section,
     SeedContext,
@@ -82,6 +83,7 @@ class OciSeeder:
         self.url, self.seed, self.identity = context.url, seed, context.identity
         self.result, self.sandbox = context.result, context.sandbox
         self.http = httpx.Client(base_url=self.url, timeout=30)
+        self._auths: dict[tuple[str, str], httpx.Auth] = {}
         self.passwords = {u.name: u.password for u in self.seed.users}
 
     def identities(self) -> None:
@@ -97,13 +99,19 @@ class OciSeeder:
             self.result.plant(self.identity, provider="oci", kind="registry_password",
                               id=user.name, principal=user.name)
 
-    def _auth(self, user: str | None) -> tuple[str, str]:
+    def _auth(self, user: str | None) -> httpx.Auth:
+        """The pusher's credentials, through the registry's token flow (or Basic, where
+        the registry asks for it); one cache of tokens per user."""
         if user and user in self.passwords:
-            return (user, self.passwords[user])
-        if self.sandbox is not None and "oci" in self.sandbox.providers:
+            credentials = (user, self.passwords[user])
+        elif self.sandbox is not None and "oci" in self.sandbox.providers:
             admin = self.sandbox.providers["oci"].admin
-            return (admin["user"], admin["password"])
-        raise SeedError(f"OCI pusher {user!r} is not among the seed's OCI users")
+            credentials = (admin["user"], admin["password"])
+        else:
+            raise SeedError(f"OCI pusher {user!r} is not among the seed's OCI users")
+        if credentials not in self._auths:
+            self._auths[credentials] = RegistryTokenAuth(credentials)
+        return self._auths[credentials]
 
     def publish(self, *, in_window: bool) -> None:
         for repo in self.seed.repositories:
@@ -129,7 +137,7 @@ class OciSeeder:
                 if tag.sbom:
                     self._push_sbom(repo.name, digest, auth)
 
-    def _push_blob(self, repo: str, data: bytes, auth: tuple[str, str]) -> str:
+    def _push_blob(self, repo: str, data: bytes, auth: httpx.Auth) -> str:
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         if self.http.head(f"/v2/{repo}/blobs/{digest}", auth=auth).status_code == 200:
             return digest
@@ -142,14 +150,14 @@ class OciSeeder:
         return digest
 
     def _push_manifest(self, repo: str, reference: str, manifest: dict[str, Any],
-                       auth: tuple[str, str]) -> str:
+                       auth: httpx.Auth) -> str:
         raw = json.dumps(manifest, separators=(",", ":")).encode()
         check(self.http.put(f"/v2/{repo}/manifests/{reference}", content=raw, auth=auth,
                              headers={"Content-Type": manifest["mediaType"]}),
                f"pushing {repo}:{reference}")
         return "sha256:" + hashlib.sha256(raw).hexdigest()
 
-    def _push_image(self, repo: str, tag: str, auth: tuple[str, str]) -> str:
+    def _push_image(self, repo: str, tag: str, auth: httpx.Auth) -> str:
         layer = tar_gz({"etc/sandbox-release": f"{repo}:{tag}\n".encode()})
         config = json.dumps({"architecture": "amd64", "os": "linux",
                              "rootfs": {"type": "layers", "diff_ids": [
@@ -162,7 +170,7 @@ class OciSeeder:
                         "digest": self._push_blob(repo, layer, auth)}]}, auth)
 
     def _push_signature(self, repo: str, digest: str, identity: str,
-                        auth: tuple[str, str]) -> str:
+                        auth: httpx.Auth) -> str:
         """A cosign-style signature: tag sha256-<hex>.sig, one simplesigning layer whose
         annotations carry a signature and a certificate naming the signing identity."""
         payload = json.dumps({"critical": {
@@ -185,7 +193,7 @@ class OciSeeder:
         return tag
 
     def _push_attestation(self, repo: str, digest: str, identity: str, predicate_type: str,
-                          auth: tuple[str, str]) -> str:
+                          auth: httpx.Auth) -> str:
         """A cosign-style attestation: tag sha256-<hex>.att, one DSSE envelope layer whose
         payload is an in-toto statement about the image, with cosign's annotations: the
         predicate type, the certificate naming the signer, and a Rekor bundle (an intoto
@@ -240,7 +248,7 @@ class OciSeeder:
                             "predicateType": predicate_type}}]}, auth)
         return tag
 
-    def _push_sbom(self, repo: str, digest: str, auth: tuple[str, str]) -> str:
+    def _push_sbom(self, repo: str, digest: str, auth: httpx.Auth) -> str:
         """An SBOM attached the way `cosign attach sbom` does: tag sha256-<hex>.sbom."""
         document = json.dumps({"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT",
                                "name": f"{repo}@{digest}", "packages": []}).encode()
