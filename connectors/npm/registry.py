@@ -6,7 +6,7 @@ Why writes to one packument are serialised and rebuilt on 409:
 a packument write sends the whole document back, `dist-tags` included (npm's CLI
 `deprecate` does the same: GET ?write=true, change, PUT). Two writes built from the same
 read race: the slower one puts back the tags the faster one moved. verdaccio ignores the
-`_rev` in `PUT /<pkg>/-rev/<rev>` (storage `changePackage` never compares it; it replaces
+`_rev` of a packument write (storage `changePackage` never compares it; it replaces
 `dist-tags` with the incoming ones), and the engine quarantines in a thread pool, so writes
 to one package are serialised by a per-package lock, each built from a read taken under that
 lock. A registry that does check revisions (CouchDB semantics, npmjs) answers 409 to a stale
@@ -184,11 +184,12 @@ class NpmRegistry:
             packument = self.packument(name, write=True)
             if not change(packument):
                 return False
-            path = package_path(name)
-            if packument.get("_rev"):
-                path += f"/-rev/{packument['_rev']}"
-            response = self.call("PUT", path, ok=(200, 201, 409), json=packument,
-                                 headers=self.headers())
+            # `PUT /<pkg>` with the whole packument, the `_rev` in the body: the route of
+            # npm's CLI `deprecate` (npm/cli lib/commands/deprecate.js → npm-registry-fetch).
+            # `/-rev/<rev>` is unpublish's route (libnpmpublish lib/unpublish.js), which
+            # registries may read as a removal.
+            response = self.call("PUT", package_path(name), ok=(200, 201, 409),
+                                 json=packument, headers=self.headers())
             if response.status_code != 409:
                 return True
         raise ConnectorError(f"PUT /{name}: revision conflict {WRITE_ATTEMPTS} times in a row",

@@ -4,6 +4,7 @@ dry-run leaves the registry byte-identical."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -456,6 +457,8 @@ TWO_PACKAGES = {"npm": {
         {"name": "@acme/broken", "versions": [
             {"version": "2.0.0", "publisher": "release-bot", "in_window": False},
             {"version": "2.0.1", "publisher": "release-bot"}]}]}}
+# The packument write as npm's CLI `deprecate` sends it: `PUT /<pkg>`, no `/-rev/`
+PACKUMENT_PUT = r"(?i)^PUT /@acme%2fwidget[ ?]"
 BROKEN = Fault(match=r"(?i)^GET /@acme%2fbroken[/? ]", kind="status", status=500)
 
 
@@ -585,12 +588,12 @@ def test_a_revision_conflict_is_rebuilt_from_a_fresh_read(sandbox) -> None:
     seeded = apply_seed(sandbox.urls(), TWO_PACKAGES)
     npm = connector_for(sandbox, seeded, ["@acme/widget"])
     [artifact] = npm.enumerate(Window(since=seeded.window_start))
-    put = r"(?i)^PUT /@acme%2fwidget/-rev/"
+    put = PACKUMENT_PUT
     sandbox.set_faults("npm", [Fault(match=put, status=409, first=2)])
     mark = sandbox.log_marks()
     assert npm.quarantine(artifact).outcome is Outcome.DONE
     sent = [f"{e['method']} {e['status']}" for e in sandbox.request_log("npm", mark["npm"])
-            if e["method"] == "PUT" and "-rev" in e["path"]]
+            if e["method"] == "PUT" and re.search(put, f"PUT {e['path']} ")]
     assert sent == ["PUT 409", "PUT 409", "PUT 201"]
     # A conflict that never clears is a transient failure, not an endless loop.
     sandbox.set_faults("npm", [Fault(match=put, status=409)])
@@ -606,8 +609,7 @@ def test_a_write_applied_but_its_answer_lost_is_finished_by_the_next_run(sandbox
     seeded = apply_seed(sandbox.urls(), TWO_PACKAGES)
     npm = connector_for(sandbox, seeded, ["@acme/widget"], retry_total=0)
     [artifact] = npm.enumerate(Window(since=seeded.window_start))
-    sandbox.set_faults("npm", [Fault(match=r"(?i)^PUT /@acme%2fwidget/-rev/",
-                                     kind="lost_response", first=1)])
+    sandbox.set_faults("npm", [Fault(match=PACKUMENT_PUT, kind="lost_response", first=1)])
     with pytest.raises(ConnectorError):
         npm.quarantine(artifact)
     assert read_packument(sandbox, "@acme/widget")["versions"]["1.0.1"]["deprecated"]

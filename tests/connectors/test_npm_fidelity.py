@@ -214,3 +214,32 @@ def test_confirm_reads_the_tarball_of_an_unpublished_version(sandbox) -> None:
     assert left.outcome is Outcome.FAILED and "still served" in left.detail
     assert npm.quarantine(artifact, destructive=True).outcome is Outcome.DONE  # finishes it
     assert npm.confirm(artifact, {}).outcome is Outcome.DONE
+
+
+# --- 5. packument writes on the client's routes ------------------------------------------
+
+def test_deprecation_is_put_to_the_package_not_to_unpublish_s_rev_route(sandbox) -> None:
+    """npm's CLI deprecates with `PUT /<pkg>` (lib/commands/deprecate.js); the front refuses
+    a `-rev` PUT that removes no version, as no npm client sends one."""
+    seeded = apply_seed(sandbox.urls(), seed(tokens=1))
+    npm = build(sandbox, seeded)
+    [artifact] = npm.enumerate(Window(since=seeded.window_start))
+    session = {"Authorization": f"Bearer {seeded.secrets['npm/release-bot/session']}"}
+    url = sandbox.urls()["npm"] + "/@acme%2fwidget"
+    doc = httpx.get(url + "?write=true", headers=session).json()
+    doc["versions"]["1.0.1"]["deprecated"] = "by hand"
+    refused = httpx.put(f"{url}/-rev/{doc['_rev']}", json=doc, headers=session)
+    assert refused.status_code == 400 and "deprecate" in refused.text
+    owners = {"_id": doc["_id"], "_rev": doc["_rev"], "maintainers": doc.get("maintainers")
+              or [{"name": "release-bot"}]}  # `npm owner`'s -rev PUT goes on to verdaccio
+    passed = httpx.put(f"{url}/-rev/{doc['_rev']}", json=owners, headers=session)
+    assert "must remove a version" not in passed.text
+    mark = sandbox.log_marks()
+    result = npm.quarantine(artifact)
+    assert result.outcome is Outcome.DONE, result.detail
+    puts = [e["path"] for e in sandbox.mutating_requests(mark)["npm"] if e["method"] == "PUT"]
+    assert puts[0] == "/@acme%2Fwidget" and not any("/-rev/" in p for p in puts)
+    assert httpx.get(url).json()["versions"]["1.0.1"]["deprecated"] == "compromised"
+    restored = npm.restore(artifact, result.evidence)
+    assert restored.outcome is Outcome.DONE
+    assert not httpx.get(url).json()["versions"]["1.0.1"].get("deprecated")

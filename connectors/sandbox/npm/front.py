@@ -23,6 +23,14 @@ tarball URLs with the address clients were given), except where npmjs differs:
   (npm/cli lib/utils/auth.js). A revoked token is not the account's any more: its write
   goes on to verdaccio, which refuses it. (Not modelled: the OTP npmjs also asks at login
   in auth-and-writes mode, and bypass-2FA granular tokens.)
+- Packument writes go to the route npm's own clients use for them. `npm deprecate` PUTs
+  the whole packument to `/<pkg>` (npm/cli lib/commands/deprecate.js, through
+  npm-registry-fetch); the `/<pkg>/-rev/<rev>` route with a packument is unpublish's
+  (npm/cli workspaces/libnpmpublish/lib/unpublish.js: the packument less the version), and
+  without `versions` it is `npm owner`'s (npm/cli lib/commands/owner.js: `{_id, _rev,
+  maintainers}`). A `-rev` PUT that carries `versions` and removes none is no client's
+  call: the front answers 400 (npmjs's own answer to it is undocumented), so a connector
+  that deprecates through unpublish's route is caught; verdaccio would accept it.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import struct
 import threading
@@ -52,6 +61,8 @@ PAGE_SIZE = 2
 READS = ("GET", "HEAD")
 LOGIN = "/-/user/org.couchdb.user:"
 EOTP_BODY = {"error": "This operation requires a one-time password."}
+# `/<pkg>/-rev/<rev>`, the scope's `/` escaped (a tarball's `/-/` path never matches)
+REV_PUT = re.compile(r"^/((?:@[^/]+%2f)?[^/@-][^/]*)/-rev/[^/]+$")
 
 
 def totp(secret: str, at: float | None = None, step: int = 0) -> str:
@@ -132,6 +143,10 @@ class NpmjsFront:
             return _json(EOTP_BODY, 401, {"WWW-Authenticate": "OTP"})
         if method == "POST" and path == "/-/npm/v1/user":
             return self._profile(request)
+        if method == "PUT" and REV_PUT.match(path) and not self._removes_a_version(request,
+                                                                                    path):
+            return _json({"error": "a packument PUT to /-rev/ must remove a version (npm "
+                                   "unpublish); npm deprecate PUTs /<package>"}, 400)
         upstream = self._forward(request, path, query)
         if upstream.status_code < 300:
             self._learn(request, path, upstream)
@@ -151,6 +166,21 @@ class NpmjsFront:
             key = path.rsplit("/", 1)[1]
             with self.state.lock:
                 self.state.owners.pop(self.state.values.get(key, ""), None)
+
+    def _removes_a_version(self, request: Request, path: str) -> bool:
+        """Is this `-rev` PUT one a client sends: an unpublish (the packument less a version
+        it holds now) or a packument-less change (`npm owner`: no `versions`)?"""
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("versions"), dict):
+            return True
+        package = path.split("/-rev/", 1)[0]
+        headers = {k: v for k, v in request.headers.items()
+                   if k.lower() in ("authorization", "host")}
+        current = self._http.get(package + "?write=true", headers=headers)
+        if current.status_code != 200:
+            return True  # verdaccio answers for a package it cannot show
+        held = set((current.json() or {}).get("versions") or {})
+        return bool(held - set(body["versions"]))
 
     # --- two-factor authentication --------------------------------------------------------
 
