@@ -14,6 +14,14 @@ published to verdaccio through npm's own registry API, then their dist-tags.
             - {version: 1.0.2, publisher: release-bot,        # dist.attestations and
                provenance: {repository: acme/widget}}         # _npmUser.trustedPublisher
           dist_tags: {latest: 1.0.1}             # applied after all versions
+        # A worm's reach: N packages `{n}` numbers (0…N-1), each with versions 1.0.0, 1.0.1…
+        # (the first `versions_before_window` before the window, the next ones in it)
+        - {generate: 320, name: "@acme/pkg-{n}", publisher: release-bot,
+           versions_before_window: 1, versions_in_window: 2, description: "postinstall: x.js"}
+
+Packages are published through the registry's own publish API (PUT /<pkg>), several packages
+at once (`PUBLISH_CONCURRENCY`) and each package's versions in order, so a 900-version world
+seeds in seconds and every packument is verdaccio's own, not a file written behind its back.
 
 Secrets: `npm/<u>/password`, `npm/<u>/session` (a login, which npm does not list as a
 token), `npm/<u>/token/<n>`, `npm/<u>/totp` (the 2FA secret: `front.totp` makes codes);
@@ -25,10 +33,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from connectors.sandbox.seed.model import (
     Section,
@@ -75,17 +84,65 @@ class NpmPackage(Strict):
     dist_tags: dict[str, str] = Field(default_factory=dict)
 
 
+class NpmGenerated(Strict):
+    """N packages alike, as a worm republishes every package its token can publish."""
+
+    generate: int = Field(ge=1, le=10_000, description="how many packages")
+    name: str = Field(pattern=r"\{n\}", description="`{n}` is replaced by 0…N-1")
+    publisher: str
+    maintainers: list[str] = Field(default_factory=list)
+    versions_before_window: int = Field(1, ge=0, le=50)
+    versions_in_window: int = Field(1, ge=0, le=50)
+    description: str = Field("", description="of the in-window versions")
+
+    @model_validator(mode="after")
+    def _some_version(self) -> NpmGenerated:
+        if self.versions_before_window + self.versions_in_window < 1:
+            raise ValueError("a generated package needs at least one version")
+        return self
+
+    def expand(self) -> list[NpmPackage]:
+        before = self.versions_before_window
+        versions = [NpmVersion(version=f"1.0.{i}", publisher=self.publisher,
+                               in_window=i >= before,
+                               description=self.description if i >= before else "")
+                    for i in range(before + self.versions_in_window)]
+        return [NpmPackage(name=self.name.replace("{n}", str(n)),
+                           maintainers=list(self.maintainers), versions=versions)
+                for n in range(self.generate)]
+
+
 class NpmSection(Section):
     users: list[NpmUser] = Field(default_factory=list)
-    packages: list[NpmPackage] = Field(default_factory=list)
+    packages: list[NpmPackage | NpmGenerated] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> NpmSection:
+        seen: set[str] = set()
+        for package in self.all_packages():
+            if package.name in seen:
+                raise ValueError(f"npm package {package.name!r} is seeded twice")
+            seen.add(package.name)
+        return self
+
+    def all_packages(self) -> list[NpmPackage]:
+        """The packages with every `generate` entry expanded, in the seed's order."""
+        expanded: list[NpmPackage] = []
+        for entry in self.packages:
+            expanded.extend(entry.expand() if isinstance(entry, NpmGenerated) else [entry])
+        return expanded
 
     def seeder(self, context: SeedContext) -> Seeder:
         return NpmSeeder(self, context)
 
 
+PUBLISH_CONCURRENCY = 4  # packages published at once (verdaccio answers them concurrently)
+
+
 class NpmSeeder:
     def __init__(self, seed: NpmSection, context: SeedContext) -> None:
         self.url, self.seed, self.identity = context.url, seed, context.identity
+        self.packages = seed.all_packages()
         self.result = context.result
         self.sessions: dict[str, str] = {}
         self.totp: dict[str, str] = {}
@@ -135,10 +192,16 @@ class NpmSeeder:
         return headers
 
     def publish(self, *, in_window: bool) -> None:
-        for package in self.seed.packages:
-            for version in package.versions:
+        def publish_package(package: NpmPackage) -> None:
+            for version in package.versions:  # in order: the last one published is latest
                 if version.in_window == in_window:
                     self._publish(package, version)
+
+        with ThreadPoolExecutor(PUBLISH_CONCURRENCY) as pool:
+            list(pool.map(publish_package, self.packages))  # re-raises the first SeedError
+        for package in self.packages:  # planted in the seed's order, whatever finished first
+            for version in package.versions:
+                if version.in_window == in_window:
                     self.result.plant(self.identity, provider="npm", kind="npm_version",
                                       id=f"{package.name}@{version.version}",
                                       principal=version.publisher, artifact=True,
@@ -183,7 +246,7 @@ class NpmSeeder:
                f"publishing {name}@{version.version}")
 
     def finish(self) -> None:
-        for package in self.seed.packages:
+        for package in self.packages:
             owner = (package.maintainers or [package.versions[-1].publisher])[0]
             for tag, version in package.dist_tags.items():
                 check(self.http.put(
