@@ -59,6 +59,7 @@ class SignedImages:
         self.config = config
         self.clients = clients
         self._referrers_api: dict[str, bool] = {}  # per repository: is there the 1.1 API?
+        self._fallback: dict[str, list[dict[str, Any]]] = {}  # by image: the fallback index
 
     def enumerate(self, window: Window) -> list[Artifact]:
         wanted = set(self.config.identity_emails)
@@ -73,8 +74,9 @@ class SignedImages:
                         by_digest.setdefault(found.digest, []).append(tag)
             for digest, image_tags in by_digest.items():
                 attached = attached_tags(digest, tags)
-                referrers = self._referrers(repo, digest)
-                evidence = self._evidence(repo, attached, referrers or [])
+                api = self._referrers(repo, digest)
+                referrers = api if api is not None else self._fallback.get(digest, [])
+                evidence = self._evidence(repo, attached, referrers)
                 mine = [e for e in evidence if wanted.intersection(e["signers"])
                         and window.contains(e["signed_at"])]
                 if not mine:
@@ -86,8 +88,8 @@ class SignedImages:
                         digest=digest, published_at=min(e["signed_at"] for e in mine),
                         signed_by=", ".join(signers),
                         details={"repository": repo, "tag": tag, "attached": attached,
-                                 "referrers": [r["digest"] for r in referrers or []],
-                                 "referrers_api": referrers is not None,
+                                 "referrers": [r["digest"] for r in referrers],
+                                 "referrers_api": api is not None,
                                  "signatures": [_jsonable(e) for e in evidence
                                                 if e["kind"] == "signature"],
                                  "attestations": [_jsonable(e) for e in evidence
@@ -97,13 +99,18 @@ class SignedImages:
         return artifacts
 
     def _referrers(self, repo: str, digest: str) -> list[dict[str, Any]] | None:
-        """OCI 1.1 referrers of an image, or None where the registry has no referrers API
-        (distribution 2.8 answers 404 "page not found"; the tag schema is the fallback)."""
-        if self._referrers_api.get(repo) is False:
-            return None
-        referrers = self.registry.referrers(repo, digest)
-        self._referrers_api[repo] = referrers is not None
-        return referrers
+        """OCI 1.1 referrers of an image: from the referrers API, or — where the registry
+        has none (distribution 2.8 answers 404 "page not found") — from the referrers
+        fallback tag `sha256-<hex>`, which the spec says the client MUST read then (cosign's
+        bundle format writes it; GHCR takes that path). None when the API is missing:
+        `referrers_api` in the artifact's details says which it was."""
+        if self._referrers_api.get(repo) is not False:
+            referrers = self.registry.referrers(repo, digest)
+            self._referrers_api[repo] = referrers is not None
+            if referrers is not None:
+                return referrers
+        self._fallback[digest] = self.registry.fallback_referrers(repo, digest) or []
+        return None
 
     def _evidence(self, repo: str, attached: list[str], referrers: list[dict[str, Any]]
                   ) -> list[dict[str, Any]]:

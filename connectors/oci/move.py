@@ -54,10 +54,10 @@ def read_holding(registry: OciRegistry, repo: str, artifact: Artifact, digest: s
     names = set(attached_tags(digest, registry.tags(repo)))
     references = sorted(names | set(details.get("attached") or [])) + list(
         details.get("referrers") or [])
-    if details.get("referrers_api"):
-        references += [d for d in (str(m["digest"]) for m in
-                                   registry.referrers(repo, digest) or [])
-                       if d not in references]
+    listed = registry.referrers(repo, digest) if details.get("referrers_api") else \
+        registry.fallback_referrers(repo, digest)  # the fallback index, where no API
+    references += [d for d in (str(m["digest"]) for m in listed or [])
+                   if d not in references]
     attached = {}
     for reference in references:
         found = registry.manifest(repo, reference)

@@ -467,3 +467,58 @@ def test_two_tags_on_one_suspect_image_both_end_in_quarantine(world) -> None:
         assert result.outcome is Outcome.DONE, result.detail
     assert all(oci.confirm(a, {}).outcome is Outcome.DONE for a in artifacts)
     assert {"latest", "v2"} <= set(tags(sandbox, environ, "quarantine/acme/api"))
+
+
+# --- the referrers fallback tag and referrers pages ----------------------------------------
+
+
+def test_an_image_signed_only_by_a_referrer_in_the_fallback_tag_is_found_and_moved(
+        sandbox) -> None:
+    """distribution 2.8 has no referrers API (404), so a cosign bundle-format signature is a
+    referrer listed in the fallback tag `sha256-<hex>`, which the spec says the client MUST
+    read. No .sig tag: before, such an image was not found at all."""
+    seeded = apply_seed(sandbox, {"oci": {
+        "users": [{"name": "image-signer", "password": "sandbox-pw-oci-1"}],
+        "repositories": [{"name": "acme/api", "tags": [
+            {"tag": "v4", "bundle_signed_by": "image-signer@acme.example"}]}]}})
+    environ = {"OCI_PASSWORD": seeded.secrets["oci/image-signer/password"]}
+    oci = connector(sandbox, environ)
+    [artifact] = oci.enumerate(Window(since=seeded.window_start))
+    assert artifact.coordinates == "acme/api:v4" and artifact.details["referrers_api"] is False
+    [signature] = artifact.details["signatures"]
+    assert signature["source"] == "referrer"
+    assert signature["signers"] == ["image-signer@acme.example"]
+    [referrer] = artifact.details["referrers"]
+    result = oci.quarantine(artifact)
+    assert result.outcome is Outcome.DONE, result.detail
+    fallback = artifact.digest.replace(":", "-")
+    assert fallback in tags(sandbox, environ, "quarantine/acme/api")
+    assert tags(sandbox, environ, "acme/api") == []
+    with registry(sandbox, environ) as http:
+        moved = http.get(f"/v2/quarantine/acme/api/manifests/{referrer}",
+                         headers={"Accept": ACCEPT})
+        assert moved.status_code == 200
+        assert http.get(f"/v2/acme/api/manifests/{referrer}",
+                        headers={"Accept": ACCEPT}).status_code == 404
+    assert oci.confirm(artifact, result.evidence).outcome is Outcome.DONE
+
+
+def test_referrers_are_read_on_every_page() -> None:
+    """`Link: <…>; rel="next"` on a referrers answer: the client MUST read the next page."""
+    from connectors.oci.registry import OciRegistry
+
+    pages = {"/v2/acme/api/referrers/sha256:aa": ("sha256:r1", '</v2/acme/api/referrers/'
+                                                  'sha256:aa?n=1&last=r1>; rel="next"'),
+             "/v2/acme/api/referrers/sha256:aa?n=1&last=r1": ("sha256:r2", None)}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        key = request.url.raw_path.decode()
+        digest, link = pages[key]
+        return httpx.Response(200, headers={
+            "Content-Type": "application/vnd.oci.image.index.v1+json",
+            **({"Link": link} if link else {})}, json={
+            "schemaVersion": 2, "manifests": [{"digest": digest, "mediaType": "x"}]})
+
+    http = httpx.Client(base_url="http://registry.test", transport=httpx.MockTransport(handler))
+    found = OciRegistry(http, "http://registry.test").referrers("acme/api", "sha256:aa")
+    assert [d["digest"] for d in found or []] == ["sha256:r1", "sha256:r2"]

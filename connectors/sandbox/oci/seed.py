@@ -44,6 +44,9 @@ OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 DSSE = "application/vnd.dsse.envelope.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 
 
 class OciUser(Strict):
@@ -59,6 +62,11 @@ class OciTag(Strict):
     attested_by: str | None = None  # a cosign attestation (DSSE in-toto statement) signed so
     predicate_type: str = "https://slsa.dev/provenance/v1"
     sbom: bool = False  # an SPDX document attached as cosign does (`cosign attach sbom`)
+    # A Sigstore bundle attached as an OCI 1.1 referrer (cosign's bundle format) signed so;
+    # the registry has no referrers API, so the client also writes the fallback tag
+    # `sha256-<hex>`, an index of the image's referrers (distribution-spec "Referrers Tag
+    # Schema": "push an image index to the referrers tag")
+    bundle_signed_by: str | None = None
 
 
 class OciRepository(Strict):
@@ -72,7 +80,8 @@ class OciSection(Section):
 
     def whole_second(self) -> bool:
         # a signing certificate's validity has one-second resolution
-        return any(t.signed_by or t.attested_by for r in self.repositories for t in r.tags)
+        return any(t.signed_by or t.attested_by or t.bundle_signed_by
+                   for r in self.repositories for t in r.tags)
 
     def seeder(self, context: SeedContext) -> Seeder:
         return OciSeeder(self, context)
@@ -136,6 +145,12 @@ class OciSeeder:
                                       artifact=True, in_window=in_window)
                 if tag.sbom:
                     self._push_sbom(repo.name, digest, auth)
+                if tag.bundle_signed_by:
+                    fallback = self._push_bundle_referrer(repo.name, digest,
+                                                          tag.bundle_signed_by, auth)
+                    self.result.plant(self.identity, provider="oci", kind="oci_referrer",
+                                      id=f"{repo.name}:{fallback}", principal=pusher or "",
+                                      artifact=True, in_window=in_window)
 
     def _push_blob(self, repo: str, data: bytes, auth: httpx.Auth) -> str:
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
@@ -247,6 +262,49 @@ class OciSeeder:
                             "dev.sigstore.cosign/bundle": json.dumps(bundle),
                             "predicateType": predicate_type}}]}, auth)
         return tag
+
+    def _push_bundle_referrer(self, repo: str, digest: str, identity: str,
+                              auth: httpx.Auth) -> str:
+        """A Sigstore bundle (v0.3, message signature over the image digest) as an OCI 1.1
+        referrer: a manifest whose `subject` is the image; then the referrers fallback tag
+        `sha256-<hex>`, an image index listing it with its artifactType, which is what a
+        client writes on a registry without the referrers API (distribution 2.8)."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
+        image = self.http.get(f"/v2/{repo}/manifests/{digest}", auth=auth,
+                              headers={"Accept": OCI_MANIFEST})
+        signature, certificate = sign(bytes.fromhex(digest.split(":", 1)[1]), identity)
+        der = x509.load_pem_x509_certificate(certificate.encode()).public_bytes(
+            serialization.Encoding.DER)
+        bundle = json.dumps({
+            "mediaType": BUNDLE,
+            "verificationMaterial": {
+                "certificate": {"rawBytes": base64.b64encode(der).decode()},
+                "tlogEntries": [{"logIndex": str(int(time.time())),
+                                 "integratedTime": str(int(time.time()))}]},
+            "messageSignature": {
+                "messageDigest": {"algorithm": "SHA2_256", "digest": base64.b64encode(
+                    bytes.fromhex(digest.split(":", 1)[1])).decode()},
+                "signature": signature}}, separators=(",", ":")).encode()
+        empty = b"{}"
+        referrer = {
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": BUNDLE,
+            "config": {"mediaType": OCI_EMPTY, "size": len(empty),
+                       "digest": self._push_blob(repo, empty, auth)},
+            "layers": [{"mediaType": BUNDLE, "size": len(bundle),
+                        "digest": self._push_blob(repo, bundle, auth)}],
+            "subject": {"mediaType": OCI_MANIFEST, "digest": digest,
+                        "size": len(image.content)}}
+        raw = json.dumps(referrer, separators=(",", ":")).encode()
+        referrer_digest = self._push_manifest(repo, "sha256:" + hashlib.sha256(raw).hexdigest(),
+                                              referrer, auth)
+        fallback = digest.replace(":", "-")
+        self._push_manifest(repo, fallback, {
+            "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [{
+                "mediaType": OCI_MANIFEST, "digest": referrer_digest, "size": len(raw),
+                "artifactType": BUNDLE}]}, auth)
+        return fallback
 
     def _push_sbom(self, repo: str, digest: str, auth: httpx.Auth) -> str:
         """An SBOM attached the way `cosign attach sbom` does: tag sha256-<hex>.sbom."""
