@@ -8,7 +8,13 @@ Quarantine (reversible; `restore` undoes it from the recorded evidence):
   if no other tag points at it). Real ECR keeps layers per repository, so PutImage into
   another repository fails with LayersNotFoundException unless the layers are there: then
   the image is retagged `quarantine--<tag>` in its own repository instead (ECR has no
-  per-tag pull policy; the point is that the release tag no longer resolves).
+  per-tag pull policy; the point is that the release tag no longer resolves). A multi-arch
+  image (an image index) goes with its child manifests put first, untagged, by digest: ECR
+  refuses an index listing a manifest the repository lacks (ReferencedImagesNotFound-
+  Exception); refused even in its own repository, it is a MANUAL step. A quarantine tag
+  already there is read, not pushed again (an immutable repository answers
+  ImageTagAlreadyExistsException even for the same digest); one holding another image is
+  left alone and the image goes under `<tag>--<12 hex of its digest>`.
 - S3: the object (pinned to its version) is copied under the quarantine prefix, tagged
   `revoker-quarantine`, a bucket-policy statement denying GetObject under that prefix to
   everyone but the responder's own principal is merged into the bucket policy, and the
@@ -40,6 +46,8 @@ from .documents import KMS_STOPPED
 
 DENY_SID = "RevokerQuarantineDeny"
 QUARANTINE_TAG = "revoker-quarantine"
+INDEX_TYPES = frozenset({"application/vnd.oci.image.index.v1+json",
+                         "application/vnd.docker.distribution.manifest.list.v2+json"})
 MEDIA_TYPES = ["application/vnd.oci.image.manifest.v1+json",
                "application/vnd.oci.image.index.v1+json",
                "application/vnd.docker.distribution.manifest.v2+json",
@@ -87,13 +95,21 @@ def _digest(image: dict[str, Any]) -> str:
 def _ecr_places(artifact: Artifact, evidence: dict[str, Any], quarantine_repo: str | None
                 ) -> list[tuple[str, str]]:
     """Where the quarantined image is: as recorded, else the quarantine repository, else
-    the retag in its own repository (the LayersNotFoundException fallback)."""
+    the retag in its own repository (the refused-across-repositories fallback); each also
+    under its digest-suffixed tag (`_copy_into`: the plain one held another image)."""
     if evidence.get("quarantine_repository") and evidence.get("quarantine_tag"):
         return [(str(evidence["quarantine_repository"]), str(evidence["quarantine_tag"]))]
     repo, tag = artifact.details["repository"], artifact.details["tag"]
-    own = (repo, f"quarantine--{tag}")
-    return [(quarantine_repo, f"{repo.replace('/', '_')}--{tag}"), own] if quarantine_repo \
-        else [own]
+    places = [(quarantine_repo, f"{repo.replace('/', '_')}--{tag}")] if quarantine_repo else []
+    places.append((repo, f"quarantine--{tag}"))
+    digest = evidence.get("digest") or artifact.digest
+    if digest:
+        places += [(r, _suffixed(t, str(digest))) for r, t in places]
+    return places
+
+
+def _suffixed(tag: str, digest: str) -> str:
+    return f"{tag}--{digest.removeprefix('sha256:')[:12]}"
 
 
 def _ecr_quarantined(aws: Aws, places: list[tuple[str, str]], digest: str | None
@@ -123,18 +139,84 @@ def ecr_post_condition(aws: Aws, artifact: Artifact, evidence: dict[str, Any],
     return problems, f"{found[0]}:{found[1]} → {digest}; {repo}:{tag} no longer resolves"
 
 
-def _put_image(aws: Aws, repo: str, tag: str, image: dict[str, Any]) -> str:
-    params = {"repositoryName": repo, "imageTag": tag, "imageManifest": image["imageManifest"],
+def _put_image(aws: Aws, repo: str, tag: str | None, image: dict[str, Any]) -> str:
+    """PutImage (by digest alone when `tag` is None: an index's child). An image already
+    there is no failure; the caller reads back what the tag holds."""
+    params = {"repositoryName": repo, "imageManifest": image["imageManifest"],
               "imageDigest": image["imageId"]["imageDigest"]}
+    if tag is not None:
+        params["imageTag"] = tag
     if image.get("imageManifestMediaType"):
         params["imageManifestMediaType"] = image["imageManifestMediaType"]
+    place = f"{repo}:{tag}" if tag is not None else f"{repo}@{_digest(image)}"
     try:
         aws.call("ecr", "put_image", **params)
     except AwsError as error:
-        if error.code != "ImageAlreadyExistsException":
+        # ImageTagAlreadyExistsException: an immutable repository refuses any push to a tag
+        # it holds, even of the same digest (https://github.com/aws/containers-roadmap/
+        # issues/2179); which digest the tag holds is read back by the caller
+        if error.code not in ("ImageAlreadyExistsException", "ImageTagAlreadyExistsException"):
             raise
-        return f"{repo}:{tag} already present"
-    return f"ecr:PutImage {repo}:{tag}"
+        return f"{place} already present"
+    return f"ecr:PutImage {place}"
+
+
+def _children(image: dict[str, Any]) -> list[str]:
+    """The digests an image index (OCI index, Docker manifest list) lists; [] otherwise."""
+    manifest = json.loads(image["imageManifest"])
+    media_type = image.get("imageManifestMediaType") or manifest.get("mediaType")
+    if media_type not in INDEX_TYPES:
+        return []
+    return [str(m["digest"]) for m in manifest.get("manifests") or [] if m.get("digest")]
+
+
+def _by_digest(aws: Aws, repo: str, digest: str) -> dict[str, Any] | None:
+    try:
+        images = aws.call("ecr", "batch_get_image", repositoryName=repo,
+                          imageIds=[{"imageDigest": digest}],
+                          acceptedMediaTypes=MEDIA_TYPES)["images"]
+    except AwsError as error:
+        if error.not_found:
+            return None
+        raise
+    return images[0] if images else None
+
+
+def _put_children(aws: Aws, source: str, target: str, image: dict[str, Any]) -> list[str]:
+    """An index's child manifests into `target` first, untagged, by digest: ECR refuses an
+    index listing a manifest the repository lacks (ReferencedImagesNotFoundException). A
+    child the source lacks too (a lifecycle rule expires untagged images) is left out: the
+    index is then refused and the caller falls back."""
+    requests = []
+    for digest in _children(image):
+        if source == target or _by_digest(aws, target, digest) is not None:
+            continue
+        child = _by_digest(aws, source, digest)
+        if child is not None:
+            requests.append(_put_image(aws, target, None, child))
+    return requests
+
+
+def _copy_into(aws: Aws, source: str, repo: str, tag: str, image: dict[str, Any],
+               requests: list[str]) -> str:
+    """The image under `repo:tag`, read back by digest; returns the tag used. A tag holding
+    another image (an earlier quarantine of a re-pushed tag) is never moved: the image goes
+    under the digest-suffixed tag instead."""
+    held = _ecr_manifest(aws, repo, tag)
+    if held is not None and _digest(held) != _digest(image):
+        tag = _suffixed(tag, _digest(image))
+        held = _ecr_manifest(aws, repo, tag)
+    if held is None:
+        requests += _put_children(aws, source, repo, image)
+        requests.append(_put_image(aws, repo, tag, image))
+        held = _ecr_manifest(aws, repo, tag)
+    if held is None:
+        raise ConnectorError(f"copy to {repo}:{tag} not readable; source kept",
+                             provider=PROVIDER, transient=True)
+    if _digest(held) != _digest(image):  # the tag there was taken: never lose the source
+        raise ConnectorError(f"{repo}:{tag} holds {_digest(held)}, not {_digest(image)}; "
+                             "source kept", provider=PROVIDER)
+    return tag
 
 
 def _ensure_repository(aws: Aws, repo: str) -> list[str]:
@@ -169,7 +251,16 @@ def quarantine_ecr(mover: Mover, artifact: Artifact, quarantine_repo: str | None
         target_repo, target_tag, image = found
         lead = f"already in {target_repo}:{target_tag}: "
     else:
-        target_repo, target_tag = _ecr_move(mover, artifact, image, quarantine_repo, requests)
+        try:
+            target_repo, target_tag = _ecr_move(mover, artifact, image, quarantine_repo,
+                                                requests)
+        except NeedsPerson as stuck:
+            return ActionResult(subject=artifact.subject, action="quarantine",
+                                outcome=Outcome.MANUAL, detail=str(stuck),
+                                instructions=stuck.instructions, requests=tuple(requests),
+                                evidence={"repository": repo, "tag": tag,
+                                          "digest": _digest(image),
+                                          "manifest": image["imageManifest"]})
         lead = f"retagged into {target_repo}:{target_tag}: "
     evidence = {"repository": repo, "tag": tag, "digest": _digest(image),
                 "media_type": image.get("imageManifestMediaType"),
@@ -180,6 +271,19 @@ def quarantine_ecr(mover: Mover, artifact: Artifact, quarantine_repo: str | None
                    evidence=evidence)
 
 
+class NeedsPerson(Exception):
+    """No API call can take the image out of circulation: a person must (`instructions`)."""
+
+    def __init__(self, detail: str, instructions: str) -> None:
+        super().__init__(detail)
+        self.instructions = instructions
+
+
+# Refusals of a PutImage into another repository: the layers (LayersNotFoundException) or
+# an index's child manifests (ReferencedImagesNotFoundException) are not there
+REFUSED_ACROSS = frozenset({"LayersNotFoundException", "ReferencedImagesNotFoundException"})
+
+
 def _ecr_move(mover: Mover, artifact: Artifact, image: dict[str, Any],
               quarantine_repo: str | None, requests: list[str]) -> tuple[str, str]:
     """Copy (observed first), read the copy back, then remove the source tag."""
@@ -188,26 +292,41 @@ def _ecr_move(mover: Mover, artifact: Artifact, image: dict[str, Any],
     mover.observe(artifact.subject, {
         "moving_to": f"{target_repo}:{target_tag}", "repository": repo, "tag": tag,
         "digest": _digest(image), "media_type": image.get("imageManifestMediaType"),
-        "manifest": image["imageManifest"]})
+        "manifest": image["imageManifest"], "children": _children(image)})
     if quarantine_repo:
         requests += _ensure_repository(mover.aws, quarantine_repo)
     try:
-        requests.append(_put_image(mover.aws, target_repo, target_tag, image))
+        target_tag = _copy_into(mover.aws, repo, target_repo, target_tag, image, requests)
     except AwsError as error:
-        if error.code != "LayersNotFoundException" or not quarantine_repo:
+        if error.code not in REFUSED_ACROSS or target_repo == repo:
+            _refused_everywhere(artifact, image, error)
             raise
         target_repo, target_tag = repo, f"quarantine--{tag}"  # see the module docstring
-        requests.append(_put_image(mover.aws, target_repo, target_tag, image))
-    copied = _ecr_manifest(mover.aws, target_repo, target_tag)
-    if copied is None:
-        raise ConnectorError(f"copy to {target_repo}:{target_tag} not readable; source kept",
-                             provider=PROVIDER, transient=True)
-    if _digest(copied) != _digest(image):  # the tag there was taken: never lose the source
-        raise ConnectorError(f"{target_repo}:{target_tag} holds {_digest(copied)}, not "
-                             f"{_digest(image)}; source kept", provider=PROVIDER)
+        try:
+            target_tag = _copy_into(mover.aws, repo, repo, target_tag, image, requests)
+        except AwsError as again:
+            _refused_everywhere(artifact, image, again)
+            raise
     mover.aws.call("ecr", "batch_delete_image", repositoryName=repo, imageIds=[{"imageTag": tag}])
     requests.append(f"ecr:BatchDeleteImage {repo}:{tag}")
     return target_repo, target_tag
+
+
+def _refused_everywhere(artifact: Artifact, image: dict[str, Any], error: AwsError) -> None:
+    """An index ECR will not take even in its own repository (a child manifest it lists is
+    gone: lifecycle rules expire untagged images): a person removes the tag."""
+    if error.code != "ReferencedImagesNotFoundException":
+        return
+    repo, tag = artifact.details["repository"], artifact.details["tag"]
+    children = ", ".join(_children(image)) or "none listed"
+    raise NeedsPerson(
+        f"ECR refuses the image index {_digest(image)} even in {repo}: a manifest it lists "
+        "is not in the repository; the tag still resolves",
+        f"Platform owner: the index and its manifest (children: {children}) are recorded in "
+        f"the ledger. Take the release tag out of circulation by hand: `aws ecr "
+        f"batch-delete-image --repository-name {repo} --image-ids imageTag={tag}` (the "
+        f"recorded manifest can be put back with `aws ecr put-image` once its children are "
+        f"pushed again); then re-run the case so the quarantine is read back.")
 
 
 def restore_ecr(mover: Mover, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:

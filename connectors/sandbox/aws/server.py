@@ -1,6 +1,7 @@
 """AWS in the sandbox: moto 5 in server mode on 127.0.0.1, behind the strict CloudTrail
 event history of `cloudtrail` (moto has no LookupEvents; the front answers it, paced at
-LookupEvents' documented two requests per second, and passes everything else to moto).
+LookupEvents' documented two requests per second, and passes everything else to moto) and
+the PutImage refusals of `ecr` (image indexes, immutable tags).
 
 Default mode runs moto's WSGI app with the front (`python -m connectors.sandbox.aws.server`,
 what `python -m moto.server` does plus the front) as a child process rather than in a
@@ -116,8 +117,9 @@ def front_app() -> Any:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from .cloudtrail import LookupEventsFront
+    from .ecr import EcrFront
 
-    return LookupEventsFront(DomainDispatcherApplication(create_backend_app))
+    return LookupEventsFront(EcrFront(DomainDispatcherApplication(create_backend_app)))
 
 
 def main(argv: list[str] | None = None) -> None:
