@@ -38,6 +38,30 @@ def known_good(packument: dict[str, Any], window: Window,
     return max(before)[1] if before else None
 
 
+EARLIER_PROVENANCE_SHOWN = 5  # the newest ones: enough to show the package had it
+
+
+def carries_provenance(manifest: dict[str, Any]) -> bool:
+    """Does the packument show provenance for this version? npmjs lists it as
+    `dist.attestations` = {url, provenance: {predicateType}} (see `signing`)."""
+    attestations = (manifest.get("dist") or {}).get("attestations")
+    return isinstance(attestations, dict) and bool(
+        attestations.get("url") or attestations.get("provenance"))
+
+
+def provenance_before(packument: dict[str, Any], window: Window) -> list[str]:
+    """The versions published before the window whose packument entry carries provenance,
+    the newest `EARLIER_PROVENANCE_SHOWN`, oldest first: a version in the window without it
+    was then published outside the CI that normally publishes (a stolen token's mark)."""
+    times = packument.get("time") or {}
+    carried = sorted(
+        (published, version)
+        for version, manifest in (packument.get("versions") or {}).items()
+        if (published := parse_rfc3339(times.get(version))) is not None
+        and published < window.since and carries_provenance(manifest))
+    return [version for _, version in carried[-EARLIER_PROVENANCE_SHOWN:]]
+
+
 def window_of(details: dict[str, Any]) -> Window | None:
     """The window enumerate recorded in an artifact's details (None for older records)."""
     recorded = details.get("window")

@@ -15,7 +15,7 @@ from typing import Any
 from connectors.base import Artifact, Owner, OwnerRole, Window, parse_rfc3339
 
 from .config import NpmConfig
-from .packument import known_good, publisher_of
+from .packument import carries_provenance, known_good, provenance_before, publisher_of
 from .registry import NpmRegistry
 from .signing import signing_facts
 
@@ -46,6 +46,7 @@ class Versions:
         good = known_good(packument, window, exclude=suspect)
         owners = self.release_owners(packument)
         tags = packument.get("dist-tags", {})
+        earlier = provenance_before(packument, window)
         return [Artifact(
             provider="npm", kind="npm_version", coordinates=f"{name}@{version}",
             digest=(manifest.get("dist") or {}).get("integrity"),
@@ -56,7 +57,9 @@ class Versions:
                      "window": window.model_dump(mode="json"), "suspect_versions": suspect,
                      "dist_tags": sorted(t for t, v in tags.items() if v == version),
                      "deprecated": manifest.get("deprecated"),
-                     "provenance": bool(signing.get("attestations_url")),
+                     "provenance": carries_provenance(manifest),
+                     # for the report's "missing provenance" finding (reports/model.py)
+                     "earlier_provenance": earlier,
                      "signing": signing})
             for version, (manifest, signing) in mine.items()]
 

@@ -4,6 +4,7 @@ dry-run leaves the registry byte-identical."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -197,6 +198,51 @@ def test_packument_provenance_is_recorded_and_the_missing_route_is_a_gap(atteste
                                   f"({signing['trusted_publisher']['oidcConfigId']})")
     # verdaccio keeps the packument fields but does not serve the attestations themselves
     assert len(signing["gaps"]) == 1 and "HTTP 404" in signing["gaps"][0]
+
+
+WORM_AFTER_CI = {"npm": {
+    "users": [{"name": "release-bot", "password": "sandbox-pw-123", "tokens": 1}],
+    "packages": [{"name": "@acme/widget", "versions": [
+        {"version": "1.0.0", "publisher": "release-bot", "in_window": False,
+         "provenance": {"repository": "acme/widget"}},
+        {"version": "1.0.1", "publisher": "release-bot", "in_window": False,
+         "provenance": {"repository": "acme/widget"}},
+        # the worm: the stolen token publishes from its own machine, without provenance
+        {"version": "1.0.2", "publisher": "release-bot",
+         "description": "postinstall: bundle.js"}]}]}}
+
+
+def test_a_worm_version_without_the_provenance_its_predecessors_had_is_a_finding(
+        sandbox, tmp_path) -> None:
+    """Enumerate records which versions before the window carried provenance
+    (`earlier_provenance`), so the report flags the in-window version without it even when
+    no earlier version is in the case (reports/model.py `_missing_provenance`)."""
+    from flows.ledger import Ledger
+    from reports.model import build_report
+    from reports.render import load_case, render_all
+
+    seeded = apply_seed(sandbox.urls(), WORM_AFTER_CI)
+    environ = {"BOT_PASSWORD": seeded.secrets["npm/release-bot/password"],
+               "LEAKED": seeded.secrets["npm/release-bot/token/0"]}
+    window = Window(since=seeded.window_start)
+    [worm] = connector(sandbox, environ).enumerate(window)
+    assert worm.coordinates == "@acme/widget@1.0.2" and worm.details["provenance"] is False
+    assert worm.details["earlier_provenance"] == ["1.0.0", "1.0.1"]
+
+    case = tmp_path / "case"
+    case.mkdir()
+    meta = {"case_id": "INC-7", "identity": "release-bot", "mode": "live",
+            "window": window.model_dump(mode="json")}
+    (case / "case.json").write_text(json.dumps(meta))
+    ledger = Ledger(case / "ledger.jsonl")
+    ledger.append("note", data={"type": "case_opened", "case": meta})
+    ledger.append("observation", provider="npm", subject=worm.subject,
+                  data={"type": "artifact", "artifact": worm.model_dump(mode="json")})
+    report = json.loads(render_all(build_report(*load_case(case)))["report.json"])
+    [finding] = [f for f in report["findings"] if f["id"].startswith("missing-provenance")]
+    assert finding["subject"] == "npm:npm_version:@acme/widget@1.0.2"
+    assert finding["detail"].endswith("without npm provenance (Sigstore attestations); "
+                                      "earlier releases carried it: 1.0.0, 1.0.1")
 
 
 def test_unlisted_trusted_publisher_becomes_a_manual_step_with_the_settings_url(attested
