@@ -33,6 +33,7 @@ from .logic import (
     tag_status,
 )
 from .owners import CodeOwners
+from .releases import is_latest, workflow_refusal
 from .tags import TagSteps
 
 QUARANTINE_PREFIX = "quarantined-"
@@ -82,6 +83,7 @@ class ArtifactSteps:
                  observe: Callable[[str, dict[str, Any]], None], *, tags: TagSteps,
                  signing_keys: Callable[[], dict[str, set[str]]]) -> None:
         self.api, self.config, self.options, self.observe = github.api, config, options, observe
+        self.web_url = github.web_url
         self.tags, self.signing_keys = tags, signing_keys
         self.owners = CodeOwners(github, config.login)
 
@@ -285,6 +287,9 @@ class ArtifactSteps:
         change = release_change(self.options)
         evidence: dict[str, Any] = {"release_id": current["id"], "quarantine": change,
                                     "previous": release_state(current), "assets": assets}
+        if not all(current.get(k) == v for k, v in change.items()):
+            # Restore must not take "Latest" from a release that has it since (see releases.py).
+            evidence["was_latest"] = is_latest(self.api, artifact.details["repo"], current["id"])
         if all(current.get(k) == v for k, v in change.items()):
             # Done before (a crash may have lost the result): the state before it is the one
             # enumeration saw, if that was before; else unknown — and not recorded as the
@@ -299,7 +304,12 @@ class ArtifactSteps:
                                    evidence=evidence)
         if current.get("immutable"):
             return self._quarantine_immutable(artifact, current, evidence)
-        answer = self.api.call("PATCH", path, body=release_patch_body(current, **change)).data
+        body = release_patch_body(current, **change)
+        response = self.api.call("PATCH", path, body=body, accept=(404,))
+        if response.status == 404:  # it exists (just read): the workflow-scope refusal
+            return workflow_refusal(self.api, self.web_url, artifact, current, body,
+                                    action="quarantine", evidence=evidence)
+        answer = response.data
         shown = all((answer or {}).get(k) == v for k, v in change.items())  # GitHub's answer
         return artifact_result(artifact, Outcome.DONE if shown else Outcome.FAILED,
                                change_label(change) if shown else

@@ -29,6 +29,7 @@ from .artifacts import (
 )
 from .config import GitHubOptions, artifact_result
 from .logic import release_patch_body
+from .releases import workflow_refusal
 from .tags import TagSteps
 
 
@@ -39,6 +40,7 @@ class ConfirmSteps:
 
     def __init__(self, github: GitHub, options: GitHubOptions, tags: TagSteps) -> None:
         self.api, self.options, self.tags = github.api, options, tags
+        self.web_url = github.web_url
 
     # --- confirm -------------------------------------------------------------------------
 
@@ -162,6 +164,23 @@ class ConfirmSteps:
         if not change:
             return artifact_result(artifact, Outcome.DONE, "release already restored",
                                    action="restore")
-        self.api.call("PATCH", path, body=release_patch_body(current, **change))
-        return artifact_result(artifact, Outcome.DONE, f"release restored: {change}",
+        body = release_patch_body(current, **change)
+        publishes = bool(current.get("draft")) and change.get("draft") is False
+        was_latest = bool(evidence.get("was_latest"))
+        if not body.get("draft"):
+            # Published again it would become Latest ("Defaults to true for newly published
+            # releases"): only if it was Latest before quarantine.
+            body["make_latest"] = "true" if was_latest else "false"
+        response = self.api.call("PATCH", path, body=body, accept=(404,))
+        if response.status == 404:  # it exists (just read): the workflow-scope refusal
+            return workflow_refusal(self.api, self.web_url, artifact, current, body,
+                                    action="restore", evidence={})
+        latest = "made Latest again (it was before quarantine)" if was_latest else \
+            "Latest left where it is (make_latest: false)"
+        warning = (f"; publishing it fires its `release: published` workflows (publish jobs "
+                   f"run again: watch {self.web_url}/{artifact.details['repo']}/actions)"
+                   if publishes else "")
+        return artifact_result(artifact, Outcome.DONE,
+                               f"release restored: {change}"
+                               f"{'; ' + latest if 'make_latest' in body else ''}{warning}",
                                action="restore", requests=(f"PATCH {path}",))

@@ -162,7 +162,19 @@ def commit(base: str, repo: str, item: dict[str, Any]) -> dict[str, Any]:
             "parents": [{"sha": p, "url": f"{api}/commits/{p}",
                          "html_url": f"{web(base)}/{repo}/commit/{p}"}
                         for p in item["parents"]],
-            "files": [], "stats": {"additions": 0, "deletions": 0, "total": 0}}
+            "files": [diff_entry(base, repo, sha, path) for path in item["files"]],
+            "stats": {"additions": len(item["files"]), "deletions": 0,
+                      "total": len(item["files"])}}
+
+
+def diff_entry(base: str, repo: str, sha: str, path: str) -> dict[str, Any]:
+    """One file a commit changed (the single-commit answer's `files`)."""
+    quoted = quote(path)
+    return {"sha": blob_sha(f"{sha}:{path}".encode()), "filename": path, "status": "modified",
+            "additions": 1, "deletions": 0, "changes": 1,
+            "blob_url": f"{web(base)}/{repo}/blob/{sha}/{quoted}",
+            "raw_url": f"{web(base)}/{repo}/raw/{sha}/{quoted}",
+            "contents_url": f"{base}/repos/{repo}/contents/{quoted}?ref={sha}"}
 
 
 def asset(base: str, repo: str, tag: str, item: dict[str, Any]) -> dict[str, Any]:

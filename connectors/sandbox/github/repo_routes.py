@@ -177,6 +177,84 @@ def _refuse_immutable(release: dict[str, Any], body: dict[str, Any]) -> None:
                                 "Release")
 
 
+WORKFLOWS = ".github/workflows/"
+
+
+def _reachable(repo: dict[str, Any], sha: str | None) -> set[str]:
+    """The commits `sha` reaches through its parents (itself included)."""
+    seen: set[str] = set()
+    todo = [sha] if sha else []
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in repo["commits"]:
+            continue
+        seen.add(current)
+        todo += repo["commits"][current]["parents"]
+    return seen
+
+
+def changes_workflows(repo: dict[str, Any], target: str | None) -> list[str]:
+    """The files under .github/workflows/ the commit `target` adds or modifies relative to
+    the default branch (main): what its commits not on main changed."""
+    own = _reachable(repo, target) - _reachable(repo, _resolve(repo, "refs/heads/main"))
+    return sorted({path for sha in own for path in repo["commits"][sha]["files"]
+                   if path.startswith(WORKFLOWS)})
+
+
+def may_change_workflows(call: Call) -> bool:
+    """A classic PAT or OAuth token needs the `workflow` scope, a fine-grained PAT or an
+    installation token the Workflows repository permission (write)
+    (docs.github.com/en/apps/oauth-apps/building-oauth-apps/scopes-for-oauth-apps)."""
+    token = call.state["tokens"].get(call.who.token or "") or {}
+    if token.get("kind") == "installation":
+        installation = call.state["installations"].get(token.get("installation")) or {}
+        return (installation.get("permissions") or {}).get("workflows") == "write"
+    scopes = token.get("scopes") or []
+    return "workflow" in scopes or "workflows:write" in scopes
+
+
+def _refuse_workflow_target(call: Call, repo: dict[str, Any], release: dict[str, Any],
+                            body: dict[str, Any]) -> None:
+    """repos/update-release's description: "If the resolved target commit (the new value of
+    `target_commitish` if you are changing it, otherwise the existing target) adds or
+    modifies any file under `.github/workflows/` relative to the repository's default
+    branch, the authenticating token must be authorized to modify workflows. Otherwise,
+    this endpoint returns `404 Not Found`". The existing target of a release whose tag
+    exists is the tag's commit (target_commitish is "Unused if the Git tag already
+    exists")."""
+    tag = _resolve(repo, f"refs/tags/{body.get('tag_name') or release['tag_name']}")
+    target = tag or _resolve(repo, str(body.get("target_commitish")
+                                       or release["target_commitish"]))
+    if changes_workflows(repo, target) and not may_change_workflows(call):
+        raise Problem(404, "Not Found",
+                      docs="https://docs.github.com/rest/releases/releases#update-a-release")
+
+
+def latest_release(repo: dict[str, Any]) -> dict[str, Any] | None:
+    """The release marked latest (make_latest), else "the most recent non-prerelease,
+    non-draft release, sorted by the created_at attribute" (repos/get-latest-release)."""
+    published = [r for r in repo["releases"] if not r["draft"] and not r["prerelease"]]
+    marked = next((r for r in published if r["id"] == repo.get("latest_release_id")), None)
+    return marked or max(published, key=lambda r: r["created_at"], default=None)
+
+
+def _mark_latest(repo: dict[str, Any], release: dict[str, Any], make_latest: Any,
+                 newly_published: bool) -> None:
+    """make_latest: "Defaults to `true` for newly published releases"; `false` leaves
+    Latest where it is; `legacy` goes back to created_at order (repos/update-release)."""
+    if make_latest is None:
+        make_latest = "true" if newly_published else None
+    if make_latest == "true" and not release["draft"] and not release["prerelease"]:
+        repo["latest_release_id"] = release["id"]
+    elif make_latest == "legacy":
+        repo["latest_release_id"] = None
+    elif make_latest == "false" and repo.get("latest_release_id") is None:
+        # Latest stays the release it was: pin it, so this one's date cannot take it over.
+        current = latest_release({**repo, "releases": [
+            r for r in repo["releases"] if r is not release]})
+        repo["latest_release_id"] = current["id"] if current else None
+
+
 def update_release(call: Call) -> Reply:
     repo = repo_of(call, write=True)
     release = _release(call, repo)
@@ -184,13 +262,28 @@ def update_release(call: Call) -> Reply:
     unknown = sorted(set(body) - set(RELEASE_FIELDS) - {"make_latest", "discussion_category_name"})
     if unknown:
         raise validation_failed(f"unknown fields {unknown}", unknown[0], "Release")
+    _refuse_workflow_target(call, repo, release, body)
     _refuse_immutable(release, body)
+    was_draft = release["draft"]
     for key in RELEASE_FIELDS:
         if key in body and body[key] is not None:
             release[key] = body[key]
     if not release["draft"] and release["published_at"] is None:
         release["published_at"] = render_now()
+    published = was_draft and not release["draft"]
+    _mark_latest(repo, release, body.get("make_latest"), published)
+    if published:  # what triggers `on: release: types: [published]` workflows
+        repo["release_events"].append({"action": "published", "release_id": release["id"],
+                                       "at": render_now()})
     return Reply(200, render.release(call.base, repo["full_name"], release))
+
+
+def get_latest_release(call: Call) -> Reply:
+    repo = repo_of(call)
+    latest = latest_release(repo)
+    if latest is None:
+        raise Problem(404, "Not Found")
+    return Reply(200, render.release(call.base, repo["full_name"], latest))
 
 
 def delete_release(call: Call) -> Reply:
@@ -437,6 +530,7 @@ ROUTES = [
     ("GET", R + "/releases/assets/{asset_id}", get_release_asset),
     ("PATCH", R + "/releases/assets/{asset_id}", update_release_asset),
     ("DELETE", R + "/releases/assets/{asset_id}", delete_release_asset),
+    ("GET", R + "/releases/latest", get_latest_release),
     ("GET", R + "/releases/{release_id}", get_release),
     ("PATCH", R + "/releases/{release_id}", update_release),
     ("DELETE", R + "/releases/{release_id}", delete_release),

@@ -446,6 +446,8 @@ def _repo(repo: Repo, when: _Clock) -> dict[str, Any]:
                                 "signature": t.signature, "date": when(t)}
                         for t in repo.tag_objects},
         "releases": [_release(r, when) for r in repo.releases],
+        "latest_release_id": None,  # set by make_latest; else the newest full release
+        "release_events": [],  # release: published events (what starts publish workflows)
         "attestations": [a.model_dump() for a in repo.attestations],
         "files": dict(repo.files),
         "protected_tags": list(repo.protected_tags),
