@@ -91,6 +91,29 @@ def problems_of(source: Holding, target: Holding, tag: str, digest: str) -> list
     return found
 
 
+def delete_instructions(registry_url: str, repo: str, digests: list[str],
+                        refused: dict[str, int]) -> str:
+    """The exact step when a registry will not delete manifests through the v2 API."""
+    listed = ", ".join(digests)
+    host = registry_url.split("://", 1)[-1].split("/", 1)[0]
+    if host == "ghcr.io":  # GHCR answers 405: package versions are deleted through GitHub
+        owner, _, package = repo.partition("/")
+        encoded = package.replace("/", "%2F")
+        return (f"GHCR does not delete through the registry API. A package admin of {owner}: "
+                f"list the versions with `gh api /orgs/{owner}/packages/container/{encoded}/"
+                f"versions` (`/users/{owner}/…` for a personal account), and for each version "
+                f"whose name is one of {listed}, `gh api -X DELETE /orgs/{owner}/packages/"
+                f"container/{encoded}/versions/<id>` (or delete it at https://github.com/"
+                f"orgs/{owner}/packages/container/{encoded}/versions). The copies are in "
+                "quarantine already; re-run this case to confirm.")
+    statuses = ", ".join(sorted({str(s) for s in refused.values()}))
+    return (f"The registry {registry_url} refused DELETE /v2/{repo}/manifests/<digest> (HTTP "
+            f"{statuses}: deletion disabled or unsupported). A registry administrator must "
+            f"delete {listed} from {repo} (on distribution: storage.delete.enabled: true, or "
+            "the registry's UI), then re-run this case to confirm. The copies are in "
+            "quarantine already.")
+
+
 def _short(reference: str) -> str:
     return reference[:19] + "…" if reference.startswith("sha256") else reference
 
@@ -142,15 +165,31 @@ class Move:
                                  f"{self.source} nor {self.target}", provider="oci")
         pending = source.manifests(self.tag)
         requests: list[str] = []
+        refused: dict[str, int] = {}  # digest → the status of a refused DELETE
         if pending:
             self.observe(self.artifact.subject, {"moving_to": self.target,
                                                  "manifests": kept(pending)})
             self._copy(source, target, requests)
             if delete_source:
                 for found in {m.digest: m for m in pending.values()}.values():
-                    self.registry.delete(self.source, found.digest, requests)
+                    status = self.registry.delete(self.source, found.digest, requests)
+                    if status is not None:
+                        refused[found.digest] = status
         problems, read = self.check()
         evidence_from = pending or target.manifests(self.tag)
+        evidence = {"manifests": kept(evidence_from), "from": self.source, "to": self.target,
+                    "digest": digest}
+        if problems and refused:
+            # The copy is made and reads back; only the registry's own delete is missing.
+            # Never FAILED with nobody named to act: the exact step, read back on re-run.
+            return ActionResult(
+                subject=self.artifact.subject, action=action, outcome=Outcome.MANUAL,
+                detail=(f"copied to {self.target}; the registry refused DELETE (HTTP "
+                        f"{', '.join(sorted({str(s) for s in refused.values()}))}): "
+                        + "; ".join(problems)),
+                instructions=delete_instructions(self.registry.url, self.source,
+                                                 sorted(refused), refused),
+                requests=tuple(requests), evidence={**evidence, "delete_refused": refused})
         if problems:
             detail = "; ".join(problems) + ("" if delete_source else
                                             " (delete_source is false in the playbook)")
@@ -159,9 +198,7 @@ class Move:
                       else f"already in {self.target}: {read}")
         return ActionResult(subject=self.artifact.subject, action=action,
                             outcome=Outcome.FAILED if problems else Outcome.DONE,
-                            detail=detail, requests=tuple(requests),
-                            evidence={"manifests": kept(evidence_from), "from": self.source,
-                                      "to": self.target, "digest": digest})
+                            detail=detail, requests=tuple(requests), evidence=evidence)
 
     def _copy(self, source: Holding, target: Holding, requests: list[str]) -> None:
         if source.image and target.tagged is None:

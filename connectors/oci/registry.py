@@ -19,6 +19,7 @@ ACCEPT = ", ".join([
 ])
 INDEX = "application/vnd.oci.image.index.v1+json"
 MAX_PAGES = 100
+DELETE_REFUSED = (400, 405)
 
 
 def next_page(response: httpx.Response) -> str | None:
@@ -169,11 +170,12 @@ class OciRegistry:
                      headers={"Content-Type": "application/octet-stream"})
         requests.append(f"PUT {upload.path}?digest={digest}")
 
-    def delete(self, repo: str, digest: str, requests: list[str]) -> bool:
-        """Delete a manifest by digest; False where the registry has deletion disabled or
-        unsupported: "the registry MUST respond with either a 400 Bad Request or a 405
-        Method Not Allowed" (distribution-spec "Deleting Manifests"; GHCR answers 405)."""
+    def delete(self, repo: str, digest: str, requests: list[str]) -> int | None:
+        """Delete a manifest by digest: None when done (202, or 404: already gone), else the
+        status of a registry with deletion disabled or unsupported: "the registry MUST
+        respond with either a 400 Bad Request or a 405 Method Not Allowed" (distribution-spec
+        "Deleting Manifests"; GHCR answers 405: its deletes go through GitHub's API)."""
         response = self.request("DELETE", f"/v2/{repo}/manifests/{digest}",
-                                ok=(202, 404, 400, 405))
+                                ok=(202, 404, *DELETE_REFUSED))
         requests.append(f"DELETE /v2/{repo}/manifests/{digest}")
-        return response.status_code not in (400, 405)
+        return response.status_code if response.status_code in DELETE_REFUSED else None

@@ -522,3 +522,99 @@ def test_referrers_are_read_on_every_page() -> None:
     http = httpx.Client(base_url="http://registry.test", transport=httpx.MockTransport(handler))
     found = OciRegistry(http, "http://registry.test").referrers("acme/api", "sha256:aa")
     assert [d["digest"] for d in found or []] == ["sha256:r1", "sha256:r2"]
+
+
+# --- copies registries make hard, deletes they refuse --------------------------------------
+
+
+def test_a_multi_platform_release_is_copied_with_its_platform_manifests(sandbox) -> None:
+    """The tag is an image index: distribution accepts it in quarantine only once its
+    platform manifests are there, so they are copied first, and all of it leaves the
+    source."""
+    seeded = apply_seed(sandbox, {"oci": {
+        "users": [{"name": "image-signer", "password": "sandbox-pw-oci-1"}],
+        "repositories": [{"name": "acme/api", "tags": [
+            {"tag": "v5", "signed_by": "image-signer@acme.example",
+             "platforms": ["linux/amd64", "linux/arm64"]}]}]}})
+    environ = {"OCI_PASSWORD": seeded.secrets["oci/image-signer/password"]}
+    oci = connector(sandbox, environ)
+    [artifact] = oci.enumerate(Window(since=seeded.window_start))
+    result = oci.quarantine(artifact)
+    assert result.outcome is Outcome.DONE, result.detail
+    with registry(sandbox, environ) as http:
+        index = http.get("/v2/quarantine/acme/api/manifests/v5", headers={
+            "Accept": "application/vnd.oci.image.index.v1+json"}).json()
+        for child in index["manifests"]:
+            assert http.get(f"/v2/quarantine/acme/api/manifests/{child['digest']}",
+                            headers={"Accept": ACCEPT}).status_code == 200
+    assert "v5" not in tags(sandbox, environ, "acme/api")
+    assert oci.confirm(artifact, result.evidence).outcome is Outcome.DONE
+
+
+def test_a_registry_that_refuses_manifest_delete_gets_a_manual_step(world) -> None:
+    """GHCR answers DELETE /v2/<n>/manifests/<digest> with 405 (the spec allows 400 or 405
+    where deletion is disabled): the copy stands, the step is MANUAL with exactly what to
+    delete, never FAILED with nobody to act; confirm reads the truth until it is done."""
+    from connectors.sandbox.proxy import Fault
+
+    sandbox, seeded, environ = world
+    oci, artifact, _ = suspect(sandbox, seeded, environ)
+    sandbox.set_faults("oci", [Fault(match="^DELETE /v2/", status=405)])
+    result = oci.quarantine(artifact)
+    assert result.outcome is Outcome.MANUAL, result.detail
+    assert artifact.digest in result.instructions and "re-run" in result.instructions
+    assert "v2" in tags(sandbox, environ, "quarantine/acme/api")
+    assert "v2" in tags(sandbox, environ, "acme/api")  # still live: the read-back says so
+    assert oci.confirm(artifact, result.evidence).outcome is Outcome.FAILED
+    assert oci.quarantine(artifact).outcome is Outcome.MANUAL  # a re-run asks again
+    sandbox.clear_faults()  # the administrator deletes (here: the registry lets us)
+    assert oci.quarantine(artifact).outcome is Outcome.DONE
+    assert oci.confirm(artifact, {}).outcome is Outcome.DONE
+
+
+def test_ghcr_delete_steps_name_githubs_package_api() -> None:
+    from connectors.oci.move import delete_instructions
+
+    step = delete_instructions("https://ghcr.io", "acme/tools/api", ["sha256:ab"],
+                               {"sha256:ab": 405})
+    assert "/orgs/acme/packages/container/tools%2Fapi/versions" in step and "sha256:ab" in step
+
+
+def test_a_registry_that_will_not_mount_gets_the_blob_uploaded() -> None:
+    """A mount answered 202 ("SHOULD return a 202" when the registry cannot mount): the
+    client completes the upload session with the blob."""
+    import hashlib
+    import json
+
+    from connectors.oci.registry import Found, OciRegistry
+
+    blob = b"layer bytes"
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image."
+                           "manifest.v1+json", "layers": [{"digest": digest}]}).encode()
+    manifest_digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(f"{request.method} {request.url.raw_path.decode()}")
+        path = request.url.path
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": "/v2/q/api/blobs/uploads/u1?s=1"})
+        if request.method == "PUT" and "/blobs/uploads/u1" in path:
+            assert request.url.params["digest"] == digest and request.content == blob
+            return httpx.Response(201)
+        if path == f"/v2/src/api/blobs/{digest}":
+            return httpx.Response(200, content=blob)
+        if request.method == "PUT":
+            return httpx.Response(201)
+        return httpx.Response(200, content=manifest, headers={
+            "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+            "Docker-Content-Digest": manifest_digest})
+
+    http = httpx.Client(base_url="http://registry.test", transport=httpx.MockTransport(handler))
+    requests: list[str] = []
+    OciRegistry(http, "http://registry.test").copy(
+        Found(manifest, "application/vnd.oci.image.manifest.v1+json", manifest_digest),
+        "src/api", "q/api", "v1", requests)
+    assert any(s.startswith("PUT /v2/q/api/blobs/uploads/u1?s=1&digest=") for s in sent)
+    assert "PUT /v2/q/api/manifests/v1" in requests

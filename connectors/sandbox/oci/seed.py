@@ -67,6 +67,8 @@ class OciTag(Strict):
     # `sha256-<hex>`, an index of the image's referrers (distribution-spec "Referrers Tag
     # Schema": "push an image index to the referrers tag")
     bundle_signed_by: str | None = None
+    # A multi-platform release: the tag is an image index of one manifest per platform
+    platforms: list[str] = Field(default_factory=list)  # e.g. [linux/amd64, linux/arm64]
 
 
 class OciRepository(Strict):
@@ -127,7 +129,8 @@ class OciSeeder:
             for tag in (t for t in repo.tags if t.in_window == in_window):
                 pusher = tag.pusher or self.identity
                 auth = self._auth(pusher)
-                digest = self._push_image(repo.name, tag.tag, auth)
+                digest = self._push_index(repo.name, tag.tag, tag.platforms, auth) \
+                    if tag.platforms else self._push_image(repo.name, tag.tag, auth)
                 self.result.ids[f"oci/{repo.name}:{tag.tag}/digest"] = digest
                 self.result.plant(self.identity, provider="oci", kind="oci_tag",
                                   id=f"{repo.name}:{tag.tag}", principal=pusher or "",
@@ -172,17 +175,36 @@ class OciSeeder:
                f"pushing {repo}:{reference}")
         return "sha256:" + hashlib.sha256(raw).hexdigest()
 
-    def _push_image(self, repo: str, tag: str, auth: httpx.Auth) -> str:
+    def _push_image(self, repo: str, tag: str, auth: httpx.Auth, *,
+                    by_digest: bool = False) -> str:
         layer = tar_gz({"etc/sandbox-release": f"{repo}:{tag}\n".encode()})
         config = json.dumps({"architecture": "amd64", "os": "linux",
                              "rootfs": {"type": "layers", "diff_ids": [
                                  "sha256:" + hashlib.sha256(layer).hexdigest()]}}).encode()
-        return self._push_manifest(repo, tag, {
+        manifest = {
             "schemaVersion": 2, "mediaType": OCI_MANIFEST,
             "config": {"mediaType": OCI_CONFIG, "size": len(config),
                        "digest": self._push_blob(repo, config, auth)},
             "layers": [{"mediaType": OCI_LAYER, "size": len(layer),
-                        "digest": self._push_blob(repo, layer, auth)}]}, auth)
+                        "digest": self._push_blob(repo, layer, auth)}]}
+        raw = json.dumps(manifest, separators=(",", ":")).encode()
+        reference = "sha256:" + hashlib.sha256(raw).hexdigest() if by_digest else tag
+        return self._push_manifest(repo, reference, manifest, auth)
+
+    def _push_index(self, repo: str, tag: str, platforms: list[str], auth: httpx.Auth) -> str:
+        """An OCI image index under the tag, one image manifest per platform (pushed by
+        digest first: a registry accepts an index only once its manifests exist)."""
+        children = []
+        for platform in platforms:
+            os_name, _, architecture = platform.partition("/")
+            child = self._push_image(repo, f"{tag}-{os_name}-{architecture}", auth,
+                                     by_digest=True)
+            raw = self.http.get(f"/v2/{repo}/manifests/{child}", auth=auth,
+                                headers={"Accept": OCI_MANIFEST}).content
+            children.append({"mediaType": OCI_MANIFEST, "digest": child, "size": len(raw),
+                             "platform": {"os": os_name, "architecture": architecture}})
+        return self._push_manifest(repo, tag, {"schemaVersion": 2, "mediaType": OCI_INDEX,
+                                               "manifests": children}, auth)
 
     def _push_signature(self, repo: str, digest: str, identity: str,
                         auth: httpx.Auth) -> str:
