@@ -73,7 +73,7 @@ class GitHubApi:
     """One PyGithub client (one credential, or none) and the calls made with it."""
 
     def __init__(self, github: Any, *, max_wait: float = 60.0, attempts: int = 5,
-                 secondary_wait: float = 60.0,
+                 secondary_wait: float = 60.0, max_pages: int = 100,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.github = github
         self.requester = github.requester
@@ -86,6 +86,8 @@ class GitHubApi:
         # (a probe with a leaked token) draw on that token's budget, not the client's.
         self._last_headers: dict[str | None, dict[str, Any]] = {}
         self.retries = 0  # retries this wrapper made (PyGithub's own are not counted)
+        self.max_pages = max_pages
+        self.cut_short: list[str] = []  # listings `pages` stopped reading (see gaps())
 
     def call(self, verb: str, path: str, *, params: dict[str, Any] | None = None,
              body: Any = None, headers: dict[str, str] | None = None,
@@ -153,22 +155,34 @@ class GitHubApi:
         return self.call("GET", path, params=params, headers=headers, accept=accept)
 
     def pages(self, path: str, *, params: dict[str, Any] | None = None, key: str | None = None,
-              headers: dict[str, str] | None = None, max_pages: int = 100,
-              page_size: int | None = 100) -> Iterator[Any]:
+              headers: dict[str, str] | None = None, max_pages: int | None = None,
+              page_size: int | None = 100, absent: tuple[int, ...] = ()) -> Iterator[Any]:
         """Every item of a paginated list, following Link rel="next" (an absolute URL,
-        which PyGithub checks against base_url's host). `page_size` None: the operation
-        takes no per_page (git/matching-refs)."""
+        which PyGithub checks against base_url's host; page numbers or `after` cursors
+        alike). `page_size` None: the operation takes no per_page (git/matching-refs).
+        A listing that still has a next page after `max_pages` (default: the client's) is
+        cut short, and says so in `cut_short` — the connector's gaps, never a silent end.
+        A status in `absent` (404 for "none for this digest") is an empty list."""
         url: str | None = path
         query: dict[str, Any] | None = {**({"per_page": page_size} if page_size else {}),
                                         **(params or {})}
-        for _page in range(max_pages):
+        limit = self.max_pages if max_pages is None else max_pages
+        for _page in range(limit):
             if url is None:
                 return
-            response = self.get(url, params=query, headers=headers)
+            response = self.get(url, params=query, headers=headers, accept=absent)
+            if response.status in absent:
+                return
             items = response.data.get(key, []) if key and isinstance(response.data, dict) \
                 else response.data
             yield from items or []
             url, query = next_link(response.headers), None
+        if url is not None:
+            with self._lock:
+                self.cut_short.append(
+                    f"GET {path.split('?', 1)[0]}: stopped after {limit} pages of "
+                    f"{page_size or 'its'} items with more listed (max_pages); what was not "
+                    "read may hold the identity's")
 
 
 @dataclass(frozen=True)
@@ -192,7 +206,8 @@ class GitHub:
                 options: GitHubOptions) -> GitHub:
         base_url = (context.endpoint or DEFAULT_API).rstrip("/")
         patience: dict[str, Any] = {"max_wait": options.max_retry_wait,
-                                    "secondary_wait": options.secondary_rate_wait}
+                                    "secondary_wait": options.secondary_rate_wait,
+                                    "max_pages": options.max_pages}
         # PyGithub spaces requests (0.25 s) and writes (1 s), as GitHub's secondary-limit
         # guidance asks. A loopback endpoint is the local sandbox, which has no such limits.
         sandbox = urlsplit(base_url).hostname in ("127.0.0.1", "localhost", "::1")
@@ -226,6 +241,15 @@ class GitHub:
         if self.app is None:
             return self.api, None
         return self.anon, self.app.headers_for(org)
+
+    def gaps(self) -> list[str]:
+        """The listings cut short since the last call, once each (see GitHubApi.pages)."""
+        found: list[str] = []
+        for api in (self.api, self.anon, self.revoker):
+            with api._lock:
+                found += api.cut_short
+                api.cut_short = []
+        return list(dict.fromkeys(found))
 
     def close(self) -> None:
         for api in (self.api, self.anon, self.revoker):

@@ -156,13 +156,11 @@ class ArtifactSteps:
         """Attestations GitHub holds for the digest: who (which workflow) built it."""
         if not digest:
             return []
-        response = self.api.get(f"/repos/{repo}/attestations/{quote(digest, safe='')}",
-                                accept=(404,))
-        if not response.ok:
-            return []
+        path = f"/repos/{repo}/attestations/{quote(digest, safe='')}"
+        # Every page (the Link header's `after` cursor); 404: none for this digest.
+        found = list(self.api.pages(path, key="attestations", absent=(404,)))
         return [{"repository_id": a.get("repository_id"), "bundle_url": a.get("bundle_url"),
-                 "initiator": a.get("initiator")}
-                for a in (response.data or {}).get("attestations") or []]
+                 "initiator": a.get("initiator")} for a in found]
 
     def _enumerate_tags(self, repo: str, window: Window, suspect_tags: set[str]
                         ) -> list[Artifact]:

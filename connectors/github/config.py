@@ -112,6 +112,9 @@ class GitHubOptions(Options):
                               "(the case is re-run later)")
     secondary_rate_wait: float = Field(
         60, ge=0, description="seconds to wait after a secondary rate limit without Retry-After")
+    max_pages: int = Field(
+        100, ge=1, description="pages of a listing read before it is reported cut short (a "
+                               "gap: the case stays open), 100 items each")
     probe_sample: int = Field(
         5, ge=0, description="token values of each leaked batch probed before a revoke call "
                              "and in discovery (0: every value)")

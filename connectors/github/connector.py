@@ -106,5 +106,10 @@ class GitHubConnector(Connector):
     def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
         return self.readback.restore(artifact, evidence)
 
+    def gaps(self) -> list[str]:
+        """Listings GitHub had more pages of than the connector read (`max_pages`): an
+        artifact or credential there may be unseen, so the case stays open."""
+        return self.github.gaps()
+
     def close(self) -> None:
         self.github.close()

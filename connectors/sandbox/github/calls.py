@@ -121,6 +121,29 @@ def paged(call: Call, items: list[Any], key: str | None = None,
     return Reply(200, body, headers)
 
 
+def cursor_paged(call: Call, items: list[Any], key: str | None = None) -> Reply:
+    """One page of `items` after the `after` cursor, for operations paginated by cursors
+    (the audit log, attestations: their `after`/`before` parameters are "A cursor, as given
+    in the Link header"; they take no `page`, which is ignored as GitHub ignores an unknown
+    parameter). The cursor is opaque to clients: here the index of the next item, encoded."""
+    import base64
+
+    try:
+        per_page = min(max(int(call.query.get("per_page", 30)), 1), 100)
+        after = call.query.get("after")
+        start = int(base64.urlsafe_b64decode(after.encode()).decode()) if after else 0
+    except ValueError as error:
+        raise Problem(422, "Invalid pagination parameter") from error
+    chunk = items[start: start + per_page]
+    headers = {}
+    if start + per_page < len(items):
+        cursor = base64.urlsafe_b64encode(str(start + per_page).encode()).decode()
+        kept = {k: v for k, v in call.query.items() if k not in ("after", "before", "page")}
+        query = urlencode({**kept, "per_page": per_page, "after": cursor})
+        headers["Link"] = f'<{call.base}{call.path}?{query}>; rel="next"'
+    return Reply(200, {key: chunk} if key else chunk, headers)
+
+
 def urlencode(query: dict[str, Any]) -> str:
     return encode(query)
 

@@ -12,6 +12,7 @@ from .calls import (
     Problem,
     Reply,
     as_int,
+    cursor_paged,
     no_content,
     org_of,
     paged,
@@ -447,8 +448,7 @@ def _attestations(call: Call, repos: list[dict[str, Any]]) -> Reply:
     digest = call.params["subject_digest"]
     found = [render.attestation(call.base, repo["id"], a) for repo in repos
              for a in repo["attestations"] if a["digest"] == digest]
-    per_page = min(int(call.query.get("per_page", 30)), 100)
-    return Reply(200, {"attestations": found[:per_page]})
+    return cursor_paged(call, found, key="attestations")
 
 
 def repo_attestations(call: Call) -> Reply:
