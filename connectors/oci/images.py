@@ -14,8 +14,9 @@ Attestations are found the same way: cosign's `sha256-<hex>.att` tag holds DSSE 
 its predicate type, subject digests, signer (certificate annotation) and Rekor log index
 (`dev.sigstore.cosign/bundle`). Registries with the OCI 1.1 referrers API
 (`GET /v2/<name>/referrers/<digest>`) are asked for referrers too (signatures, attestations
-and Sigstore bundles attached by `subject`); where the API is missing (distribution 2.8
-answers 404) the tag schema is all there is.
+and Sigstore bundles attached by `subject`, every page); where the API is missing
+(distribution 2.8 answers 404) the referrers fallback tag `sha256-<hex>`, an index of the
+image's referrers, is read instead, as the spec requires, with cosign's tag schema.
 
 Optionally (`rekor_url`), Rekor is searched for what the identity signed in the window:
 entries matching a found image's signature or attestation payload join its evidence, the
