@@ -112,3 +112,9 @@ class AwsOptions(Options):
         30, strict=True, ge=7, le=30,
         description="days before a key scheduled for deletion is deleted "
                     "(kms_action schedule_deletion; cancellable until then)")
+    # CopyObject copies at most 5 GiB in one request; a larger object needs a multipart copy
+    # (UploadPartCopy): https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html
+    multipart_threshold_bytes: int = Field(
+        5 * 1024 ** 3, strict=True, ge=1, le=5 * 1024 ** 3,
+        description="S3 objects larger than this are copied into quarantine (and back) "
+                    "part by part with UploadPartCopy instead of one CopyObject")

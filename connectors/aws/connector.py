@@ -60,7 +60,9 @@ Playbook options (`providers.aws.options`, validated by `config.AwsOptions`):
 - `revoke_role_sessions` (bool, default true): the TokenIssueTime deny on roles;
 - `deny_oidc_trust` (bool, default true): the trust-policy Deny for GitHub OIDC;
 - `kms_action` (`disable` | `schedule_deletion` | `none`, default `disable`);
-- `kms_pending_window_days` (int 7–30, default 30) for `schedule_deletion`.
+- `kms_pending_window_days` (int 7–30, default 30) for `schedule_deletion`;
+- `multipart_threshold_bytes` (int, default 5 GiB, CopyObject's limit): S3 objects larger
+  than this are copied part by part (UploadPartCopy).
 """
 
 
@@ -111,7 +113,8 @@ class AwsConnector(Connector):
         self.discovery = Discovery(aws, self.config, self.who, self.trail)
         self.evidence = Evidence(aws, self.config, self.who, self.discovery, self.trail)
         self.containment = Containment(aws, self.options, observe)
-        self.moves = Quarantine(Mover(aws, self.context.identity.id, observe),
+        self.moves = Quarantine(Mover(aws, self.context.identity.id, observe,
+                                      self.options.multipart_threshold_bytes),
                                 self.config.quarantine, self._kms_key_arn)
 
     def _endpoint(self) -> str | None:

@@ -57,11 +57,13 @@ MEDIA_TYPES = ["application/vnd.oci.image.manifest.v1+json",
 @dataclass(frozen=True)
 class Mover:
     """What a move needs: the API object, the identity's name (the S3 quarantine tag's
-    value) and the ledger's observe hook (what is about to move is recorded first)."""
+    value), the ledger's observe hook (what is about to move is recorded first) and the
+    size above which an S3 object is copied part by part."""
 
     aws: Aws
     identity: str
     observe: Callable[[str, dict[str, Any]], None]
+    multipart_threshold: int = 5 * 1024 ** 3
 
 
 def _result(artifact: Artifact, action: str, problems: list[str], read: str, *,
@@ -430,6 +432,16 @@ def _etag(head: dict[str, Any]) -> str:
     return str(head.get("ETag", "")).strip('"')
 
 
+def _same_object(head: dict[str, Any], evidence: dict[str, Any], etag: str) -> bool:
+    """Whether `head` is the recorded object: the same size and, where both ETags are
+    single-part MD5s, the same ETag. A multipart copy's ETag (`…-N`) is the MD5 of its
+    parts' MD5s, never the source's: only the size compares across one."""
+    size = evidence.get("size")
+    if size is not None and head.get("ContentLength") != size:
+        return False
+    return "-" in etag or "-" in _etag(head) or _etag(head) == etag
+
+
 def _denied(aws: Aws, bucket: str, prefix: str) -> bool:
     current = aws.maybe("s3", "get_bucket_policy", Bucket=bucket)
     statements = json.loads(current["Policy"]).get("Statement", []) if current else []
@@ -441,18 +453,23 @@ def _denied(aws: Aws, bucket: str, prefix: str) -> bool:
 def s3_post_condition(aws: Aws, artifact: Artifact, evidence: dict[str, Any], prefix: str
                       ) -> tuple[list[str], str]:
     """(problems, what was read): nothing at the key; the copy under the prefix with the
-    recorded ETag (not comparable for multipart uploads: CopyObject re-chunks) and size;
-    GetObject denied under the prefix."""
+    recorded size and ETag — the copy's own as the copy returned it when recorded, else the
+    source's, which a copy keeps only when both are single-part (CopyObject re-chunks a
+    multipart source; a multipart copy has an ETag of its own); GetObject denied under
+    the prefix."""
     bucket, key = artifact.details["bucket"], artifact.details["key"]
     target = str(evidence.get("quarantine_key") or prefix + key)
     problems = []
     if _head(aws, bucket, key) is not None:
         problems.append(f"s3://{bucket}/{key} is still there")
     copy = _head(aws, bucket, target)
-    etag = str(evidence.get("etag") or artifact.details.get("etag") or "")
+    # the copy's own ETag when recorded (a multipart copy's differs from the source's)
+    recorded = str(evidence.get("quarantine_etag") or "")
+    etag = recorded or str(evidence.get("etag") or artifact.details.get("etag") or "")
     if copy is None:
         problems.append(f"nothing at s3://{bucket}/{target}")
-    elif etag and "-" not in etag and _etag(copy) != etag:
+    elif etag and (_etag(copy) != recorded if recorded else
+                   not _same_object(copy, {}, etag)):
         problems.append(f"s3://{bucket}/{target} has ETag {_etag(copy)}, not {etag}")
     elif evidence.get("size") is not None and copy.get("ContentLength") != evidence["size"]:
         problems.append(f"s3://{bucket}/{target} is {copy.get('ContentLength')} bytes, "
@@ -504,17 +521,85 @@ def _s3_move(mover: Mover, artifact: Artifact, head: dict[str, Any], prefix: str
     if head.get("VersionId") and head["VersionId"] != "null":
         source["VersionId"] = head["VersionId"]
     tagging = urllib.parse.urlencode({QUARANTINE_TAG: mover.identity})
-    copied = mover.aws.call("s3", "copy_object", Bucket=bucket, Key=target, CopySource=source,
-                            TaggingDirective="REPLACE", Tagging=tagging,
-                            MetadataDirective="COPY")
-    requests.append(f"s3:CopyObject s3://{bucket}/{target}")
+    copied = copy_s3(mover, bucket, target, source, head, tagging, requests)
     requests += _ensure_deny_policy(mover.aws, bucket, prefix)
     if _head(mover.aws, bucket, target) is None:
         raise ConnectorError(f"copy s3://{bucket}/{target} not readable; source kept",
                              provider=PROVIDER, transient=True)
     mover.aws.call("s3", "delete_object", Bucket=bucket, Key=key)
     requests.append(f"s3:DeleteObject s3://{bucket}/{key}")
-    return {**kept, "quarantine_version_id": copied.get("VersionId")}
+    return {**kept, "quarantine_version_id": copied.get("VersionId"),
+            "quarantine_etag": str(copied.get("ETag", "")).strip('"') or None}
+
+
+# S3's multipart limits: at most 10,000 parts, each 5 MiB to 5 GiB but the last
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html); 8 MiB parts are
+# s3transfer's default chunk size.
+MAX_PARTS = 10_000
+PART_BYTES = 8 * 1024 ** 2
+MAX_PART_BYTES = 5 * 1024 ** 3
+
+
+def part_ranges(size: int) -> list[tuple[int, int]]:
+    """Inclusive byte ranges of the parts of a `size`-byte multipart copy."""
+    part = min(MAX_PART_BYTES, max(PART_BYTES, -(-size // MAX_PARTS)))
+    return [(start, min(start + part, size) - 1) for start in range(0, size, part)]
+
+
+def copy_s3(mover: Mover, bucket: str, target: str, source: dict[str, str],
+            head: dict[str, Any], tagging: str, requests: list[str]) -> dict[str, Any]:
+    """The object named by `source` (its HeadObject: `head`) copied to `target` with the
+    tag set `tagging`: one CopyObject up to the threshold, else a multipart copy. Returns
+    VersionId and ETag of the copy (a multipart copy's ETag is its own, `…-N`)."""
+    size = int(head.get("ContentLength") or 0)
+    if size <= mover.multipart_threshold:
+        copied = mover.aws.call("s3", "copy_object", Bucket=bucket, Key=target,
+                                CopySource=source, TaggingDirective="REPLACE",
+                                Tagging=tagging, MetadataDirective="COPY")
+        requests.append(f"s3:CopyObject s3://{bucket}/{target}")
+        return {"VersionId": copied.get("VersionId"),
+                "ETag": (copied.get("CopyObjectResult") or {}).get("ETag")}
+    return _multipart_copy(mover.aws, bucket, target, source, head, tagging, requests)
+
+
+# What CopyObject's MetadataDirective COPY keeps and CreateMultipartUpload must be told
+_KEPT_HEADERS = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage",
+                 "CacheControl", "Metadata")
+
+
+def _multipart_copy(aws: Aws, bucket: str, target: str, source: dict[str, str],
+                    head: dict[str, Any], tagging: str, requests: list[str]
+                    ) -> dict[str, Any]:
+    """UploadPartCopy part by part, each pinned to the source's ETag (If-Match: a source
+    replaced mid-copy fails the part instead of mixing two objects); a failure aborts the
+    upload, so no invisible parts are left billed. An upload a killed run left open for
+    `target` is aborted first."""
+    for upload in aws.call("s3", "list_multipart_uploads", Bucket=bucket,
+                           Prefix=target).get("Uploads", []):
+        if upload["Key"] == target:
+            aws.call("s3", "abort_multipart_upload", Bucket=bucket, Key=target,
+                     UploadId=upload["UploadId"])
+            requests.append(f"s3:AbortMultipartUpload s3://{bucket}/{target}")
+    kept = {name: head[name] for name in _KEPT_HEADERS if head.get(name)}
+    upload_id = aws.call("s3", "create_multipart_upload", Bucket=bucket, Key=target,
+                         Tagging=tagging, **kept)["UploadId"]
+    ranges = part_ranges(int(head["ContentLength"]))
+    requests.append(f"s3:UploadPartCopy s3://{bucket}/{target} ({len(ranges)} parts)")
+    try:
+        parts = []
+        for number, (start, end) in enumerate(ranges, start=1):
+            answer = aws.call("s3", "upload_part_copy", Bucket=bucket, Key=target,
+                              UploadId=upload_id, PartNumber=number, CopySource=source,
+                              CopySourceRange=f"bytes={start}-{end}",
+                              CopySourceIfMatch=str(head["ETag"]))
+            parts.append({"PartNumber": number, "ETag": answer["CopyPartResult"]["ETag"]})
+        done = aws.call("s3", "complete_multipart_upload", Bucket=bucket, Key=target,
+                        UploadId=upload_id, MultipartUpload={"Parts": parts})
+    except AwsError:
+        aws.call("s3", "abort_multipart_upload", Bucket=bucket, Key=target, UploadId=upload_id)
+        raise
+    requests.append(f"s3:CompleteMultipartUpload s3://{bucket}/{target}")
+    return {"VersionId": done.get("VersionId"), "ETag": done.get("ETag")}
 
 
 def restore_s3(mover: Mover, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
@@ -526,14 +611,13 @@ def restore_s3(mover: Mover, artifact: Artifact, evidence: dict[str, Any]) -> Ac
             raise ConnectorError(f"s3://{bucket}/{target} is gone; restore from version "
                                  f"{evidence.get('version_id')} by hand", provider=PROVIDER)
         tagging = urllib.parse.urlencode({t["Key"]: t["Value"] for t in evidence.get("tags", [])})
-        mover.aws.call("s3", "copy_object", Bucket=bucket, Key=key,
-                       CopySource={"Bucket": bucket, "Key": target}, MetadataDirective="COPY",
-                       TaggingDirective="REPLACE", Tagging=tagging)
-        requests.append(f"s3:CopyObject s3://{bucket}/{key}")
+        copy_s3(mover, bucket, key, {"Bucket": bucket, "Key": target}, quarantined, tagging,
+                requests)
     restored = _head(mover.aws, bucket, key) or {}
-    if str(restored.get("ETag", "")).strip('"') != evidence["etag"]:
+    if not _same_object(restored, evidence, evidence["etag"]):
         return ActionResult(subject=artifact.subject, action="restore", outcome=Outcome.FAILED,
-                            detail="restored object's ETag differs from the quarantined one",
+                            detail="the restored object's size or ETag differs from the "
+                                   "quarantined one's",
                             requests=tuple(requests))
     if quarantined is not None:
         mover.aws.call("s3", "delete_object", Bucket=bucket, Key=target)

@@ -1,7 +1,8 @@
 """AWS in the sandbox: moto 5 in server mode on 127.0.0.1, behind the strict CloudTrail
 event history of `cloudtrail` (moto has no LookupEvents; the front answers it, paced at
 LookupEvents' documented two requests per second, and passes everything else to moto) and
-the PutImage refusals of `ecr` (image indexes, immutable tags).
+the PutImage refusals of `ecr` (image indexes, immutable tags) and CopyObject's 5 GiB
+limit in `s3`.
 
 Default mode runs moto's WSGI app with the front (`python -m connectors.sandbox.aws.server`,
 what `python -m moto.server` does plus the front) as a child process rather than in a
@@ -118,8 +119,10 @@ def front_app() -> Any:
 
     from .cloudtrail import LookupEventsFront
     from .ecr import EcrFront
+    from .s3 import S3Front
 
-    return LookupEventsFront(EcrFront(DomainDispatcherApplication(create_backend_app)))
+    return LookupEventsFront(EcrFront(S3Front(DomainDispatcherApplication(
+        create_backend_app))))
 
 
 def main(argv: list[str] | None = None) -> None:
