@@ -25,6 +25,8 @@ class NpmConfig(BaseModel):
           leaked_token_envs: [LEAKED_NPM_TOKEN]
           packages: ["@acme/widget", "@acme/cli"]
           workflow_repositories: [acme/widget]   # CI that publishes as this identity
+          orgs: [acme]                           # org membership (removed with approval)
+          teams: ["acme:developers"]
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -38,6 +40,11 @@ class NpmConfig(BaseModel):
     workflow_repositories: tuple[str, ...] = Field(
         default=(), description="repositories (owner/name) whose CI publishes as this "
                                 "identity through trusted publishing or provenance")
+    orgs: tuple[str, ...] = Field(
+        default=(), description="npm orgs the account is a member of (`acme`): its org-wide "
+                                "publish rights, removed with an approval")
+    teams: tuple[str, ...] = Field(
+        default=(), description="npm teams the account is in, as `org:team`")
 
 
 class NpmOptions(Options):
@@ -51,6 +58,10 @@ class NpmOptions(Options):
     unpublish: bool = Field(
         False, description="with an approval, also unpublish (destructive; npmjs allows it "
                            "only within 72 h of publishing or without dependents)")
+    remove_org_membership: bool = Field(
+        False, description="with an approval, remove the account from its orgs and teams "
+                           "(destructive: it loses every package they own until an owner "
+                           "adds it back); otherwise a manual step naming `npm org rm`")
     read_concurrency: int = Field(
         8, ge=1, description="packages read at once (trusted publishers, versions)")
 

@@ -4,9 +4,9 @@ version.
 
 Works against registry.npmjs.org and npm-compatible registries (verdaccio in the sandbox).
 The connector builds the shared registry object (`registry`) and gives it to its steps:
-credentials (`tokens`, `trust`), versions (`versions`, with their signing evidence from `signing`),
-and quarantine with its read-back, unpublish and restore (`quarantine`). Options:
-`config.NpmOptions`.
+credentials (`tokens`, `trust`, org and team membership in `orgs`), versions (`versions`,
+with their signing evidence from `signing`), and quarantine with its read-back, unpublish
+and restore (`quarantine`). Options: `config.NpmOptions`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from connectors.base import (
 )
 
 from .config import DEFAULT_REGISTRY, NpmConfig, NpmOptions
+from .orgs import KIND as ORG_MEMBERSHIP
+from .orgs import OrgMemberships
 from .quarantine import QuarantineSteps
 from .registry import NpmRegistry
 from .tokens import Tokens
@@ -48,6 +50,7 @@ class NpmConnector(Connector):
                   if v]
         self.tokens = Tokens(self.registry, self.config, leaked,
                              TrustedPublishers(self.registry))
+        self.orgs = OrgMemberships(self.registry, self.config, self.options)
         self.versions = Versions(self.registry, self.config)
         self.quarantines = QuarantineSteps(self.registry, self.versions, self.config,
                                            self.options, context)
@@ -64,15 +67,21 @@ class NpmConnector(Connector):
     # --- credentials ---------------------------------------------------------------------
 
     def discover(self) -> list[Credential]:
-        return self.tokens.discover()
+        return self.tokens.discover() + self.orgs.discover()
 
     def snapshot(self, credentials: Any) -> dict[str, Any]:
-        return self.tokens.snapshot()
+        return {**self.tokens.snapshot(), "org_members": self.orgs.snapshot()}
 
-    def revoke(self, credential: Credential) -> ActionResult:
+    def revoke(self, credential: Credential, *, approved: bool = False) -> ActionResult:
+        """`approved`: a destructive step's approval is recorded (org membership removal is
+        one; without it that step is MANUAL)."""
+        if credential.kind == ORG_MEMBERSHIP:
+            return self.orgs.revoke(credential, approved=approved)
         return self.tokens.revoke(credential)
 
     def verify(self, credential: Credential) -> ActionResult:
+        if credential.kind == ORG_MEMBERSHIP:
+            return self.orgs.verify(credential)
         return self.tokens.verify(credential)
 
     # --- artifacts -----------------------------------------------------------------------

@@ -243,3 +243,88 @@ def test_deprecation_is_put_to_the_package_not_to_unpublish_s_rev_route(sandbox)
     restored = npm.restore(artifact, result.evidence)
     assert restored.outcome is Outcome.DONE
     assert not httpx.get(url).json()["versions"]["1.0.1"].get("deprecated")
+
+
+# --- 6. org and team membership ------------------------------------------------------------
+
+def org_world(sandbox: Any, bot_role: str) -> Any:
+    """alice creates the org acme (the front's bootstrap), adds release-bot with `bot_role`
+    and puts it in the team acme:developers, as `npm org set` / `npm team add` do."""
+    world = seed(tokens=1)
+    world["npm"]["users"].append({"name": "alice", "password": "sandbox-pw-456", "tokens": 0})
+    seeded = apply_seed(sandbox.urls(), world)
+    alice = {"Authorization": f"Bearer {seeded.secrets['npm/alice/session']}"}
+    base = sandbox.urls()["npm"]
+    for path, body in (("/-/org/acme/user", {"user": "release-bot", "role": bot_role}),
+                       ("/-/team/acme/developers/user", {"user": "release-bot"})):
+        httpx.put(base + path, json=body, headers=alice).raise_for_status()
+    return seeded
+
+
+def org_connector(sandbox: Any, seeded: Any, *, remove: bool = True,
+                  dry_run: bool = False) -> NpmConnector:
+    config = NpmConfig(user="release-bot", token_env="BOT_SESSION",
+                       packages=("@acme/widget",), orgs=("acme", "ghost-org"),
+                       teams=("acme:developers",))
+    return NpmConnector(ProviderContext(
+        clients=Clients(Guard(dry_run=dry_run)), identity=Identity(id="release-bot"),
+        config=config, endpoint=sandbox.urls()["npm"],
+        secrets=SecretSource({"BOT_SESSION": seeded.secrets["npm/release-bot/session"]}),
+        policy={"remove_org_membership": remove}))
+
+
+def members(sandbox: Any, seeded: Any) -> Any:
+    session = {"Authorization": f"Bearer {seeded.secrets['npm/alice/session']}"}
+    return httpx.get(sandbox.urls()["npm"] + "/-/org/acme/user", headers=session).json()
+
+
+def test_org_and_team_membership_is_removed_only_with_an_approval(sandbox) -> None:
+    seeded = org_world(sandbox, "owner")
+    npm = org_connector(sandbox, seeded)
+    found = {c.id: c for c in npm.discover() if c.kind == "org_membership"}
+    org, team, ghost = found["acme"], found["acme:developers"], found["ghost-org"]
+    assert org.scopes == ("owner",) and org.status == "active"
+    assert ghost.status == "unknown"  # no such org here: listed as a step nobody can skip
+    # No approval: a manual step with the exact command, and the read-back shows it live.
+    unapproved = npm.revoke(org)
+    assert unapproved.outcome is Outcome.MANUAL
+    assert "npm org rm acme release-bot" in (unapproved.instructions or "")
+    assert npm.verify(org).outcome is Outcome.FAILED
+    off = org_connector(sandbox, seeded, remove=False).revoke(org, approved=True)
+    assert off.outcome is Outcome.MANUAL and "option is off" in off.detail
+    # Dry-run: the guard stops the DELETE, whatever the approval.
+    from connectors._guard import DryRunBlocked
+    try:
+        org_connector(sandbox, seeded, dry_run=True).revoke(org, approved=True)
+        raise AssertionError("the dry-run guard let a DELETE through")
+    except DryRunBlocked:
+        pass
+    assert "release-bot" in members(sandbox, seeded)
+    # Approved: DELETE as libnpmorg / libnpmteam send it, read back by listing the members.
+    mark = sandbox.log_marks()
+    assert npm.revoke(team, approved=True).outcome is Outcome.DONE
+    assert npm.verify(team).outcome is Outcome.DONE
+    removed = npm.revoke(org, approved=True)
+    assert removed.outcome is Outcome.DONE, removed.detail
+    assert deletes(sandbox, mark) == ["DELETE /-/team/acme/developers/user",
+                                      "DELETE /-/org/acme/user"]
+    assert members(sandbox, seeded) == {"alice": "owner"}
+    verified = npm.verify(org)
+    assert verified.outcome is Outcome.DONE and "not among the 1 members" in verified.detail
+    again = npm.revoke(org, approved=True)
+    assert again.outcome is Outcome.DONE and again.requests == ()
+    # The registry cannot list the ghost org: manual, and verify cannot tell.
+    assert npm.revoke(ghost, approved=True).outcome is Outcome.MANUAL
+    assert npm.verify(ghost).outcome is Outcome.INDETERMINATE
+
+
+def test_org_removal_the_registry_refuses_is_a_manual_step_for_an_owner(sandbox) -> None:
+    """A developer cannot remove members, itself included: only the org's owners may
+    (https://docs.npmjs.com/organization-roles-and-permissions)."""
+    seeded = org_world(sandbox, "developer")
+    npm = org_connector(sandbox, seeded)
+    [org] = [c for c in npm.discover() if c.id == "acme"]
+    refused = npm.revoke(org, approved=True)
+    assert refused.outcome is Outcome.MANUAL and "HTTP 403" in refused.detail
+    assert (refused.instructions or "").startswith("An owner of the npm org acme")
+    assert npm.verify(org).outcome is Outcome.FAILED  # still a member, read back

@@ -31,6 +31,15 @@ tarball URLs with the address clients were given), except where npmjs differs:
   maintainers}`). A `-rev` PUT that carries `versions` and removes none is no client's
   call: the front answers 400 (npmjs's own answer to it is undocumented), so a connector
   that deprecates through unpublish's route is caught; verdaccio would accept it.
+- Orgs and teams, which verdaccio lacks: `GET /-/org/<org>/user` → {user: role},
+  `PUT` the same with `{user, role}`, `DELETE` it with `{user}` (npm/cli
+  workspaces/libnpmorg lib/index.js `ls`, `set`, `rm`); `GET /-/team/<org>/<team>/user` →
+  [user], `PUT`/`DELETE` it with `{user}` (libnpmteam lib/index.js `lsUsers`, `add`, `rm`).
+  Who may (https://docs.npmjs.com/organization-roles-and-permissions): adding and removing
+  org members is the owners' alone; adding and removing team members, owners' and admins';
+  the last owner cannot be removed. Any other caller: 403. A member removed from the org
+  leaves its teams. Sandbox bootstrap, not npmjs: the first `PUT` to an unknown org creates
+  it with the caller as owner (npmjs creates orgs on its website).
 """
 
 from __future__ import annotations
@@ -62,6 +71,9 @@ READS = ("GET", "HEAD")
 LOGIN = "/-/user/org.couchdb.user:"
 EOTP_BODY = {"error": "This operation requires a one-time password."}
 # `/<pkg>/-rev/<rev>`, the scope's `/` escaped (a tarball's `/-/` path never matches)
+ORG_USERS = re.compile(r"^/-/org/([^/]+)/user$")
+TEAM_USERS = re.compile(r"^/-/team/([^/]+)/([^/]+)/user$")
+MANAGERS = ("owner", "admin")
 REV_PUT = re.compile(r"^/((?:@[^/]+%2f)?[^/@-][^/]*)/-rev/[^/]+$")
 
 
@@ -86,6 +98,8 @@ class FrontState:
         self.owners: dict[str, str] = {}  # live token value → account
         self.pending: dict[str, str] = {}  # account → TOTP secret, not yet confirmed
         self.two_factor: dict[str, str] = {}  # account → TOTP secret (auth-and-writes)
+        self.orgs: dict[str, dict[str, str]] = {}  # org → {member: role}
+        self.teams: dict[tuple[str, str], list[str]] = {}  # (org, team) → members
 
     def owner(self, request: Request) -> str | None:
         header = request.headers.get("Authorization", "")
@@ -139,10 +153,15 @@ class NpmjsFront:
         method = request.method
         if method == "GET" and path == "/-/npm/v1/tokens":
             return self._list_tokens(request, query)
+        if method == "GET" and (ORG_USERS.match(path) or TEAM_USERS.match(path)):
+            return self._membership(request, ORG_USERS.match(path), TEAM_USERS.match(path))
         if method not in READS and not path.startswith(LOGIN) and not self._otp_ok(request):
             return _json(EOTP_BODY, 401, {"WWW-Authenticate": "OTP"})
         if method == "POST" and path == "/-/npm/v1/user":
             return self._profile(request)
+        org_route, team_route = ORG_USERS.match(path), TEAM_USERS.match(path)
+        if org_route or team_route:
+            return self._membership(request, org_route, team_route)
         if method == "PUT" and REV_PUT.match(path) and not self._removes_a_version(request,
                                                                                     path):
             return _json({"error": "a packument PUT to /-rev/ must remove a version (npm "
@@ -181,6 +200,72 @@ class NpmjsFront:
             return True  # verdaccio answers for a package it cannot show
         held = set((current.json() or {}).get("versions") or {})
         return bool(held - set(body["versions"]))
+
+    # --- orgs and teams ------------------------------------------------------------------
+
+    def _membership(self, request: Request, org_route: re.Match[str] | None,
+                    team_route: re.Match[str] | None) -> Response:
+        caller = self.state.owner(request)
+        if caller is None:
+            return _json({"error": "You must be logged in"}, 401)
+        route = org_route or team_route
+        assert route is not None
+        org = route.group(1)
+        team = team_route.group(2) if team_route else None
+        body = request.get_json(silent=True) if request.method != "GET" else None
+        user = str((body or {}).get("user") or "").lstrip("@")
+        with self.state.lock:
+            members = self.state.orgs.get(org)
+            if request.method == "PUT" and members is None and team is None:
+                members = self.state.orgs[org] = {caller: "owner"}  # sandbox bootstrap
+            if members is None:
+                return _json({"error": f"Org {org} not found"}, 404)
+            if request.method == "GET":
+                if team is None:
+                    return _json(dict(members))
+                if (org, team) not in self.state.teams:
+                    return _json({"error": f"Team {org}:{team} not found"}, 404)
+                return _json(list(self.state.teams[(org, team)]))
+            allowed = MANAGERS if team is not None else ("owner",)
+            if members.get(caller) not in allowed:
+                return _json({"error": f"only the org's {' or '.join(allowed)}s may change "
+                                       "its members"}, 403)
+            if not user:
+                return _json({"error": "a user is required"}, 400)
+            return self._change_members(request.method, org, team, user, body or {})
+
+    def _change_members(self, method: str, org: str, team: str | None, user: str,
+                        body: dict[str, Any]) -> Response:
+        """Under the state lock, the caller an owner or admin."""
+        members = self.state.orgs[org]
+        if team is not None:
+            roster = self.state.teams.setdefault((org, team), []) if method == "PUT" else \
+                self.state.teams.get((org, team))
+            if roster is None:
+                return _json({"error": f"Team {org}:{team} not found"}, 404)
+            if method == "PUT":
+                if user not in members:
+                    return _json({"error": f"{user} is not a member of {org}"}, 400)
+                if user not in roster:
+                    roster.append(user)
+                return _json({})
+            if method == "DELETE" and user in roster:
+                roster.remove(user)
+            return _json({})
+        if method == "PUT":
+            members[user] = str(body.get("role") or "developer")
+            return _json({"org": {"name": org, "size": len(members)}, "user": user,
+                          "role": members[user]})
+        if method == "DELETE":
+            owners = [m for m, role in members.items() if role == "owner"]
+            if owners == [user]:
+                return _json({"error": "an org's last owner cannot be removed"}, 400)
+            members.pop(user, None)
+            for (team_org, _), roster in self.state.teams.items():  # leaves its teams too
+                if team_org == org and user in roster:
+                    roster.remove(user)
+            return Response(status=204)
+        return _json({"error": "method not allowed"}, 405)
 
     # --- two-factor authentication --------------------------------------------------------
 
