@@ -87,7 +87,9 @@ class OrgMemberships:
                 principal=self.config.user,
                 status="active" if members is not None else "unknown",
                 scopes=((members or {}).get(self.config.user, "unknown"),),
-                details={"org": org, "team": team, "read_gap": gap or None}))
+                # the engine's cue: revoke only with a recorded approval (`approved`)
+                details={"org": org, "team": team, "read_gap": gap or None,
+                         "destructive": True}))
         return found
 
     def snapshot(self) -> dict[str, Any]:

@@ -283,7 +283,7 @@ def test_org_and_team_membership_is_removed_only_with_an_approval(sandbox) -> No
     npm = org_connector(sandbox, seeded)
     found = {c.id: c for c in npm.discover() if c.kind == "org_membership"}
     org, team, ghost = found["acme"], found["acme:developers"], found["ghost-org"]
-    assert org.scopes == ("owner",) and org.status == "active"
+    assert org.scopes == ("owner",) and org.status == "active" and org.details["destructive"]
     assert ghost.status == "unknown"  # no such org here: listed as a step nobody can skip
     # No approval: a manual step with the exact command, and the read-back shows it live.
     unapproved = npm.revoke(org)
