@@ -115,6 +115,10 @@ class GitHubOptions(Options):
     max_pages: int = Field(
         100, ge=1, description="pages of a listing read before it is reported cut short (a "
                                "gap: the case stays open), 100 items each")
+    audit_lookback_days: int = Field(
+        90, ge=1, description="days of the org audit log the snapshot searches "
+                              "(created:>=), at least back to the compromise window; earlier "
+                              "when a credential found was issued before")
     probe_sample: int = Field(
         5, ge=0, description="token values of each leaked batch probed before a revoke call "
                              "and in discovery (0: every value)")

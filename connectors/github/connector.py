@@ -64,7 +64,7 @@ class GitHubConnector(Connector):
         super().__init__(context)
         self.github = GitHub.connect(context, self.config, self.options)
         self.tokens = TokenSteps(self.github, self.config, self.options, context)
-        self.credentials = CredentialSteps(self.github, self.config, context)
+        self.credentials = CredentialSteps(self.github, self.config, context, self.options)
         tags = TagSteps(self.github, self.options, context.observe)
         self.artifacts = ArtifactSteps(self.github, self.config, self.options, context.observe,
                                        tags=tags, signing_keys=self.credentials.signing_keys)

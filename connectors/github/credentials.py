@@ -23,14 +23,15 @@ and read back.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors._guard import DryRunBlocked
 from connectors.base import ActionResult, ConnectorError, Credential, Outcome, ProviderContext
 
 from .api import GitHub
-from .config import PROVIDER, GitHubConfig, credential_result
-from .logic import next_link, parse_time
+from .config import PROVIDER, GitHubConfig, GitHubOptions, credential_result
+from .logic import audit_phrases, audit_since, next_link, parse_time
 
 ISSUANCE_ACTIONS = (
     "personal_access_token.", "oauth_access.", "oauth_authorization.", "public_key.",
@@ -39,6 +40,8 @@ ISSUANCE_ACTIONS = (
     "org.update_actions_secret", "packages.package_version_published", "protected_branch.",
     "repository_ruleset.",
 )
+# With include=all: the identity's Git pushes (tags and branches) too.
+AUDITED_ACTIONS = (*ISSUANCE_ACTIONS, "git.push")
 
 
 class CredentialSteps:
@@ -46,8 +49,9 @@ class CredentialSteps:
     with the operator's client (`api`), the anonymous one for calls made as the App (`anon`),
     the inventory section, the App's JWT and the ledger's observe hook."""
 
-    def __init__(self, github: GitHub, config: GitHubConfig, context: ProviderContext) -> None:
-        self.github = github
+    def __init__(self, github: GitHub, config: GitHubConfig, context: ProviderContext,
+                 options: GitHubOptions) -> None:
+        self.github, self.options = github, options
         self.api, self.anon, self.web_url = github.api, github.anon, github.web_url
         self.config = config
         self.observe = context.observe
@@ -249,25 +253,42 @@ class CredentialSteps:
                 else:
                     evidence[key][org] = found
             try:
-                evidence["audit_log"][org] = self._audit_events(org)
+                evidence["audit_log"][org] = self._audit_events(org, credentials)
             except ConnectorError as error:
                 evidence["errors"][f"orgs/{org}/audit-log"] = str(error)
         evidence["credentials"] = [c.model_dump(mode="json") for c in credentials]
         return evidence
 
-    def _audit_events(self, org: str) -> Any:
+    def _audit_events(self, org: str, credentials: Sequence[Credential]) -> dict[str, Any]:
+        """The org's audit log (GHEC) from `created:>=` the lookback's start or the earliest
+        issuance found, web and Git events (`include=all`: tag and branch pushes), every
+        page by the Link header's `after` cursor: the identity's issuance events and pushes,
+        and everything each leaked token did (`hashed_token:"…"`), by token fingerprint."""
+        path = f"/orgs/{org}/audit-log"
+        since = audit_since(datetime.now(UTC), self.options.audit_lookback_days,
+                            (c.created_at for c in credentials))
+        hashed = {c.id: str(c.details["hashed_token"]) for c in credentials
+                  if c.kind == "token" and c.details.get("hashed_token")}
+        phrases = audit_phrases(self.config.login, since, hashed)
+        first = self.api.get(path, params={"phrase": next(iter(phrases.values())),
+                                           "per_page": 1}, accept=(403, 404, 422))
+        if not first.ok:
+            return {"unavailable": f"HTTP {first.status}: the audit-log API needs GitHub "
+                                   "Enterprise Cloud or Server (and an org owner's token)"}
         events: dict[str, dict[str, Any]] = {}
-        for phrase in (f"actor:{self.config.login}", f"user:{self.config.login}"):
-            response = self.api.get(f"/orgs/{org}/audit-log",
-                                    params={"phrase": phrase, "per_page": 100},
-                                    accept=(403, 404, 422))
-            if not response.ok:
-                return {"unavailable": f"HTTP {response.status}: the audit-log API needs "
-                                       "GitHub Enterprise Cloud or Server"}
-            for event in response.data or []:
-                if str(event.get("action", "")).startswith(ISSUANCE_ACTIONS):
+        by_token: dict[str, list[dict[str, Any]]] = {}
+        for name, phrase in phrases.items():
+            found = list(self.api.pages(path, params={"phrase": phrase, "include": "all",
+                                                      "order": "asc"}))
+            if name.startswith("token:"):
+                by_token[name.removeprefix("token:")] = found
+                continue
+            for event in found:
+                if str(event.get("action", "")).startswith(AUDITED_ACTIONS):
                     events[str(event.get("_document_id") or len(events))] = event
-        return sorted(events.values(), key=lambda e: e.get("@timestamp") or 0)
+        return {"since": since, "include": "all", "phrases": list(phrases.values()),
+                "events": sorted(events.values(), key=lambda e: e.get("@timestamp") or 0),
+                "by_token": by_token}
 
     # --- revoke --------------------------------------------------------------------------
 

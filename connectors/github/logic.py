@@ -7,19 +7,21 @@
 - moved-tag detection against targets recorded before the incident;
 - how long to wait before retrying a response (Retry-After, x-ratelimit-*, backoff);
 - which key made a commit signature (PGP issuer key id, SSH signature public key);
-- who a CODEOWNERS file names for a whole repository (its release-level owners).
+- who a CODEOWNERS file names for a whole repository (its release-level owners);
+- the audit-log searches for the identity and its leaked tokens.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import math
 import re
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from connectors.base import parse_rfc3339
@@ -435,3 +437,35 @@ def code_owner_contact(owner: str, web_url: str) -> str:
         return owner
     org, _, team = owner[1:].partition("/")
     return f"{web_url}/orgs/{org}/teams/{team}" if team else f"{web_url}/{org}"
+
+
+# --- the audit log -------------------------------------------------------------------------
+
+
+def hashed_token(value: str) -> str:
+    """The audit log's `hashed_token` of a token: its SHA-256, base64 (`echo -n TOKEN |
+    openssl dgst -sha256 -binary | base64`; docs.github.com/enterprise-cloud@latest/admin/
+    monitoring-activity-in-your-enterprise/reviewing-audit-logs-for-your-enterprise/
+    identifying-audit-log-events-performed-by-an-access-token). Not reversible."""
+    return base64.b64encode(hashlib.sha256(value.encode()).digest()).decode()
+
+
+def audit_since(now: datetime, lookback_days: int,
+                issued: Iterable[datetime | None]) -> str:
+    """The day the audit-log searches start (`created:>=YYYY-MM-DD`): the lookback's start
+    (which covers the compromise window) or the earliest issuance of a credential found,
+    whichever is earlier. Without a `created` qualifier the API answers only the past
+    three months (orgs/get-audit-log)."""
+    start = now - timedelta(days=lookback_days)
+    start = min([start, *(moment for moment in issued if moment is not None)])
+    return start.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def audit_phrases(login: str, since: str, hashed: Mapping[str, str]) -> dict[str, str]:
+    """The searches: the identity as actor and as the user acted on, and each leaked token
+    by its hash (quoted, as the search syntax asks), all from `since`."""
+    phrases = {f"actor:{login}": f"actor:{login} created:>={since}",
+               f"user:{login}": f"user:{login} created:>={since}"}
+    phrases.update({f"token:{name}": f'hashed_token:"{value}" created:>={since}'
+                    for name, value in hashed.items()})
+    return phrases

@@ -45,6 +45,7 @@ from .logic import (
     UNKNOWN,
     UNTESTABLE,
     batches,
+    hashed_token,
     parse_time,
     probe_state,
     revoke_plan,
@@ -173,7 +174,9 @@ class TokenSteps:
         kind, method = token_type(value)
         probe = self._probe(value)
         details: dict[str, Any] = {"prefix": token_prefix(value), "type": kind,
-                                   "revocation": method, "probe_status": probe.status}
+                                   "revocation": method, "probe_status": probe.status,
+                                   # what the audit log records of it (searched in snapshot)
+                                   "hashed_token": hashed_token(value)}
         headers = {k.lower(): v for k, v in probe.headers.items()}
         if probe.ok and isinstance(probe.data, dict):
             details["login"] = probe.data.get("login")

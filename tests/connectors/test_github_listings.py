@@ -59,3 +59,67 @@ def test_attestations_are_read_past_their_first_page(world: World) -> None:
     pages = [e for e in world.fake.request_log
              if "/attestations/" in e["path"] and e["path"].endswith("a" * 64)]
     assert len(pages) == 2 and "after" in pages[1]["query"]  # the cursor, not a page number
+
+
+def audit_world(world: World) -> None:
+    """acme on GitHub Enterprise Cloud: 130 grant events by the bot (two pages), a tag push
+    (a Git event), an issuance older than three months (a deploy key the bot added in
+    March), what the leaked classic token did, and noise."""
+    seed = fx.seed()
+    acme = seed["orgs"][0]
+    acme["enterprise_cloud"] = True
+    issued = "2026-03-01T00:00:00Z"
+    seed["repos"][0]["deploy_keys"][0]["at"] = issued
+    acme["audit_log"] = [
+        *({"action": "personal_access_token.access_granted", "actor": fx.LOGIN,
+           "at": f"2026-11-20T09:{i // 60:02d}:{i % 60:02d}Z"} for i in range(130)),
+        {"action": "git.push", "actor": fx.LOGIN, "at": fx.IN, "token": fx.LEAKED_CLASSIC,
+         "data": {"repo": "acme/widget", "ref": "refs/tags/v1.1.0"}},
+        {"action": "public_key.create", "actor": fx.LOGIN, "at": "2026-03-01T00:00:01Z",
+         "data": {"repo": "acme/widget"}},
+        {"action": "public_key.create", "actor": fx.LOGIN, "at": "2026-01-01T00:00:00Z"},
+        {"action": "repo.download_zip", "actor": fx.LOGIN, "at": fx.IN,
+         "token": fx.LEAKED_CLASSIC, "data": {"repo": "acme/widget"}},
+        {"action": "repo.download_zip", "actor": fx.LOGIN, "at": fx.IN,
+         "token": fx.LEAKED_FINE},
+        {"action": "org.update_member", "actor": "alice", "at": fx.IN}]
+    world.fake.load_seed(seed)
+
+
+def test_the_audit_log_is_read_to_its_end_with_git_events_since_the_earliest_issuance(
+        world: World) -> None:
+    audit_world(world)
+    github = world.connector()
+    credentials = github.discover()
+    log = github.snapshot(credentials)["audit_log"]["acme"]
+    assert log["since"] == "2026-03-01" and log["include"] == "all"
+    actions = [e["action"] for e in log["events"]]
+    assert actions.count("personal_access_token.access_granted") == 130  # every page
+    assert "git.push" in actions  # include=all: the bot's tag push
+    assert actions.count("public_key.create") == 1  # March's, by created:>=, not January's
+    queries = [e["query"] for e in world.fake.request_log if e["path"].endswith("/audit-log")]
+    assert any("after" in q for q in queries)  # the cursor
+    assert all("created:>=2026-03-01" in q["phrase"] for q in queries)
+    leaked = next(c for c in credentials if c.kind == "token"
+                  and c.details["prefix"] == "ghp_")
+    did = log["by_token"][leaked.id]
+    # What the leaked token did; a Git event is not found by its hash (GitHub: export them).
+    assert [e["action"] for e in did] == ["repo.download_zip"]
+    assert fx.LEAKED_CLASSIC not in str(log)
+    assert github.gaps() == []
+
+
+def test_the_fake_audit_log_answers_three_months_without_a_created_qualifier(
+        world: World) -> None:
+    audit_world(world)
+    ask = {"authorization": f"token {fx.OPERATOR_PAT}"}
+
+    def actions(phrase: str, include: str = "web") -> list[str]:
+        query = f"phrase={phrase}&include={include}&per_page=100&order=asc"
+        reply = world.fake.handle("GET", f"/orgs/acme/audit-log?{query}", None, ask, "x")
+        return [e["action"] for e in reply.body]
+
+    assert "public_key.create" not in actions(f"actor:{fx.LOGIN}")
+    assert actions(f"actor:{fx.LOGIN}+created:>=2026-01-01").count("public_key.create") == 2
+    assert "git.push" not in actions(f"actor:{fx.LOGIN}")
+    assert "git.push" in actions(f"actor:{fx.LOGIN}", include="git")

@@ -301,6 +301,7 @@ def audit_event(org: str, event: dict[str, Any], index: int) -> dict[str, Any]:
     return {"@timestamp": millis, "_document_id": f"doc-{org}-{index}",
             "action": event["action"], "actor": event["actor"],
             "user": event["user"] or event["actor"], "org": org, "created_at": millis,
+            **({"hashed_token": event["hashed_token"]} if event["hashed_token"] else {}),
             **event["data"]}
 
 

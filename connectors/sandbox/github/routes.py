@@ -5,6 +5,7 @@ Each handler takes a `Call` and returns a `Reply` (or raises `Problem`)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from . import render
@@ -14,6 +15,7 @@ from .calls import (
     Reply,
     accepted,
     as_int,
+    cursor_paged,
     no_content,
     org_of,
     paged,
@@ -25,6 +27,7 @@ from .world import REVOCABLE
 
 MAX_CREDENTIALS = 1000  # per POST /credentials/revoke
 MAX_PAT_IDS = 100  # per POST /orgs/{org}/personal-access-tokens
+DEFAULT_AUDIT_DAYS = 90  # the audit log without a created qualifier: "the past three months"
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -133,10 +136,52 @@ def list_org_secrets(call: Call) -> Reply:
                  key="secrets")
 
 
+def _created_matches(millis: int, value: str) -> bool:
+    """created:>=DATE, >, <=, < or a day (YYYY-MM-DD, or a full ISO 8601 time), as the
+    audit log's search syntax has it (the `created` qualifier: docs.github.com/
+    enterprise-cloud@latest/admin/monitoring-activity-in-your-enterprise/reviewing-audit-logs-
+    for-your-enterprise/searching-the-audit-log-for-your-enterprise#search-based-on-time-of-
+    action)."""
+    from datetime import UTC, datetime, timedelta
+
+    operator = next((op for op in (">=", "<=", ">", "<") if value.startswith(op)), "")
+    text = value[len(operator):]
+    try:
+        bound = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise Problem(422, f"Invalid created qualifier: {value}") from error
+    if bound.tzinfo is None:
+        bound = bound.replace(tzinfo=UTC)
+    moment = datetime.fromtimestamp(millis / 1000, UTC)
+    day_only = len(text) == 10
+    if operator == ">=":
+        return moment >= bound
+    if operator == ">":
+        return moment >= bound + timedelta(days=1) if day_only else moment > bound
+    if operator == "<=":
+        return moment < bound + timedelta(days=1) if day_only else moment <= bound
+    if operator == "<":
+        return moment < bound
+    return bound <= moment < bound + timedelta(days=1) if day_only else moment == bound
+
+
 def _matches_phrase(event: dict[str, Any], phrase: str) -> bool:
+    """The search qualifiers the fake knows: actor, user, action (a trailing * matches a
+    prefix), created, and hashed_token:"VALUE" — "Ensure the hashed token value is wrapped
+    in quotes" (identifying-audit-log-events-performed-by-an-access-token); unquoted it
+    matches nothing here. Git events are not found by hashed_token: "To identify Git
+    events, you'll need to export the events from the audit log" (the same page)."""
     for term in phrase.split():
         qualifier, _, value = term.partition(":")
-        if qualifier in ("actor", "user", "action") and value:
+        if qualifier == "created" and value:
+            if not _created_matches(int(event["@timestamp"]), value):
+                return False
+        elif qualifier == "hashed_token":
+            quoted = len(value) > 2 and value[0] == value[-1] == '"'
+            if not quoted or event["action"].startswith("git.") or \
+                    event.get("hashed_token") != value[1:-1]:
+                return False
+        elif qualifier in ("actor", "user", "action") and value:
             actual = str(event.get(qualifier) or "")
             if qualifier == "action" and value.endswith("*"):
                 if not actual.startswith(value[:-1]):
@@ -147,15 +192,30 @@ def _matches_phrase(event: dict[str, Any], phrase: str) -> bool:
 
 
 def audit_log(call: Call) -> Reply:
+    """Web events by default, Git events with include=git, both with include=all (the
+    operation's `include` parameter); newest first unless order=asc; paginated by the Link
+    header's `after` cursor (the operation takes no `page`)."""
     call.user()
     org = org_of(call)
     if not org["enterprise_cloud"]:
         raise Problem(404, "Not Found")
+    include = call.query.get("include", "web")
+    if include not in ("web", "git", "all"):
+        raise Problem(422, f"Invalid include: {include}")
     events = [render.audit_event(org["login"], e, i) for i, e in enumerate(org["audit_log"])]
-    events = [e for e in events if _matches_phrase(e, call.query.get("phrase", ""))]
-    newest_first = sorted(events, key=lambda e: e["@timestamp"],
-                          reverse=call.query.get("order", "desc") == "desc")
-    return paged(call, newest_first)
+    events = [e for e in events if include == "all"
+              or (include == "git") == str(e["action"]).startswith("git.")]
+    phrase = call.query.get("phrase", "")
+    if not any(term.startswith("created:") for term in phrase.split()):
+        # "By default, the response includes up to 30 events from the past three months.
+        # Use the `phrase` parameter … with the `created` qualifier to filter events based
+        # on when the events occurred" (orgs/get-audit-log).
+        horizon = (time.time() - DEFAULT_AUDIT_DAYS * 86400) * 1000
+        events = [e for e in events if e["@timestamp"] >= horizon]
+    events = [e for e in events if _matches_phrase(e, phrase)]
+    ordered = sorted(events, key=lambda e: e["@timestamp"],
+                     reverse=call.query.get("order", "desc") == "desc")
+    return cursor_paged(call, ordered)
 
 
 # --- credentials and tokens ----------------------------------------------------------------

@@ -149,9 +149,10 @@ class Secret(_Dated):
 
 
 class AuditEvent(_Dated):
-    action: str
+    action: str  # "git.push", "git.clone"…: a Git event (listed only with include=git|all)
     actor: str
     user: str | None = None
+    token: str | None = None  # the token value that made it: the event's hashed_token
     data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -327,6 +328,16 @@ def stable_id(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:7], 16)
 
 
+def hashed_token(value: str) -> str:
+    """What the audit log records of a token: "SHA-256 hash of the token", base64 (`echo -n
+    TOKEN | openssl dgst -sha256 -binary | base64`; docs.github.com/enterprise-cloud@latest/
+    admin/monitoring-activity-in-your-enterprise/reviewing-audit-logs-for-your-enterprise/
+    identifying-audit-log-events-performed-by-an-access-token)."""
+    import base64
+
+    return base64.b64encode(hashlib.sha256(value.encode()).digest()).decode()
+
+
 def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -417,6 +428,7 @@ def _org(org: Org, when: _Clock) -> dict[str, Any]:
         "secrets": [{"name": s.name, "visibility": s.visibility, "created_at": when(s)}
                     for s in org.secrets],
         "audit_log": [{"action": e.action, "actor": e.actor, "user": e.user, "data": e.data,
+                       "hashed_token": hashed_token(e.token) if e.token else None,
                        "at": when(e)} for e in org.audit_log],
         "packages": {f"{p.type}/{p.name}": {
             "id": stable_id(f"{org.login}/{p.type}/{p.name}"), "type": p.type, "name": p.name,
