@@ -26,6 +26,7 @@ Options: `PypiOptions`.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 from urllib.parse import quote
@@ -131,7 +132,8 @@ class PypiConnector(Connector):
         self.config: PypiConfig = context.config
         self.index = (context.endpoint or DEFAULT_INDEX).rstrip("/")
         self.http = context.clients.http("pypi", self.index)
-        self.upload_url = self.config.upload_url or (
+        environ = context.clients.environ if context.clients.environ is not None else os.environ
+        self.upload_url = self.config.upload_url or environ.get("REVOKER_PYPI_UPLOAD_URL") or (
             DEFAULT_UPLOAD if self.index == DEFAULT_INDEX else f"{self.index}/legacy/")
         self.upload = context.clients.http("pypi", self.upload_url)
         self._leaked = {fingerprint(v): v for v in

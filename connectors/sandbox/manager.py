@@ -158,6 +158,9 @@ class Sandbox:
     def environment(self) -> dict[str, str]:
         """What a response needs to reach this sandbox: endpoints and AWS test credentials."""
         env = {f"REVOKER_{name.upper()}_URL": url for name, url in self.urls().items()}
+        upload = getattr(self.providers.get("pypi"), "upload_url", "")
+        if upload:
+            env["REVOKER_PYPI_UPLOAD_URL"] = upload
         if "aws" in self.proxies:
             env.update({"AWS_ENDPOINT_URL": self.proxies["aws"].url,
                         "AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox",
@@ -169,8 +172,18 @@ class Sandbox:
     def request_log(self, provider: str, since: int = 0) -> list[dict[str, Any]]:
         return self.proxies[provider].entries(since)
 
+    def logged_proxies(self) -> dict[str, RecordingProxy]:
+        """Every recording proxy, a peer's second host included (PyPI's upload host is its
+        own, as upload.pypi.org is): the proof of no mutation reads them all."""
+        logged = dict(self.proxies)
+        for name, provider in self.providers.items():
+            side = getattr(provider, "upload_proxy", None)
+            if isinstance(side, RecordingProxy):
+                logged[f"{name}_upload"] = side
+        return logged
+
     def log_marks(self) -> dict[str, int]:
-        return {name: proxy.mark() for name, proxy in self.proxies.items()}
+        return {name: proxy.mark() for name, proxy in self.logged_proxies().items()}
 
     @overload
     def mutating_requests(self, provider: str, since: dict[str, int] | int | None = None
@@ -189,11 +202,12 @@ class Sandbox:
         provider); a dict passed first is taken as `since`, as earlier callers do."""
         if isinstance(provider, dict):
             provider, since = None, provider
+        logged = self.logged_proxies()
         if provider is not None:
             start = since if isinstance(since, int) else (since or {}).get(provider, 0)
-            return self.proxies[provider].mutating(start)
+            return logged[provider].mutating(start)
         marks = since if isinstance(since, dict) else {}
-        return {name: proxy.mutating(marks.get(name, 0)) for name, proxy in self.proxies.items()}
+        return {name: proxy.mutating(marks.get(name, 0)) for name, proxy in logged.items()}
 
     def set_faults(self, provider: str, faults: Iterable[Fault | dict[str, Any]]) -> None:
         self.proxies[provider].set_faults(faults)

@@ -40,6 +40,7 @@ import boto3
 import httpx
 import yaml
 
+from connectors.oci.auth import RegistryTokenAuth
 from connectors.sandbox.manager import Sandbox
 from connectors.sandbox.proxy import Fault
 from connectors.sandbox.seed import SeedResult, apply_seed
@@ -228,7 +229,7 @@ def _read_aws(w: World, check: WorldCheck) -> None:
 def _read_oci(w: World, check: WorldCheck) -> None:
     admin = w.sandbox.admin()["oci"]
     with httpx.Client(base_url=_upstream(w, "oci"), timeout=10,
-                      auth=(admin["user"], admin["password"])) as http:
+                      auth=RegistryTokenAuth((admin["user"], admin["password"]))) as http:
         for n in range(w.size.oci_repositories):
             repository = f"acme/img-{n}"
             tags = set(http.get(f"/v2/{repository}/tags/list").json().get("tags") or [])

@@ -13,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from connectors._redact import SECRETS
+from connectors.oci.auth import RegistryTokenAuth
 from connectors.sandbox.manager import Sandbox
 from connectors.sandbox.seed import SeedError, apply_seed
 from connectors.sandbox.testing import fresh
@@ -96,7 +97,8 @@ def test_state_is_real_in_every_provider(world) -> None:
     assert {(r["user"], r["role"]) for r in roles} == {("release-bot", "Owner"),
                                                        ("alice", "Owner")}
     tags = http.get(f"{urls['oci']}/v2/acme/api/tags/list",
-                    auth=("release-bot", seeded.secrets["oci/release-bot/password"])).json()
+                    auth=RegistryTokenAuth(("release-bot",
+                                            seeded.secrets["oci/release-bot/password"]))).json()
     assert {"v0", "v1"} <= set(tags["tags"]) and len(tags["tags"]) == 3
     iam = boto3.client("iam", endpoint_url=urls["aws"], region_name="us-east-1",  # noqa: TID251
                        aws_access_key_id="sandbox", aws_secret_access_key="sandbox")

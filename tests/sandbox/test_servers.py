@@ -16,6 +16,7 @@ import boto3
 import httpx
 import pytest
 
+from connectors.oci.auth import RegistryTokenAuth
 from connectors.sandbox.manager import Sandbox, SandboxError, sandbox_status
 from connectors.sandbox.npm import server as npm_module
 from connectors.sandbox.oci import server as oci_module
@@ -89,7 +90,8 @@ def test_oci_tags_signature_delete_and_reset(clean: Sandbox) -> None:
         "users": [{"name": "release-bot", "password": "pw-oci"}],
         "repositories": [{"name": "acme/api", "tags": [
             {"tag": "v1", "signed_by": "release-bot@acme.example"}, {"tag": "v0"}]}]}})
-    oci, auth = clean.urls()["oci"], ("release-bot", "pw-oci")
+    # The registry takes Bearer tokens from its token server, as hosted registries do.
+    oci, auth = clean.urls()["oci"], RegistryTokenAuth(("release-bot", "pw-oci"))
     assert http.get(f"{oci}/v2/acme/api/tags/list").status_code == 401
     digest = seeded.ids["oci/acme/api:v1/digest"]
     sig_tag = digest.replace(":", "-") + ".sig"
@@ -110,7 +112,8 @@ def test_oci_tags_signature_delete_and_reset(clean: Sandbox) -> None:
                     headers={"Accept": MANIFEST_ACCEPT}).status_code == 404
     clean.reset(["oci"])
     admin = clean.admin()["oci"]
-    assert http.get(f"{oci}/v2/_catalog", auth=(admin["user"], admin["password"])
+    assert http.get(f"{oci}/v2/_catalog",
+                    auth=RegistryTokenAuth((admin["user"], admin["password"]))
                     ).json()["repositories"] == []
     assert http.get(f"{oci}/v2/", auth=auth).status_code == 401  # seeded users are gone
 
@@ -140,12 +143,14 @@ def test_pypi_json_simple_integrity_yank_remove_and_reset(clean: Sandbox) -> Non
         f"{pypi}/integrity/acme-tool/2.0.0/{wheel['filename']}/provenance").json()
     assert provenance["attestation_bundles"][0]["publisher"]["workflow"] == "release.yml"
 
-    url = f"{pypi}/api/projects/acme-tool/releases/2.0.0/yank"
-    mallory = {"Authorization": f"Bearer {seeded.secrets['pypi/mallory/token/0']}"}
-    bot = {"Authorization": f"Bearer {seeded.secrets['pypi/release-bot/token/0']}"}
-    assert http.post(url, json={"yanked": True}, headers=mallory).status_code == 403
-    assert http.post(url, json={"yanked": True, "reason": "compromised"}).status_code == 401
-    yanked = http.post(url, json={"yanked": True, "reason": "compromised"}, headers=bot)
+    # The yank API as pypi/warehouse#16912 proposes it: PATCH, basic auth as __token__.
+    url = f"{pypi}/api/projects/acme-tool/2.0.0"
+    mallory = ("__token__", seeded.secrets["pypi/mallory/token/0"])
+    bot = ("__token__", seeded.secrets["pypi/release-bot/token/0"])
+    body = {"yanked": True, "yanked_reason": "compromised"}
+    assert http.patch(url, json=body, auth=mallory).status_code == 403
+    assert http.patch(url, json=body).status_code == 401
+    yanked = http.patch(url, json=body, auth=bot)
     assert yanked.json() == {"project": "Acme_Tool", "version": "2.0.0", "yanked": True,
                              "yanked_reason": "compromised"}
     simple = http.get(f"{pypi}/simple/acme-tool/",
