@@ -11,6 +11,8 @@ Finding it:
   the object's `x-amz-meta-publisher` metadata; same rule as for images.
 - KMS Sign events by the identity on its signing keys: evidence only (a signature cannot be
   recalled; the key is disabled in containment).
+- MFA devices of its users enabled inside the window (`mfa_device`): a finding, the
+  attacker may have added one; removing it is a person's decision (MANUAL).
 
 Quarantine, restore and their read-back live in `quarantine`.
 """
@@ -125,6 +127,24 @@ def _s3_digest(head: dict[str, Any]) -> str | None:
 
         return "sha256:" + base64.b64decode(checksum).hex()
     return None
+
+
+def mfa_devices(scope: Scope, users: list[str], window: Window) -> list[Artifact]:
+    """MFA devices of the identity's users enabled inside the window: the attacker may have
+    added one (with the password, it opens the console; with a key, MFA-gated sessions).
+    AWS records no "who" on the device; CloudTrail's EnableMFADevice does, the responder
+    judges (quarantine is a MANUAL step)."""
+    found = []
+    for user in users:
+        for device in scope.aws.soft([], "iam", "list_mfa_devices", key="MFADevices",
+                                     subject=user, UserName=user):
+            if not window.contains(device.get("EnableDate")):
+                continue
+            serial = str(device["SerialNumber"])
+            found.append(Artifact(
+                provider=PROVIDER, kind="mfa_device", coordinates=f"{user}:{serial}",
+                published_at=device["EnableDate"], details={"user": user, "serial": serial}))
+    return found
 
 
 def kms_signatures(scope: Scope, keys: dict[str, str], window: Window) -> list[Artifact]:

@@ -18,7 +18,9 @@ compromised identity (deactivate, don't delete; cut existing sessions; then the 
 - `user_permissions` (user): an inline deny-all policy (`revoker-deny-all`), which also stops
   sessions already minted from the user's keys (GetSessionToken lives up to 36 h).
 - `console_password` (user): the login profile is deleted (it only holds a password).
-- `ssh_public_key` (key id), `signing_certificate` (certificate id): set Inactive.
+- `ssh_public_key` (key id), `signing_certificate` (certificate id),
+  `service_specific_credential` (its id: a CodeCommit, Keyspaces or Bedrock password):
+  set Inactive.
 - `role_sessions` (role): the inline policy `AWSRevokeOlderSessions` — deny everything to
   sessions whose `aws:TokenIssueTime` is before now, exactly what the IAM console's "Revoke
   active sessions" writes. A trust-policy change alone does not end issued sessions.
@@ -48,7 +50,9 @@ on one call, an unimplemented operation) are listed under `errors` and do not st
 
 Artifacts (`enumerate`, see `artifacts`; `quarantine` / `confirm` / `restore`, see
 `quarantine`): `ecr_image` (`repo:tag`), `s3_object` (`s3://bucket/key`),
-`kms_signature` (evidence; quarantine is a MANUAL step, confirmed once the key is stopped).
+`kms_signature` (evidence; quarantine is a MANUAL step, confirmed once the key is stopped),
+`mfa_device` (`user:serial`, enabled inside the window: a MANUAL step, confirmed once the
+device is gone; the snapshot records every device with its EnableDate).
 Quarantine is reversible, finishes any partial state, and returns its post-condition read
 back; there is no destructive step (SKIPPED).
 
@@ -168,7 +172,8 @@ class AwsConnector(Connector):
         return (artifacts.ecr_images(scope, self.config.ecr_repositories, window)
                 + artifacts.s3_objects(scope, prefixes, self.config.quarantine.s3_prefix,
                                        window)
-                + artifacts.kms_signatures(scope, keys, window))
+                + artifacts.kms_signatures(scope, keys, window)
+                + artifacts.mfa_devices(scope, self.who.users(), window))
 
     def quarantine(self, artifact: Artifact, *, destructive: bool = False) -> ActionResult:
         return self.moves.quarantine(artifact, destructive=destructive)

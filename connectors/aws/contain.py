@@ -67,6 +67,7 @@ class Containment:
             "access_key": self._revoke_key, "console_password": self._revoke_password,
             "user_permissions": self._revoke_permissions, "ssh_public_key": self._revoke_ssh,
             "signing_certificate": self._revoke_certificate,
+            "service_specific_credential": self._revoke_service_credential,
             "role_sessions": self._revoke_sessions, "oidc_trust": self._revoke_oidc,
             "kms_signing_key": self._revoke_kms_key, "kms_grant": self._revoke_grant,
             "stored_secret": self._revoke_stored,
@@ -142,6 +143,11 @@ class Containment:
 
     def _revoke_certificate(self, credential: Credential) -> ActionResult:
         return self._set_inactive(credential, "update_signing_certificate", "CertificateId")
+
+    def _revoke_service_credential(self, credential: Credential) -> ActionResult:
+        """A CodeCommit/Keyspaces/Bedrock password: set Inactive (kept listed, as keys are)."""
+        return self._set_inactive(credential, "update_service_specific_credential",
+                                  "ServiceSpecificCredentialId")
 
     def _revoke_sessions(self, credential: Credential) -> ActionResult:
         if not self.options.revoke_role_sessions:
@@ -284,6 +290,7 @@ class Containment:
         checks: dict[str, Callable[[Credential], tuple[Outcome, str]]] = {
             "access_key": self._check_listed, "ssh_public_key": self._check_listed,
             "signing_certificate": self._check_listed,
+            "service_specific_credential": self._check_listed,
             "console_password": self._check_password,
             "user_permissions": self._check_deny_all, "role_sessions": self._check_sessions,
             "oidc_trust": self._check_oidc, "kms_signing_key": self._check_kms_key,
@@ -308,9 +315,14 @@ class Containment:
             "access_key": ("list_access_keys", "AccessKeyMetadata", "AccessKeyId"),
             "ssh_public_key": ("list_ssh_public_keys", "SSHPublicKeys", "SSHPublicKeyId"),
             "signing_certificate": ("list_signing_certificates", "Certificates",
-                                    "CertificateId")}[credential.kind]
-        items = {i[field]: i["Status"] for i in self.aws.pages("iam", operation, key,
-                                                                UserName=user)}
+                                    "CertificateId"),
+            "service_specific_credential": ("list_service_specific_credentials",
+                                            "ServiceSpecificCredentials",
+                                            "ServiceSpecificCredentialId")}[credential.kind]
+        listed = (self.aws.call("iam", operation, UserName=user).get(key, [])
+                  if operation == "list_service_specific_credentials"  # ≤ 2 per service: a page
+                  else self.aws.pages("iam", operation, key, UserName=user))
+        items = {i[field]: i["Status"] for i in listed}
         status = items.get(credential.id, "deleted")
         return self._verdict(status in ("Inactive", "deleted"), f"status {status}",
                              f"status {status}")

@@ -1,6 +1,7 @@
 """What the identity holds in AWS (`discover`): one Credential per thing that authenticates
-as it or lets it sign — access keys, console password, SSH keys, signing certificates, its
-users' permissions, its roles' sessions and GitHub OIDC trust, KMS signing keys and grants,
+as it or lets it sign — access keys, console password, SSH keys, signing certificates,
+service-specific credentials (CodeCommit/Keyspaces/Bedrock passwords), its users'
+permissions, its roles' sessions and GitHub OIDC trust, KMS signing keys and grants,
 Secrets Manager secrets holding its tokens for other providers (see `connector` for what
 `revoke` does to each).
 
@@ -90,6 +91,13 @@ class Discovery:
                              subject=user, UserName=user):
             add("signing_certificate", cert["CertificateId"], created_at=cert.get("UploadDate"),
                 status=cert["Status"].lower(), details={"user": user})
+        for service in aws.soft({}, "iam", "list_service_specific_credentials", subject=user,
+                                UserName=user).get("ServiceSpecificCredentials", []):
+            add("service_specific_credential", service["ServiceSpecificCredentialId"],
+                created_at=service.get("CreateDate"), status=service["Status"].lower(),
+                expires_at=service.get("ExpirationDate"), scopes=(service["ServiceName"],),
+                details={"user": user, "service": service["ServiceName"],
+                         "service_user_name": service.get("ServiceUserName")})
         attached = aws.soft([], "iam", "list_attached_user_policies", key="AttachedPolicies",
                             subject=user, UserName=user)
         inline = aws.soft([], "iam", "list_user_policies", key="PolicyNames", subject=user,

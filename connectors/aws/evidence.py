@@ -81,6 +81,12 @@ class Evidence:
             "signing_certificates": [
                 {k: v for k, v in c.items() if k != "CertificateBody"} for c in aws.soft(
                     [], "iam", "list_signing_certificates", key="Certificates", **s)],
+            "service_specific_credentials": aws.soft(
+                {}, "iam", "list_service_specific_credentials", **s).get(
+                    "ServiceSpecificCredentials", []),
+            # serial and EnableDate of each: a device enabled in the window is a finding
+            # (enumerate: `mfa_device`), the attacker may have added it
+            "mfa_devices": aws.soft([], "iam", "list_mfa_devices", key="MFADevices", **s),
             "groups": aws.soft([], "iam", "list_groups_for_user", key="Groups", **s),
             "attached_policies": aws.soft([], "iam", "list_attached_user_policies",
                                           key="AttachedPolicies", **s),

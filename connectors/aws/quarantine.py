@@ -656,6 +656,33 @@ def confirm_signature(aws: Aws, artifact: Artifact) -> ActionResult:
                "signatures made after the compromise began")
 
 
+def manual_mfa(artifact: Artifact) -> ActionResult:
+    user, serial = artifact.details["user"], artifact.details["serial"]
+    return ActionResult(
+        subject=artifact.subject, action="quarantine", outcome=Outcome.MANUAL,
+        detail=f"MFA device {serial} of {user} was enabled inside the compromise window",
+        instructions=(f"Identity owner: check who enabled {serial} for {user} at "
+                      f"{artifact.published_at} (CloudTrail EnableMFADevice / "
+                      "CreateVirtualMFADevice in the case's evidence). Not yours: `aws iam "
+                      f"deactivate-mfa-device --user-name {user} --serial-number {serial}`, "
+                      f"then for a virtual device `aws iam delete-virtual-mfa-device "
+                      f"--serial-number {serial}`; re-run the case to read it back."))
+
+
+def confirm_mfa(aws: Aws, artifact: Artifact) -> ActionResult:
+    """Gone is DONE; still enabled cannot be judged by a read (the owner may have added it)."""
+    user, serial = artifact.details["user"], artifact.details["serial"]
+    listed = {str(d["SerialNumber"]) for d in aws.pages("iam", "list_mfa_devices",
+                                                         "MFADevices", UserName=user)}
+    if serial not in listed:
+        return ActionResult(subject=artifact.subject, action="confirm", outcome=Outcome.DONE,
+                            detail=f"MFA device {serial} no longer enabled for {user}")
+    return ActionResult(subject=artifact.subject, action="confirm",
+                        outcome=Outcome.INDETERMINATE,
+                        detail=f"MFA device {serial} still enabled for {user}: a person must "
+                               "decide whether its owner added it")
+
+
 class Quarantine:
     """The connector's quarantine, its read-back and restore, by artifact kind, with the
     inventory's quarantine places. `key_arn` names a KMS key for the manual step."""
@@ -675,6 +702,8 @@ class Quarantine:
             return quarantine_s3(self.mover, artifact, self.config.s3_prefix)
         if artifact.kind == "kms_signature":
             return manual_signature(artifact, self.key_arn(artifact.details["key_id"]))
+        if artifact.kind == "mfa_device":
+            return manual_mfa(artifact)
         raise ConnectorError(f"unknown artifact kind {artifact.kind}", provider=PROVIDER)
 
     def restore(self, artifact: Artifact, evidence: dict[str, Any]) -> ActionResult:
@@ -691,6 +720,8 @@ class Quarantine:
         try:
             if artifact.kind == "kms_signature":
                 return confirm_signature(aws, artifact)
+            if artifact.kind == "mfa_device":
+                return confirm_mfa(aws, artifact)
             if artifact.kind == "ecr_image" and artifact.details.get("tag"):
                 problems, read = ecr_post_condition(aws, artifact, evidence,
                                                     self.config.ecr_repository)

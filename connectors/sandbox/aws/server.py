@@ -2,7 +2,7 @@
 event history of `cloudtrail` (moto has no LookupEvents; the front answers it, paced at
 LookupEvents' documented two requests per second, and passes everything else to moto) and
 the PutImage refusals of `ecr` (image indexes, immutable tags) and CopyObject's 5 GiB
-limit in `s3`.
+limit in `s3` and the service-specific credentials of `iam` (moto has none).
 
 Default mode runs moto's WSGI app with the front (`python -m connectors.sandbox.aws.server`,
 what `python -m moto.server` does plus the front) as a child process rather than in a
@@ -119,10 +119,11 @@ def front_app() -> Any:
 
     from .cloudtrail import LookupEventsFront
     from .ecr import EcrFront
+    from .iam import IamFront
     from .s3 import S3Front
 
-    return LookupEventsFront(EcrFront(S3Front(DomainDispatcherApplication(
-        create_backend_app))))
+    return LookupEventsFront(EcrFront(S3Front(IamFront(DomainDispatcherApplication(
+        create_backend_app)))))
 
 
 def main(argv: list[str] | None = None) -> None:
