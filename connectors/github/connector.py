@@ -15,8 +15,9 @@ Credentials (`discover`), as `Credential.kind`:
   leaked tokens (`leaked_tokens_file_envs`, a mass leak); one /credentials/revoke call each,
   verified on a sample (`verify_sample`, default 20; 0 = every value). See tokens.py.
 - `fine_grained_pat_grant`, `app_installation`, `deploy_key`, `gpg_key`, `ssh_signing_key`,
-  `actions_secret`, `unreached_scope` (an org or repo that failed during discovery, retried
-  by revoke): see credentials.py.
+  `ssh_auth_key`, `actions_secret`, `dependabot_secret`, `environment_secret`,
+  `unreached_scope` (an org or repo that failed during discovery, retried by revoke): see
+  credentials.py.
 
 Artifacts (`enumerate`): `github_release` ("owner/repo@tag", author = identity, published in
 the window), `release_asset` ("owner/repo@tag/name", uploader = identity; digest and

@@ -14,8 +14,12 @@ and read back.
 - `gpg_key`, `ssh_signing_key`: deleted when the operator token *is* the identity; else a
   named manual step (only the account can delete its keys). They also say which signatures
   are the identity's (`signing_keys`, for the artifact steps).
-- `actions_secret`: values are unreadable; a manual step to rotate them (verify cannot tell:
-  INDETERMINATE).
+- `ssh_auth_key`: an SSH authentication key of the account (GET /users/{login}/keys; git
+  over SSH as it): deleted with DELETE /user/keys/{id} when the operator is the identity, else
+  a named manual step; verified by the list.
+- `actions_secret`, `dependabot_secret` (repo and org), `environment_secret` (each of a
+  repository's environments): values are unreadable; a manual step to rotate them at the
+  exact settings URL (verify cannot tell: INDETERMINATE).
 - `unreached_scope`: an org or repo that failed during discovery; revoking it retries that
   scope, so one org down leaves the case partially contained instead of silently "done".
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from connectors._guard import DryRunBlocked
 from connectors.base import ActionResult, ConnectorError, Credential, Outcome, ProviderContext
@@ -42,6 +47,22 @@ ISSUANCE_ACTIONS = (
 )
 # With include=all: the identity's Git pushes (tags and branches) too.
 AUDITED_ACTIONS = (*ISSUANCE_ACTIONS, "git.push")
+
+
+# The account's key lists (GET /users/{login}/<list>, DELETE /user/<list>/{id}).
+KEY_LISTS = {"gpg_key": "gpg_keys", "ssh_signing_key": "ssh_signing_keys",
+             "ssh_auth_key": "keys"}
+KEY_NAMES = {"gpg_key": "GPG key", "ssh_signing_key": "SSH signing key",
+             "ssh_auth_key": "SSH authentication key"}
+# Secrets that may hold a revoked value: where each lives, for the rotation step.
+SECRET_KINDS = {"actions_secret": "Actions secret", "dependabot_secret": "Dependabot secret",
+                "environment_secret": "environment secret"}
+
+
+def _key_blob(public_key: Any) -> str:
+    """An SSH key shown as GitHub's settings page lists it: its type and a blob's end."""
+    parts = str(public_key or "").split()
+    return f"{parts[0]} …{parts[1][-12:]}" if len(parts) > 1 else str(public_key)
 
 
 class CredentialSteps:
@@ -130,8 +151,10 @@ class CredentialSteps:
     def _discover_org(self, org: str) -> list[Credential]:
         if not self.config.secret_names:
             return []
-        return self._secrets(f"/orgs/{org}/actions/secrets", org,
-                             f"{self.web_url}/organizations/{org}/settings/secrets/actions")
+        settings = f"{self.web_url}/organizations/{org}/settings/secrets"
+        return [*self._secrets(f"/orgs/{org}/actions/secrets", org, f"{settings}/actions"),
+                *self._secrets(f"/orgs/{org}/dependabot/secrets", org, f"{settings}/dependabot",
+                               kind="dependabot_secret")]
 
     def _discover_grants(self, org: str) -> list[Credential]:
         grants = self._org_list(org, "personal-access-tokens")
@@ -171,13 +194,27 @@ class CredentialSteps:
                          "added_by": key.get("added_by"), "read_only": key.get("read_only"),
                          "public_key": key.get("key")}))
         if self.config.secret_names:
+            settings = f"{self.web_url}/{repo}/settings"
             found += self._secrets(f"/repos/{repo}/actions/secrets", repo,
-                                   f"{self.web_url}/{repo}/settings/secrets/actions")
+                                   f"{settings}/secrets/actions")
+            found += self._secrets(f"/repos/{repo}/dependabot/secrets", repo,
+                                   f"{settings}/secrets/dependabot", kind="dependabot_secret")
+            for environment in self.api.pages(f"/repos/{repo}/environments",
+                                              key="environments"):
+                name = str(environment["name"])
+                found += self._secrets(
+                    f"/repos/{repo}/environments/{quote(name, safe='')}/secrets",
+                    f"{repo}/environments/{name}",
+                    f"{settings}/environments/{environment['id']}/edit",
+                    kind="environment_secret")
         return found
 
-    def _secrets(self, path: str, scope: str, settings: str) -> list[Credential]:
+    def _secrets(self, path: str, scope: str, settings: str, *,
+                 kind: str = "actions_secret") -> list[Credential]:
+        """The listed secrets named in `secret_names`: Actions, Dependabot or an
+        environment's (`kind`), each a manual rotation at `settings`."""
         wanted = set(self.config.secret_names)
-        return [Credential(provider=PROVIDER, kind="actions_secret",
+        return [Credential(provider=PROVIDER, kind=kind,
                            id=f"{scope}/{secret['name']}", principal=self.config.login,
                            created_at=parse_time(secret.get("created_at")),
                            details={"scope": scope, "name": secret["name"],
@@ -212,6 +249,12 @@ class CredentialSteps:
                 provider=PROVIDER, kind="ssh_signing_key", id=str(key["id"]),
                 principal=login, created_at=parse_time(key.get("created_at")),
                 details={"title": key.get("title"), "public_key": key.get("key")}))
+        for key in self.api.pages(f"/users/{login}/keys"):  # git over SSH as the account
+            found.append(Credential(
+                provider=PROVIDER, kind="ssh_auth_key", id=str(key["id"]), principal=login,
+                created_at=parse_time(key.get("created_at")),
+                last_used_at=parse_time(key.get("last_used")),
+                details={"public_key": key.get("key")}))
         self._signing_keys = keys
         return found
 
@@ -300,7 +343,8 @@ class CredentialSteps:
             "deploy_key": self._delete_deploy_key,
             "gpg_key": self._delete_signing_key,
             "ssh_signing_key": self._delete_signing_key,
-            "actions_secret": self._rotate_secret,
+            "ssh_auth_key": self._delete_signing_key,
+            **dict.fromkeys(SECRET_KINDS, self._rotate_secret),
             "unreached_scope": self._retry_scope,
         }.get(credential.kind)
         if handler is None:
@@ -367,15 +411,20 @@ class CredentialSteps:
                                  requests=(f"DELETE {path}",))
 
     def _delete_signing_key(self, credential: Credential) -> ActionResult:
-        kind = "gpg_keys" if credential.kind == "gpg_key" else "ssh_signing_keys"
+        """A GPG, SSH signing or SSH authentication key: only the account deletes its own
+        (DELETE /user/…/{id}); else a named step for its owner."""
+        kind = KEY_LISTS[credential.kind]
         if self.operator_login() != self.config.login:
-            what = credential.details.get("key_id") or credential.details.get("title")
+            what = credential.details.get("key_id") or credential.details.get("title") or \
+                _key_blob(credential.details.get("public_key"))
             return credential_result(
                 credential, Outcome.MANUAL, "only the account itself can delete its keys",
                 instructions=f"The owner of {self.config.login} signs in as it and deletes "
-                             f"{credential.kind.replace('_', ' ')} {what} (id {credential.id}) at "
-                             f"{self.web_url}/settings/keys; its signatures then show as "
-                             "Unverified.")
+                             f"the {KEY_NAMES[credential.kind]} {what} (id {credential.id}) at "
+                             f"{self.web_url}/settings/keys; "
+                             + ("git over SSH with it is then refused."
+                                if credential.kind == "ssh_auth_key" else
+                                "its signatures then show as Unverified."))
         self.observe(credential.subject, {"signing_key": credential.details})
         path = f"/user/{kind}/{credential.id}"
         response = self.api.call("DELETE", path, accept=(404,))
@@ -385,9 +434,11 @@ class CredentialSteps:
 
     def _rotate_secret(self, credential: Credential) -> ActionResult:
         url = credential.details.get("settings_url")
+        what = SECRET_KINDS[credential.kind]
         return credential_result(
             credential, Outcome.MANUAL, "secret values cannot be read or verified",
-            instructions=f"The identity's owner replaces secret {credential.details['name']} at "
+            instructions=f"The identity's owner replaces the {what} "
+                         f"{credential.details['name']} of {credential.details['scope']} at "
                          f"{url} with a newly issued credential (or deletes it); the old value "
                          "is the revoked token.")
 
@@ -425,9 +476,9 @@ class CredentialSteps:
             response = self.api.get(f"/repos/{credential.details['repo']}/keys/"
                                     f"{credential.details['key_id']}", accept=(404,))
             return self._verified(credential, response.status == 404, "deploy key gone (404)")
-        if credential.kind in ("gpg_key", "ssh_signing_key"):
+        if credential.kind in KEY_LISTS:
             self._signing_keys = None
-            kind = "gpg_keys" if credential.kind == "gpg_key" else "ssh_signing_keys"
+            kind = KEY_LISTS[credential.kind]
             ids = {str(k["id"]) for k in self.api.pages(f"/users/{self.config.login}/{kind}")}
             return self._verified(credential, credential.id not in ids, "key no longer listed")
         if credential.kind == "app_installation" and self._jwt:
@@ -437,7 +488,7 @@ class CredentialSteps:
             return self._verified(credential, suspended, "installation suspended")
         if credential.kind == "unreached_scope":
             return self._verify_scope(credential)
-        if credential.kind == "actions_secret":
+        if credential.kind in SECRET_KINDS:
             return credential_result(credential, Outcome.INDETERMINATE, "secret values cannot be "
                                      "read: whether it still holds the revoked token is unknown",
                                      action="verify")

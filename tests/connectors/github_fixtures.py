@@ -129,11 +129,15 @@ def seed() -> dict[str, Any]:
                    "gpg_keys": [{"id": 11, "key_id": GPG_KEY_ID, "at": OLD,
                                  "emails": ["bot@example.com"]}],
                    "ssh_signing_keys": [{"id": 21, "key": SSH_PUBLIC_KEY, "title": "ci",
-                                         "at": OLD}]}],
+                                         "at": OLD}],
+                   "ssh_keys": [{"id": 41, "key": "ssh-ed25519 AAAAbotpushkey0123", "at": OLD,
+                                 "title": "git push"}]}],
         "orgs": [
             {"login": "acme", "pat_grants": acme_grants,
              "pat_requests": [{**_grant(600, LOGIN), "reason": "release automation"}],
              "secrets": [{"name": "RELEASE_BOT_TOKEN", "at": OLD}],
+             "dependabot_secrets": [{"name": "RELEASE_BOT_TOKEN", "at": OLD},
+                                    {"name": "NPM_READ", "at": OLD}],
              "packages": [{"type": "container", "name": "widget", "at": OLD, "versions": [
                  {"id": 1, "name": "sha256:" + "1" * 64, "tags": ["1.0"], "at": OLD},
                  {"id": 2, "name": "sha256:" + "2" * 64, "tags": ["latest"], "at": IN}]}]},
@@ -148,6 +152,10 @@ def seed() -> dict[str, Any]:
                              "added_by": "alice", "at": OLD}],
             "secrets": [{"name": "RELEASE_BOT_TOKEN", "at": OLD},
                         {"name": "UNRELATED", "at": OLD}],
+            "dependabot_secrets": [{"name": "RELEASE_BOT_TOKEN", "at": OLD}],
+            "environments": {"production": [{"name": "RELEASE_BOT_TOKEN", "at": OLD},
+                                            {"name": "UNRELATED", "at": OLD}],
+                             "staging": []},
             "releases": [
                 _release(1, "v1.0.0", "alice", OLD, []),
                 _release(2, "v1.0.1", "alice", OLD,

@@ -216,6 +216,12 @@ def test_discover_and_snapshot_find_every_credential_across_pages(world: World) 
     assert [c.id for c in found["ssh_signing_key"]] == ["21"]
     assert sorted(c.id for c in found["actions_secret"]) == \
         ["acme/RELEASE_BOT_TOKEN", "acme/widget/RELEASE_BOT_TOKEN"]
+    # the other homes of a secret: Dependabot (repo and org) and each environment
+    assert sorted(c.id for c in found["dependabot_secret"]) == \
+        ["acme/RELEASE_BOT_TOKEN", "acme/widget/RELEASE_BOT_TOKEN"]
+    assert [c.id for c in found["environment_secret"]] == \
+        ["acme/widget/environments/production/RELEASE_BOT_TOKEN"]
+    assert [c.id for c in found["ssh_auth_key"]] == ["41"]  # git over SSH as the bot
     assert found["app_installation"][0].details["app_slug"] == "release-app"
     assert "unreached_scope" not in found
     evidence = github.snapshot([c for cs in found.values() for c in cs])
@@ -240,8 +246,20 @@ def test_revoke_and_verify_every_credential_then_again_idempotently(world: World
     manual = sorted(s for s, o in outcomes.items() if o is Outcome.MANUAL)
     assert manual == ["github:actions_secret:acme/RELEASE_BOT_TOKEN",
                       "github:actions_secret:acme/widget/RELEASE_BOT_TOKEN",
-                      "github:gpg_key:11", "github:ssh_signing_key:21"]  # operator ≠ bot
+                      "github:dependabot_secret:acme/RELEASE_BOT_TOKEN",
+                      "github:dependabot_secret:acme/widget/RELEASE_BOT_TOKEN",
+                      "github:environment_secret:acme/widget/environments/production/"
+                      "RELEASE_BOT_TOKEN",
+                      "github:gpg_key:11", "github:ssh_auth_key:41",
+                      "github:ssh_signing_key:21"]  # operator ≠ bot
     assert "settings/keys" in results["github:gpg_key:11"].instructions
+    assert "SSH authentication key" in results["github:ssh_auth_key:41"].instructions
+    environment = results["github:environment_secret:acme/widget/environments/production/"
+                          "RELEASE_BOT_TOKEN"].instructions or ""
+    environment_id = world.repo["environments"]["production"]["id"]
+    assert f"/acme/widget/settings/environments/{environment_id}/edit" in environment
+    assert "/organizations/acme/settings/secrets/dependabot" in (results[
+        "github:dependabot_secret:acme/RELEASE_BOT_TOKEN"].instructions or "")
     assert all(o is Outcome.DONE for s, o in outcomes.items() if s not in manual)
     assert world.state["orgs"]["beta"]["pat_grants"] == []
     assert world.state["installations"][4242]["suspended_at"]
@@ -278,6 +296,18 @@ def test_signing_keys_are_deleted_when_the_operator_is_the_identity(world: World
     assert world.state["users"][fx.LOGIN]["gpg_keys"] == []
     assert github.verify(keys[0]).outcome is Outcome.DONE
     assert github.revoke(keys[0]).outcome is Outcome.DONE  # 404: already deleted
+
+
+def test_an_ssh_key_of_the_identity_is_deleted_when_the_operator_is_the_identity(
+        world: World) -> None:
+    github = world.connector(operator=fx.BOT_SESSION)
+    key = next(c for c in github.discover() if c.kind == "ssh_auth_key")
+    assert github.verify(key).outcome is Outcome.FAILED  # still listed
+    result = github.revoke(key)
+    assert result.outcome is Outcome.DONE and result.requests == ("DELETE /user/keys/41",)
+    assert world.state["users"][fx.LOGIN]["ssh_keys"] == []
+    assert github.verify(key).outcome is Outcome.DONE
+    assert github.revoke(key).outcome is Outcome.DONE  # 404: already deleted
 
 
 def test_a_personal_operator_token_leaves_grants_and_installations_to_named_people(

@@ -48,13 +48,15 @@ SEED: dict[str, Any] = {
                "gpg_keys": [{"id": 11, "key_id": "7EF08D3A93755331", "subkeys": ["AB12"],
                              "emails": ["bot@example.com"], "in_window": False}],
                "ssh_signing_keys": [{"id": 21, "key": "ssh-ed25519 AAAAC3 bot"},
-                                    {"id": 22, "key": "ssh-ed25519 AAAAC4 bot2"}]}],
+                                    {"id": 22, "key": "ssh-ed25519 AAAAC4 bot2"}],
+               "ssh_keys": [{"id": 41, "key": "ssh-ed25519 AAAAC5 push"}]}],
     "orgs": [{"login": "acme", "enterprise_cloud": True,
               "pat_grants": [{"id": i, "owner": "release-bot" if i % 2 else "alice"}
                              for i in range(1, 8)],
               "pat_requests": [{"id": 600, "owner": "release-bot", "reason": "releases"},
                                {"id": 601, "owner": "alice", "reason": "docs"}],
               "secrets": [{"name": "RELEASE_BOT_TOKEN", "in_window": False}],
+              "dependabot_secrets": [{"name": "RELEASE_BOT_TOKEN"}],
               "audit_log": [{"action": "personal_access_token.access_granted",
                              "actor": "octo-admin", "user": "release-bot"},
                             {"action": "git_signing_ssh_public_key.create",
@@ -73,6 +75,8 @@ SEED: dict[str, Any] = {
         "deploy_keys": [{"id": 31, "key": "ssh-ed25519 AAAAbot", "added_by": "release-bot"},
                         {"id": 32, "key": "ssh-ed25519 AAAAalice", "added_by": "alice"}],
         "secrets": [{"name": "RELEASE_BOT_TOKEN"}],
+        "dependabot_secrets": [{"name": "RELEASE_BOT_TOKEN"}],
+        "environments": {"production": [{"name": "RELEASE_BOT_TOKEN"}]},
         "commits": [{"sha": C0, "author": "alice", "in_window": False},
                     {"sha": C1, "author": "release-bot", "parents": [C0],
                      "signature": "-----BEGIN SSH SIGNATURE-----\nx\n-----END SSH SIGNATURE-----"},
@@ -138,6 +142,9 @@ def _drive_every_route(gh: _Session) -> None:
     c("DELETE", "/user/gpg_keys/11", ADMIN, status=404)  # not the admin's key
     c("DELETE", "/user/gpg_keys/11", BOT, status=204)
     c("DELETE", "/user/ssh_signing_keys/21", BOT, status=204)
+    assert [k["id"] for k in c("GET", "/users/release-bot/keys").json()] == [41]
+    c("DELETE", "/user/keys/41", ADMIN, status=404)  # only the account deletes its keys
+    c("DELETE", "/user/keys/41", BOT, status=204)
     # orgs
     c("GET", "/orgs/acme")
     c("GET", "/orgs/acme/personal-access-tokens", ADMIN, status=403)  # only an App
@@ -153,6 +160,7 @@ def _drive_every_route(gh: _Session) -> None:
     c("POST", "/orgs/acme/personal-access-token-requests", INSTALLATION, status=202,
       json={"pat_request_ids": [601], "action": "deny", "reason": "no"})
     c("GET", "/orgs/acme/actions/secrets")
+    c("GET", "/orgs/acme/dependabot/secrets")
     events = c("GET", "/orgs/acme/audit-log", params={"phrase": "actor:release-bot"}).json()
     assert [e["action"] for e in events] == ["git_signing_ssh_public_key.create"]
     c("GET", "/orgs/beta/audit-log", status=404)  # not GHEC
@@ -183,6 +191,11 @@ def _drive_every_route(gh: _Session) -> None:
     c("DELETE", R + "/keys/31", status=204)
     c("GET", R + "/keys/31", status=404)
     c("GET", R + "/actions/secrets")
+    c("GET", R + "/dependabot/secrets")
+    assert [e["name"] for e in c("GET", R + "/environments").json()["environments"]] == \
+        ["production"]
+    c("GET", R + "/environments/production/secrets")
+    c("GET", R + "/environments/nowhere/secrets", status=404)
     c("GET", R + "/commits", params={"since": "2026-11-20T08:00:00Z", "per_page": 1})
     assert c("GET", R + "/commits/v1.1.0").json()["sha"] == C1  # through the tag object
     c("GET", R + "/commits/" + "9" * 40, status=404)
@@ -232,7 +245,7 @@ def test_every_route_and_answer_conforms_to_githubs_description(gh: _Session) ->
     served = {(r.method, r.template) for r in gh.fake.routes}
     assert served - set(gh.fake.route_hits) == set(), "routes the contract did not drive"
     operations = {spec().operation(e["method"], e["path"])[0].id for e in log}  # type: ignore[index]
-    assert len(served) == len(operations) == 53
+    assert len(served) == len(operations) == 59
     statuses = {e["status"] for e in log}
     assert {200, 201, 202, 204, 401, 403, 404, 422} <= statuses
     assert len(gh.proxy.log) == len(log)  # every call went through the proxy

@@ -129,6 +129,20 @@ def ssh_signing_key(key: dict[str, Any]) -> dict[str, Any]:
     return {k: key[k] for k in ("id", "key", "title", "created_at")}
 
 
+def ssh_key(key: dict[str, Any]) -> dict[str, Any]:
+    """users/list-public-keys-for-user's key-simple (no title: that is the owner's)."""
+    return {"id": key["id"], "key": key["key"], "created_at": key["created_at"]}
+
+
+def environment(base: str, repo: str, item: dict[str, Any]) -> dict[str, Any]:
+    return {"id": item["id"], "node_id": node_id("EN", item["id"]), "name": item["name"],
+            "url": f"{base}/repos/{repo}/environments/{quote(item['name'])}",
+            "html_url": f"{web(base)}/{repo}/deployments/activity_log?environments_filter="
+                        f"{quote(item['name'])}",
+            "created_at": item["created_at"], "updated_at": item["created_at"],
+            "protection_rules": []}
+
+
 def secret(item: dict[str, Any], org: bool) -> dict[str, Any]:
     out = {"name": item["name"], "created_at": item["created_at"],
            "updated_at": item["created_at"]}

@@ -67,6 +67,27 @@ def list_repo_secrets(call: Call) -> Reply:
     return paged(call, [render.secret(s, org=False) for s in repo["secrets"]], key="secrets")
 
 
+def list_repo_dependabot_secrets(call: Call) -> Reply:
+    repo = repo_of(call, write=True)
+    return paged(call, [render.secret(s, org=False) for s in repo["dependabot_secrets"]],
+                 key="secrets")
+
+
+def list_environments(call: Call) -> Reply:
+    repo = repo_of(call)
+    return paged(call, [render.environment(call.base, repo["full_name"], e)
+                        for e in repo["environments"].values()], key="environments")
+
+
+def list_environment_secrets(call: Call) -> Reply:
+    repo = repo_of(call, write=True)
+    environment = repo["environments"].get(call.params["environment_name"])
+    if environment is None:
+        raise Problem(404, "Not Found")
+    return paged(call, [render.secret(s, org=False) for s in environment["secrets"]],
+                 key="secrets")
+
+
 # --- commits -------------------------------------------------------------------------------
 
 
@@ -523,6 +544,9 @@ ROUTES = [
     ("GET", R + "/keys/{key_id}", get_deploy_key),
     ("DELETE", R + "/keys/{key_id}", delete_deploy_key),
     ("GET", R + "/actions/secrets", list_repo_secrets),
+    ("GET", R + "/dependabot/secrets", list_repo_dependabot_secrets),
+    ("GET", R + "/environments", list_environments),
+    ("GET", R + "/environments/{environment_name}/secrets", list_environment_secrets),
     ("GET", R + "/commits", list_commits),
     ("GET", R + "/commits/{ref}", get_commit),
     ("GET", R + "/contents/{path}", get_content),

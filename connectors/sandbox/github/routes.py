@@ -55,6 +55,16 @@ def list_ssh_signing_keys(call: Call) -> Reply:
     return paged(call, [render.ssh_signing_key(k) for k in user["ssh_signing_keys"]])
 
 
+def list_ssh_keys(call: Call) -> Reply:
+    user = user_of(call, call.params["username"])
+    return paged(call, [render.ssh_key(k) for k in user["ssh_keys"]])
+
+
+def delete_ssh_key(call: Call) -> Reply:
+    """Only the account deletes its own keys: another user's id is 404 (its own list)."""
+    return _delete_own_key(call, "ssh_keys", "key_id")
+
+
 def _delete_own_key(call: Call, kind: str, id_param: str) -> Reply:
     user = user_of(call, call.user())
     key_id = as_int(call, id_param)
@@ -163,6 +173,12 @@ def _created_matches(millis: int, value: str) -> bool:
     if operator == "<":
         return moment < bound
     return bound <= moment < bound + timedelta(days=1) if day_only else moment == bound
+
+
+def list_org_dependabot_secrets(call: Call) -> Reply:
+    call.user()
+    return paged(call, [render.secret(s, org=True) for s in org_of(call)["dependabot_secrets"]],
+                 key="secrets")
 
 
 def _matches_phrase(event: dict[str, Any], phrase: str) -> bool:
@@ -359,12 +375,15 @@ ROUTES = [
     ("GET", "/users/{username}/ssh_signing_keys", list_ssh_signing_keys),
     ("DELETE", "/user/gpg_keys/{gpg_key_id}", delete_gpg_key),
     ("DELETE", "/user/ssh_signing_keys/{ssh_signing_key_id}", delete_ssh_signing_key),
+    ("GET", "/users/{username}/keys", list_ssh_keys),
+    ("DELETE", "/user/keys/{key_id}", delete_ssh_key),
     ("GET", "/orgs/{org}", get_org),
     ("GET", "/orgs/{org}/personal-access-tokens", list_pat_grants),
     ("POST", "/orgs/{org}/personal-access-tokens", revoke_pat_grants),
     ("GET", "/orgs/{org}/personal-access-token-requests", list_pat_requests),
     ("POST", "/orgs/{org}/personal-access-token-requests", review_pat_requests),
     ("GET", "/orgs/{org}/actions/secrets", list_org_secrets),
+    ("GET", "/orgs/{org}/dependabot/secrets", list_org_dependabot_secrets),
     ("GET", "/orgs/{org}/audit-log", audit_log),
     ("POST", "/credentials/revoke", revoke_credentials),
     ("DELETE", "/installation/token", delete_installation_token),

@@ -13,6 +13,7 @@ render.py). The format, with every section optional:
       - login: release-bot
         gpg_keys: [{id: 11, key_id: 7EF08D3A93755331, emails: [bot@example.com]}]
         ssh_signing_keys: [{id: 21, key: "ssh-ed25519 AAAA... bot", title: ci, in_window: false}]
+        ssh_keys: [{id: 41, key: "ssh-ed25519 AAAA... bot", title: push}]   # authentication
     orgs:
       - login: acme
         enterprise_cloud: true             # the audit-log API answers (GHEC); else 404
@@ -31,6 +32,8 @@ render.py). The format, with every section optional:
       - full_name: acme/widget
         deploy_keys: [{id: 31, key: "ssh-ed25519 AAAA", title: bot, added_by: release-bot}]
         secrets: [{name: RELEASE_BOT_TOKEN}]
+        dependabot_secrets: [{name: RELEASE_BOT_TOKEN}]          # orgs have them too
+        environments: {production: [{name: RELEASE_BOT_TOKEN}]}  # name → its secrets
         commits: [{sha: "c0..", author: release-bot, signature: "-----BEGIN PGP ...", files: [...],
                    in_window: false}]
         refs: {refs/tags/v1.0.0: "c0..", refs/heads/main: "c0.."}   # sha, or {sha, type}
@@ -119,12 +122,21 @@ class SshSigningKey(_Dated):
     title: str = "signing key"
 
 
+class SshKey(_Dated):
+    """An SSH authentication key of the account (git over SSH as the user)."""
+
+    id: int
+    key: str
+    title: str = "ssh key"
+
+
 class User(_Dated):
     login: str
     name: str | None = None
     type: Literal["User", "Bot"] = "User"
     gpg_keys: list[GpgKey] = Field(default_factory=list)
     ssh_signing_keys: list[SshSigningKey] = Field(default_factory=list)
+    ssh_keys: list[SshKey] = Field(default_factory=list)
 
 
 class PatGrant(_Dated):
@@ -175,6 +187,7 @@ class Org(_Dated):
     pat_grants: list[PatGrant] = Field(default_factory=list)
     pat_requests: list[PatRequest] = Field(default_factory=list)
     secrets: list[Secret] = Field(default_factory=list)
+    dependabot_secrets: list[Secret] = Field(default_factory=list)
     audit_log: list[AuditEvent] = Field(default_factory=list)
     packages: list[Package] = Field(default_factory=list)
 
@@ -270,6 +283,9 @@ class Repo(_Dated):
     private: bool = False
     deploy_keys: list[DeployKey] = Field(default_factory=list)
     secrets: list[Secret] = Field(default_factory=list)
+    dependabot_secrets: list[Secret] = Field(default_factory=list)
+    environments: dict[str, list[Secret]] = Field(
+        default_factory=dict, description="environment name → its secrets")
     commits: list[Commit] = Field(default_factory=list)
     refs: dict[str, str | RefTarget] = Field(default_factory=dict)
     tag_objects: list[TagObject] = Field(default_factory=list)
@@ -403,7 +419,9 @@ def _user(user: User, when: _Clock) -> dict[str, Any]:
                           "subkeys": k.subkeys, "public_key": k.public_key,
                           "created_at": when(k)} for k in user.gpg_keys],
             "ssh_signing_keys": [{"id": k.id, "key": k.key, "title": k.title,
-                                  "created_at": when(k)} for k in user.ssh_signing_keys]}
+                                  "created_at": when(k)} for k in user.ssh_signing_keys],
+            "ssh_keys": [{"id": k.id, "key": k.key, "title": k.title, "created_at": when(k)}
+                         for k in user.ssh_keys]}
 
 
 def _grant(grant: PatGrant, when: _Clock) -> dict[str, Any]:
@@ -427,6 +445,8 @@ def _org(org: Org, when: _Clock) -> dict[str, Any]:
         "pat_requests": [_grant(r, when) | {"status": "pending"} for r in org.pat_requests],
         "secrets": [{"name": s.name, "visibility": s.visibility, "created_at": when(s)}
                     for s in org.secrets],
+        "dependabot_secrets": [{"name": s.name, "visibility": s.visibility,
+                                "created_at": when(s)} for s in org.dependabot_secrets],
         "audit_log": [{"action": e.action, "actor": e.actor, "user": e.user, "data": e.data,
                        "hashed_token": hashed_token(e.token) if e.token else None,
                        "at": when(e)} for e in org.audit_log],
@@ -447,6 +467,13 @@ def _repo(repo: Repo, when: _Clock) -> dict[str, Any]:
                          "last_used": iso(k.last_used), "read_only": k.read_only,
                          "created_at": when(k)} for k in repo.deploy_keys],
         "secrets": [{"name": s.name, "created_at": when(s)} for s in repo.secrets],
+        "dependabot_secrets": [{"name": s.name, "created_at": when(s)}
+                               for s in repo.dependabot_secrets],
+        "environments": {name: {"id": stable_id(f"{repo.full_name}/{name}"), "name": name,
+                                "created_at": when(repo),
+                                "secrets": [{"name": s.name, "created_at": when(s)}
+                                            for s in secrets]}
+                         for name, secrets in repo.environments.items()},
         "commits": {c.sha: {"sha": c.sha, "message": c.message or f"commit {c.sha[:7]}",
                             "author": c.author, "signature": c.signature,
                             "parents": c.parents, "files": c.files, "date": when(c)}
