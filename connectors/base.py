@@ -194,6 +194,12 @@ class Connector(abc.ABC):
     def revoke(self, credential: Credential) -> ActionResult:
         """Make the credential unusable. Already revoked or gone is DONE."""
 
+    def revoke_approved(self, credential: Credential) -> ActionResult:
+        """Revoke a credential whose revocation is destructive (`details["destructive"]`,
+        e.g. removing the bot from an npm org), once a recorded approval covers it; the
+        engine calls plain `revoke` without one (which should give the MANUAL step)."""
+        return self.revoke(credential)
+
     @abc.abstractmethod
     def verify(self, credential: Credential) -> ActionResult:
         """Read back from the provider that the credential is rejected (or gone).

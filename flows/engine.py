@@ -381,14 +381,18 @@ class Incident:
         row["eta_seconds"] = max(row["eta_seconds"], own.get("eta_seconds", 0.0))
         return row
 
-    def revoke_one(self, item: tuple[str, Credential]) -> None:
+    def revoke_one(self, item: tuple[str, Credential], *, approved: bool = False) -> None:
+        """Revoke, then read back. A destructive revocation (removing the bot from an org)
+        goes out only with `approved`; without it the connector names the manual step."""
         name, credential = item
         connector = self.providers[name].connector
         if connector is None:
             return
+        destructive = bool(credential.details.get("destructive"))
+        call = connector.revoke_approved if destructive and approved else connector.revoke
         with self._slot(name):
             result = self.act(name, credential.subject, "revoke",
-                              lambda: connector.revoke(credential))
+                              lambda: call(credential), destructive=destructive)
             # A manual step is read back too: once a person has done it, the provider shows it.
             if result.outcome in (Outcome.DONE, Outcome.MANUAL) and (
                     self.playbook.has(Stage.VERIFY) or not self.case.dry_run):
@@ -778,7 +782,9 @@ def run_response(response: Incident, *, ask: Callable[[], dict[str, Any] | None]
             response.snapshot(name)
         response.plan([name])
         if playbook.has(Stage.REVOKE):
-            credentials = [(name, c) for c in response.providers[name].credentials]
+            # Destructive revocations wait for the approval gate (below).
+            credentials = [(name, c) for c in response.providers[name].credentials
+                           if not c.details.get("destructive")]
             response.record_failures("revoke", credentials, runner.map(
                 response.revoke_one, credentials, name="revoke",
                 concurrency=playbook.policy(name).concurrency, retries=playbook.retries))
@@ -790,8 +796,17 @@ def run_response(response: Incident, *, ask: Callable[[], dict[str, Any] | None]
         response.record_failures("enumerate", reachable, runner.map(
             response.enumerate, reachable, name="enumerate", concurrency=len(names) or 1,
             retries=playbook.retries))
+    held = [(n, c) for n, c in response.credentials() if c.details.get("destructive")] \
+        if playbook.has(Stage.REVOKE) else []
+    # The gate asks only when there is something destructive to approve.
+    asks = bool(held) or (playbook.has(Stage.QUARANTINE) and bool(response.suspects()))
+    approved = playbook.has(Stage.APPROVE) and asks and response.approval(ask)
+    if held:
+        response.record_failures("revoke", held, runner.map(
+            lambda item: response.revoke_one(item, approved=approved), held,
+            name="revoke-approved", concurrency=wide, retries=playbook.retries))
     if playbook.has(Stage.QUARANTINE):
-        destructive = playbook.has(Stage.APPROVE) and response.approval(ask)
+        destructive = approved
         artifacts = response.artifacts()
         response.record_failures("quarantine", artifacts, runner.map(
             lambda item: response.quarantine_one(item, destructive), artifacts,

@@ -72,6 +72,9 @@ class NpmConnector(Connector):
     def snapshot(self, credentials: Any) -> dict[str, Any]:
         return {**self.tokens.snapshot(), "org_members": self.orgs.snapshot()}
 
+    def revoke_approved(self, credential: Credential) -> ActionResult:
+        return self.revoke(credential, approved=True)
+
     def revoke(self, credential: Credential, *, approved: bool = False) -> ActionResult:
         """`approved`: a destructive step's approval is recorded (org membership removal is
         one; without it that step is MANUAL)."""

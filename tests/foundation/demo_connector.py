@@ -134,3 +134,21 @@ class GappyDemoConnector(DemoConnector):
             return []
         self.reported = True
         return ["ListAccessKeys for user release-bot-2: Throttling"]
+
+
+class DestructiveDemoConnector(DemoConnector):
+    """t2 is the bot's org membership: removing it is destructive, so it waits for approval."""
+
+    def discover(self) -> list[Credential]:
+        return [c.model_copy(update={"details": {"destructive": True}}) if c.id == "t2" else c
+                for c in super().discover()]
+
+    def revoke(self, credential: Credential) -> ActionResult:
+        if credential.details.get("destructive"):
+            return ActionResult(subject=credential.subject, action="revoke",
+                                outcome=Outcome.MANUAL, detail="needs an approval",
+                                instructions="npm org rm acme release-bot")
+        return super().revoke(credential)
+
+    def revoke_approved(self, credential: Credential) -> ActionResult:
+        return super().revoke(credential)

@@ -203,3 +203,24 @@ def test_a_dry_run_done_after_a_refused_write_is_a_failure(world, recording_serv
     assert "guard refused DELETE" in revokes[0]["detail"]
     assert recording_server.mutating() == []
     assert status == "failed"  # nothing mutated, but a connector that pretends is a defect
+
+
+def test_a_destructive_revocation_waits_for_the_approval(world, recording_server,
+                                                         monkeypatch) -> None:
+    use_connector(monkeypatch, "DestructiveDemoConnector")
+    status, case = respond(world, playbook="contain-only")  # no approval gate
+    assert status == "partially_contained"
+    assert recording_server.mutating() == [("DELETE", "/tokens/t1")]
+    intents = [r for r in records(case) if r["kind"] == "intent"]
+    assert [(r["subject"], r["data"]["destructive"]) for r in intents] == [
+        ("demo:token:t1", False), ("demo:token:t2", True)]
+    # t2's intent comes after t1's read-back: held for the gate, not sent in containment
+    log = records(case)
+    t1_verified = next(i for i, r in enumerate(log) if r["subject"] == "demo:token:t1"
+                       and r["data"].get("action") == "verify")
+    t2_intent = next(i for i, r in enumerate(log) if r["subject"] == "demo:token:t2"
+                     and r["kind"] == "intent")
+    assert t2_intent > t1_verified
+    status, _ = respond(world)  # the full playbook, approval auto: now it goes
+    assert status == "contained"
+    assert ("DELETE", "/tokens/t2") in recording_server.mutating()
