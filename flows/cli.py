@@ -92,17 +92,25 @@ def respond(
 def sweep(
     inventory: Annotated[Path | None, typer.Option(help="Inventory YAML.")] = None,
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Sweep the local sandbox.")] = False,
-    max_age_days: Annotated[int, typer.Option(help="Flag credentials older than this.")] = 90,
-    unused_days: Annotated[int, typer.Option(help="Flag credentials unused this long.")] = 30,
-    revoke: Annotated[bool, typer.Option("--revoke", help="Revoke what is flagged.")] = False,
+    max_age_days: Annotated[int | None, typer.Option(
+        help="Flag credentials older than this (default: the policy's).")] = None,
+    unused_days: Annotated[int | None, typer.Option(
+        help="Flag credentials unused this long (default: the policy's).")] = None,
+    revoke: Annotated[bool, typer.Option(
+        "--revoke", help="Revoke what the policy marks automatic.")] = False,
     case: Annotated[Path | None, typer.Option(help="Case directory.")] = None,
+    policy: Annotated[Path | None, typer.Option(
+        help="Sweep policy YAML (default: playbooks/policies/sweep.yaml).")] = None,
+    previous: Annotated[Path | None, typer.Option(
+        help="The sweep case to diff against (default: the newest beside this one).")] = None,
 ) -> None:
-    """Find stale, long-lived and ownerless credentials (the nightly deployment)."""
+    """Find stale, long-lived, over-privileged, ownerless and unknown credentials: one
+    ranked case, a diff against the last sweep (the nightly deployment)."""
     from .sweep import sweep_cli
 
     status = sweep_cli(inventory=inventory or _default_inventory(), use_sandbox=sandbox,
                        max_age_days=max_age_days, unused_days=unused_days, revoke=revoke,
-                       case_dir=case, say=_say)
+                       case_dir=case, say=_say, policy=policy, previous=previous)
     raise typer.Exit(STATUS_EXIT.get(status, ExitCode.FAILED))
 
 

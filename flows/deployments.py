@@ -45,10 +45,12 @@ def respond(identity: str, since: str | None = None, until: str | None = None,
 
 
 @flow(name="sweep-deployment", log_prints=True)
-def sweep(inventory: str = "inventory.yaml", max_age_days: int = 90,
-          unused_days: int = 30) -> str:
+def sweep(inventory: str = "inventory.yaml", max_age_days: int | None = None,
+          unused_days: int | None = None, policy: str | None = None) -> str:
+    """The nightly sweep; thresholds default to the sweep policy's."""
     return sweep_cli(inventory=Path(inventory), use_sandbox=False, max_age_days=max_age_days,
-                     unused_days=unused_days, revoke=False, case_dir=None, say=print)
+                     unused_days=unused_days, revoke=False, case_dir=None, say=print,
+                     policy=Path(policy) if policy else None)
 
 
 def serve_deployments() -> None:
