@@ -69,6 +69,9 @@ class AwsConfig(_Strict):
     ecr_repositories: tuple[str, ...] = ()
     s3_release_prefixes: tuple[S3Prefix, ...] = ()
     kms_key_ids: tuple[str, ...] = ()
+    # CodeArtifact domains the identity publishes to or reads from: its authorization
+    # tokens there cannot be revoked one by one, so containment names the manual lever
+    codeartifact_domains: tuple[str, ...] = ()
     secrets: SecretsConfig = SecretsConfig()
     cloudtrail: CloudTrailConfig = CloudTrailConfig()
     quarantine: QuarantineConfig = QuarantineConfig()

@@ -29,6 +29,10 @@ compromised identity (deactivate, don't delete; cut existing sessions; then the 
   to the ledger first), so the compromised workflow cannot mint new sessions.
 - `kms_signing_key` (key id): disabled, or scheduled for deletion, by playbook.
 - `kms_grant` (grant id): the grant to the identity is revoked.
+- `codeartifact_token` (domain; only for the inventory's `codeartifact_domains`): CodeArtifact
+  authorization tokens cannot be revoked one by one — they expire (≤ 12 h, outliving a role
+  session) and the lever is the principal's permissions — so a MANUAL step with the
+  domain-policy Deny to add; verify cannot tell (INDETERMINATE).
 - `stored_secret` (secret name): a Secrets Manager secret holding the identity's tokens for
   other providers; those providers' connectors revoke the token, so here it is a MANUAL step
   to put the replacement in (values are never read).

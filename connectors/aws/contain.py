@@ -71,6 +71,7 @@ class Containment:
             "role_sessions": self._revoke_sessions, "oidc_trust": self._revoke_oidc,
             "kms_signing_key": self._revoke_kms_key, "kms_grant": self._revoke_grant,
             "stored_secret": self._revoke_stored,
+            "codeartifact_token": self._revoke_codeartifact,
         }
         if credential.kind not in handlers:
             raise ConnectorError(f"unknown credential kind {credential.kind}", provider=PROVIDER)
@@ -264,6 +265,31 @@ class Containment:
             f"`aws secretsmanager put-secret-value --secret-id {credential.id}`, and check "
             "the secret's resource policy for readers that should not be there.")
 
+    def _revoke_codeartifact(self, credential: Credential) -> ActionResult:
+        """CodeArtifact has no call that revokes or lists authorization tokens: they expire
+        (≤ 12 h, and a role session's token outlives the session). The lever is the
+        principal's permissions: the deny-all and the TokenIssueTime deny stop new tokens
+        (GetAuthorizationToken needs codeartifact:GetAuthorizationToken and
+        sts:GetServiceBearerToken); a Deny in the domain's policy stops the live ones'
+        requests whatever the sessions' fate."""
+        domain, hours = credential.id, credential.details.get("max_lifetime_hours", 12)
+        principals = credential.details.get("principals") or []
+        deny = json.dumps({"Sid": "RevokerDenyCompromised", "Effect": "Deny",
+                           "Principal": {"AWS": principals}, "Action": "codeartifact:*",
+                           "Resource": "*"})
+        return self._result(
+            credential, f"CodeArtifact tokens in {domain} cannot be revoked one by one; they "
+            f"expire within {hours} h of their GetAuthorizationToken", outcome=Outcome.MANUAL,
+            instructions=f"Platform owner of CodeArtifact domain {domain}: tokens the identity "
+            f"minted stay valid up to {hours} hours after it minted them (CloudTrail "
+            "GetAuthorizationToken events in the case's evidence say when), even past a role "
+            "session's end. Containment's IAM denies stop new tokens; to stop the live ones "
+            f"now, add this statement to the domain policy (`aws codeartifact "
+            f"get-domain-permissions-policy --domain {domain}`, merge, then `aws codeartifact "
+            f"put-domain-permissions-policy --domain {domain} --policy-document file://"
+            f"policy.json`; it replaces the whole policy): {deny}. Then look for package "
+            "versions published in the window (`aws codeartifact list-package-versions`).")
+
     # --- verify --------------------------------------------------------------------------
 
     def verify(self, credential: Credential) -> ActionResult:
@@ -295,6 +321,7 @@ class Containment:
             "user_permissions": self._check_deny_all, "role_sessions": self._check_sessions,
             "oidc_trust": self._check_oidc, "kms_signing_key": self._check_kms_key,
             "kms_grant": self._check_grant, "stored_secret": self._check_stored,
+            "codeartifact_token": self._check_codeartifact,
         }
         check = checks.get(credential.kind)
         if check is None:
@@ -368,6 +395,13 @@ class Containment:
                                 KeyId=credential.details["key_id"])
         gone = all(g["GrantId"] != credential.id for g in grants)
         return self._verdict(gone, "grant gone", "grant still listed")
+
+    @staticmethod
+    def _check_codeartifact(credential: Credential) -> tuple[Outcome, str]:
+        return Outcome.INDETERMINATE, (
+            f"no API lists or tests CodeArtifact tokens of {credential.id}: they expire within "
+            f"{credential.details.get('max_lifetime_hours', 12)} h of being minted; a person "
+            "confirms the domain-policy deny or the expiry")
 
     @staticmethod
     def _check_stored(credential: Credential) -> tuple[Outcome, str]:

@@ -2,8 +2,8 @@
 as it or lets it sign — access keys, console password, SSH keys, signing certificates,
 service-specific credentials (CodeCommit/Keyspaces/Bedrock passwords), its users'
 permissions, its roles' sessions and GitHub OIDC trust, KMS signing keys and grants,
-Secrets Manager secrets holding its tokens for other providers (see `connector` for what
-`revoke` does to each).
+Secrets Manager secrets holding its tokens for other providers, the CodeArtifact tokens
+it may hold in the inventory's domains (see `connector` for what `revoke` does to each).
 
 A refused read (AccessDenied on one call) is recorded in the API object's `gaps` and does
 not hide the rest of what can be listed.
@@ -22,6 +22,10 @@ from .config import AwsConfig
 from .documents import github_oidc, policy_doc, statements_of
 from .identity import AwsIdentity
 
+# CodeArtifact authorization tokens live 15 minutes to 12 hours, 12 by default, and from a
+# role session outlive it (https://docs.aws.amazon.com/codeartifact/latest/APIReference/
+# API_GetAuthorizationToken.html)
+CODEARTIFACT_TOKEN_HOURS = 12
 OWNER_TAGS = ("owner", "Owner", "team", "Team", "contact")
 
 
@@ -43,7 +47,17 @@ class Discovery:
                                             if c.kind == "access_key"])
         credentials += self._kms_credentials()
         credentials += self._secret_credentials()
+        credentials += self._codeartifact_credentials()
         return credentials
+
+    def _codeartifact_credentials(self) -> list[Credential]:
+        """One per inventory CodeArtifact domain: the authorization tokens the identity may
+        have minted there (GetAuthorizationToken), which no API lists."""
+        principals = sorted(self.who.arns())
+        return [Credential(provider=PROVIDER, kind="codeartifact_token", id=domain,
+                           details={"domain": domain, "principals": principals,
+                                    "max_lifetime_hours": CODEARTIFACT_TOKEN_HOURS})
+                for domain in self.config.codeartifact_domains]
 
     def _exists(self, operation: str, subject: str, **params: Any) -> bool:
         """False only when IAM says the user/role is not there; a refused read (recorded)

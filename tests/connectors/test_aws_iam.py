@@ -98,3 +98,22 @@ def test_an_mfa_device_enabled_in_the_window_is_a_manual_step(sandbox) -> None:
     assert aws.confirm(devices[0], {}).outcome is Outcome.INDETERMINATE  # cannot judge
     client(sandbox, "iam").deactivate_mfa_device(UserName="release-bot", SerialNumber=serial)
     assert aws.confirm(devices[0], {}).outcome is Outcome.DONE
+
+
+def test_codeartifact_tokens_are_a_manual_step_only_for_listed_domains(sandbox) -> None:
+    """No API revokes or lists CodeArtifact authorization tokens: they expire (≤ 12 h) and
+    the lever is the principal's permissions, so a domain in the inventory is a MANUAL step
+    naming the domain-policy Deny; none listed, nothing is said."""
+    world = build_world(sandbox)
+    assert not [c for c in connector(sandbox, world).discover()
+                if c.kind == "codeartifact_token"]
+    aws = connector(sandbox, world, codeartifact_domains=["acme"])
+    [token] = [c for c in aws.discover() if c.kind == "codeartifact_token"]
+    assert token.id == "acme"
+    assert "arn:aws:iam::123456789012:user/release-bot" in token.details["principals"]
+    result = aws.revoke(token)
+    assert result.outcome is Outcome.MANUAL and "cannot be revoked one by one" in result.detail
+    assert result.instructions and "put-domain-permissions-policy --domain acme" in \
+        result.instructions and "12 hours" in result.instructions
+    assert result.requests == ()  # nothing sent
+    assert aws.verify(token).outcome is Outcome.INDETERMINATE
