@@ -190,3 +190,9 @@ def finding(provider: str, subject: str, found: dict[str, Any]) -> Entry:
     """A sweep's finding about one credential."""
     return Entry("observation", {"type": "finding", **found}, provider=provider,
                  subject=subject)
+
+
+def sweep_diff(previous_case: str | None, changes: dict[str, Any]) -> Entry:
+    """A sweep against the previous one: `new`, `fixed` and `still_open` finding keys."""
+    return Entry("observation", {"type": "sweep_diff", "previous_case": previous_case,
+                                 **changes})

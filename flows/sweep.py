@@ -481,9 +481,7 @@ def sweep_cli(*, inventory: Path, use_sandbox: bool, max_age_days: int | None = 
     for finding in findings:
         case.ledger.write(records.finding(finding["provider"], finding["object"]["subject"],
                                           finding))
-    case.ledger.write(records.Entry("observation", {
-        "type": "sweep_diff", "previous_case": str(earlier_dir) if earlier_dir else None,
-        **changes}))
+    case.ledger.write(records.sweep_diff(str(earlier_dir) if earlier_dir else None, changes))
     _print(findings, changes, say)
     revoked = verified = 0
     if revoke:

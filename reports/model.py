@@ -121,6 +121,11 @@ class Finding(View):
     owners: list[OwnerView]
     ownership_gap: bool
     evidence: list[str]
+    # a sweep's finding: its risk and why, the exact remediation, how long it has been open
+    risk: int | None = None
+    why: str | None = None
+    remediation: str | None = None
+    open_days: int | None = None
 
 
 class TimelineEntry(View):
@@ -182,6 +187,8 @@ class Report(View):
     timeline: list[TimelineEntry]
     no_mutation_check: dict[str, Any] | None = None
     scorecard: dict[str, Any] | None = None
+    sweep_diff: dict[str, Any] | None = Field(default=None, description=(
+        "a sweep against the previous one: new, fixed and still-open findings"))
     plan: PlanView | None = None
     rate_limit: str | None = Field(None, description="when a provider's rate budget keeps "
                                    "revocation from finishing before a time: that, in a line")
@@ -267,6 +274,8 @@ class _Fold:
                          "ts": earlier.get("ts", record["ts"]), "hash": record["hash"]}
         elif kind_of == "case_closed":
             self.closed = data
+        elif kind_of == "sweep_diff":
+            self.special["sweep_diff"] = data
         elif kind_of == "finding":
             self.sweep_findings.append({**data, "subject": subject, "hash": record["hash"]})
         elif kind_of in ("scorecard", "no_mutation_check", "case_opened"):
@@ -326,6 +335,7 @@ def build_report(case_meta: dict[str, Any], records: list[dict[str, Any]]) -> Re
         approvals=fold.approvals, planned_requests=fold.planned, errors=fold.errors,
         timeline=fold.timeline, no_mutation_check=fold.special.get("no_mutation_check"),
         scorecard=fold.special.get("scorecard"), plan=plan,
+        sweep_diff=fold.special.get("sweep_diff"),
         rate_limit=_rate_limit(plan, credentials, dry_run=case_meta.get("mode") == "dry-run"),
         ledger_head=records[-1]["hash"] if records else "0" * 64,
         ledger_records=len(records),
@@ -466,6 +476,12 @@ def _credential(fold: _Fold, subject: str, raw: dict[str, Any]) -> CredentialVie
         revoke_detail=revoke.get("detail"), verified_at=verified_at,
         verify_outcome=verify.get("outcome"), time_to_revoke_seconds=time_to_revoke,
         readback=_readback(fold, subject, "verify"), evidence=fold.refs.get(subject, []))
+
+
+def _joined(value: Any) -> str | None:
+    if value is None:
+        return None
+    return "; ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _readback(fold: _Fold, subject: str, action: str) -> ReadBackView | None:
@@ -673,7 +689,15 @@ def _findings(fold: _Fold, credentials: list[CredentialView], artifacts: list[Ar
             f"{artifact.ref} was published in the window without {detail}; {earlier}",
             ["NHI4", "NHI10"], ["DE.AE-02", "RS.AN-03"], artifact.subject, artifact.owners,
             artifact.evidence)
-    for item in fold.sweep_findings:
-        add(item.get("rule", "sweep"), f"Sweep: {item.get('rule')}", item.get("detail", ""),
-            item.get("nhi", []), ["ID.IM-01"], item.get("subject"), [], [item["hash"]])
+    for item in sorted(fold.sweep_findings, key=lambda f: -int(f.get("risk") or 0)):
+        owners = [OwnerView(name=str(name), role="owner", source="sweep")
+                  for name in item.get("owners") or []]
+        findings.append(Finding(
+            id=f"{item.get('rule', 'sweep')}:{item.get('subject')}",
+            title=f"Sweep: {item.get('rule')}", detail=str(item.get("detail", "")),
+            nhi=list(item.get("nhi", [])), csf=["ID.IM-01"], subject=item.get("subject"),
+            owners=owners, ownership_gap=not owners, evidence=[item["hash"]],
+            risk=item.get("risk"), why=_joined(item.get("why")),
+            remediation=item.get("remediation"),
+            open_days=item.get("open_days")))
     return findings

@@ -10,6 +10,7 @@ world keeps the shipped 30/90 days, under which every freshly made key is young.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,13 @@ def test_revoke_applies_only_automatic_actions_and_a_second_sweep_shows_them_fix
     assert diff["new"] == []
     assert len(diff["fixed"]) == 3 and len(diff["still_open"]) == 2
     assert all(f["first_seen"] for f in after)
+    # the one report: ranked by risk, each with its remediation, and the diff
+    report = json.loads((world["dir"] / "cases" / "after" / "report.json").read_text())
+    sweep = [f for f in report["findings"] if f["title"].startswith("Sweep:")]
+    assert [f["risk"] for f in sweep] == sorted((f["risk"] for f in sweep), reverse=True)
+    assert all(f["remediation"] for f in sweep) and sweep[0]["owners"][0]["name"] == "Bob"
+    markdown = (world["dir"] / "cases" / "after" / "report.md").read_text()
+    assert "## Since the last sweep" in markdown and "0 new, 3 fixed, 2 still open" in markdown
 
 
 def test_zero_day_thresholds_flag_every_active_key_as_old_and_unused(
