@@ -55,6 +55,7 @@ class ApiResponse:
     def __init__(self, status: int, headers: dict[str, Any], text: str) -> None:
         self.status = status
         self.headers = headers
+        self.text = text  # the body as sent (a raw media type's answer is not JSON)
         try:
             self.data: Any = json.loads(text) if text else None
         except ValueError:

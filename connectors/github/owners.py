@@ -24,8 +24,10 @@ from typing import Any
 
 from connectors.base import ConnectorError, Owner, OwnerRole, Window
 
-from .api import GitHub
+from .api import ApiResponse, GitHub
 from .logic import CODEOWNERS_PATHS, code_owner_contact, parse_codeowners, repository_code_owners
+
+RAW = "application/vnd.github.raw+json"  # repos/get-content: "Returns the raw file contents"
 
 
 class CodeOwners:
@@ -48,9 +50,9 @@ class CodeOwners:
         if found is None:
             self._known[repo] = (), {"path": None}
             return self._known[repo]
-        path, data = found
+        path, answer = found
         try:
-            text = _decoded(data)
+            text = _decoded(answer)
         except (ValueError, binascii.Error) as error:
             return (), {"path": path, "error": f"unreadable: {error}"}
         rules, invalid = parse_codeowners(text)
@@ -72,13 +74,16 @@ class CodeOwners:
         self._known[repo] = owners, note
         return owners, note
 
-    def _find(self, repo: str) -> tuple[str, Any] | None:
+    def _find(self, repo: str) -> tuple[str, ApiResponse] | None:
         """The CODEOWNERS file GitHub uses (the first found): its path and GitHub's contents
-        answer; None when the repository has none."""
+        answer, asked for raw (`application/vnd.github.raw+json`, which repos/get-content
+        documents: a file over 1 MB comes back as JSON with no content, and CODEOWNERS may
+        be up to 3 MB); None when the repository has none."""
         for candidate in CODEOWNERS_PATHS:
-            response = self.api.get(f"/repos/{repo}/contents/{candidate}", accept=(404,))
+            response = self.api.get(f"/repos/{repo}/contents/{candidate}",
+                                    headers={"Accept": RAW}, accept=(404,))
             if response.ok:
-                return candidate, response.data
+                return candidate, response
         return None
 
     def _changed_by_identity(self, repo: str, path: str, window: Window) -> list[str]:
@@ -87,8 +92,14 @@ class CodeOwners:
         return [str(c["sha"]) for c in self.api.pages(f"/repos/{repo}/commits", params=params)]
 
 
-def _decoded(data: Any) -> str:
-    """The text of a contents answer (GitHub sends a file's content base64-encoded)."""
+def _decoded(response: ApiResponse) -> str:
+    """The text of a contents answer: the raw file, or (a server that answered JSON after
+    all) its base64 `content`."""
+    content_type = str({k.lower(): v for k, v in response.headers.items()}
+                       .get("content-type", ""))
+    if "json" not in content_type or "raw" in content_type:
+        return response.text
+    data = response.data
     if not isinstance(data, dict) or data.get("encoding") != "base64":
         raise ValueError("not a base64-encoded file (a directory, or over 1 MB)")
     return base64.b64decode(str(data.get("content", ""))).decode("utf-8", "replace")

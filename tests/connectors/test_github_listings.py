@@ -123,3 +123,42 @@ def test_the_fake_audit_log_answers_three_months_without_a_created_qualifier(
     assert actions(f"actor:{fx.LOGIN}+created:>=2026-01-01").count("public_key.create") == 2
     assert "git.push" not in actions(f"actor:{fx.LOGIN}")
     assert "git.push" in actions(f"actor:{fx.LOGIN}", include="git")
+
+
+# --- media types: CODEOWNERS read raw; the fake serves only the documented ones ------------
+
+
+def test_a_codeowners_file_over_1_mb_is_read_raw(world: World) -> None:
+    """CODEOWNERS may be up to 3 MB; the contents API's JSON carries no content past 1 MB
+    ("To get the contents of these larger files, use the raw media type")."""
+    seed = fx.seed()
+    padding = "".join(f"# reviewed path {i:07d} ........................................\n"
+                      for i in range(20_000))  # ~1.3 MB of comments
+    seed["repos"][0]["files"][".github/CODEOWNERS"] = padding + fx.CODEOWNERS
+    world.fake.load_seed(seed)
+    release = next(a for a in world.connector().enumerate(WINDOW)
+                   if a.kind == "github_release")
+    assert [o.name for o in release.owners] == ["@acme/release-team", "dana@acme.example"]
+    assert release.details["codeowners"] == {"path": ".github/CODEOWNERS"}
+    read = next(e for e in world.fake.request_log if "/contents/" in e["path"])
+    assert read["accept"] == "application/vnd.github.raw+json"
+    assert read["media_type"] == "application/vnd.github.raw+json"
+
+
+def test_the_fake_answers_an_undocumented_accept_415(world: World) -> None:
+    import httpx
+
+    auth = {"Authorization": f"token {fx.OPERATOR}"}
+    with httpx.Client(base_url=world.url, headers=auth) as client:
+        def status(path: str, accept: str) -> int:
+            return client.get(path, headers={"Accept": accept}).status_code
+
+        contents = "/repos/acme/widget/contents/.github/CODEOWNERS"
+        # repos/get-content lists raw, html and object; releases list only JSON
+        assert status(contents, "application/vnd.github.raw+json") == 200
+        assert status(contents, "application/vnd.github.v3.raw") == 200  # legacy spelling
+        assert status("/repos/acme/widget/releases", "application/vnd.github.raw+json") == 415
+        assert status("/repos/acme/widget/releases", "application/vnd.github+json") == 200
+        assert status("/repos/acme/widget/releases", "text/csv, */*;q=0.1") == 200
+        raw = client.get(contents, headers={"Accept": "application/vnd.github.raw+json"})
+        assert raw.text == fx.CODEOWNERS

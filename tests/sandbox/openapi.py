@@ -41,7 +41,10 @@ GENERATED = (Path(__file__).resolve().parents[2] / "connectors" / "sandbox" / "n
 DOCUMENTS = ("api.github.com.json", "ghec.json")
 # 400 too: an unsupported X-GitHub-Api-Version is refused so on any operation
 # (docs.github.com/en/rest/about-the-rest-api/api-versions).
-GENERIC_STATUSES = frozenset({400, 401, 403, 404, 429, 500, 502, 503})
+# 415 too: GitHub answers an Accept header naming a media type the operation does not serve
+# "Unsupported 'Accept' header" (docs.github.com/en/rest/using-the-rest-api/
+# getting-started-with-the-rest-api#media-types).
+GENERIC_STATUSES = frozenset({400, 401, 403, 404, 415, 429, 500, 502, 503})
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object", "required": ["message"],
     "properties": {"message": {"type": "string"}, "documentation_url": {"type": "string"},
@@ -271,6 +274,16 @@ class Spec:
         schema_pointer = f"{pointer}/content/{_pointer_escape(media_key)}/schema"
         return doc.schema_problems(schema_pointer, body, f"{what}: body")
 
+    def media_problems(self, method: str, path: str, media: str) -> list[str]:
+        """A non-JSON answer (a raw file) must be of a custom media type the operation's
+        description names (repos/get-content lists application/vnd.github.raw+json)."""
+        found = self.operation(method, path)
+        if found is None:
+            return [f"{method} {path}: no such operation in GitHub's description"]
+        named = str(found[0].op.get("description", ""))
+        return [] if media.split(";")[0].strip() in named else \
+            [f"{method} {path}: answered as {media}, which its description does not name"]
+
     @staticmethod
     def _error_problems(body: Any, what: str) -> list[str]:
         errors = list(OpenApiValidator(ERROR_SCHEMA).iter_errors(body))
@@ -319,7 +332,9 @@ def problems_in_log(entries: list[dict[str, Any]], *, responses: bool = False) -
     for entry in entries:
         found += checker.request_problems(entry["method"], entry["path"],
                                           entry.get("query") or {}, entry.get("body"))
-        if responses and "response" in entry:
+        if responses and entry.get("media_type"):  # a raw answer: no JSON schema applies
+            found += checker.media_problems(entry["method"], entry["path"], entry["media_type"])
+        elif responses and "response" in entry:
             found += checker.response_problems(entry["method"], entry["path"],
                                                entry["status"], entry["response"])
     return found

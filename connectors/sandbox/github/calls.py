@@ -42,8 +42,9 @@ class Problem(Exception):
 @dataclass
 class Reply:
     status: int
-    body: Any = None
+    body: Any = None  # JSON; or text, sent as is, when `media` names a non-JSON answer
     headers: dict[str, str] = field(default_factory=dict)
+    media: str | None = None  # Content-Type of a text body (a raw file)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Call:
     who: Principal
     base: str  # scheme://host[/api/v3] of this request: the root of every URL we return
     client: str = "127.0.0.1"  # the client's address (its unauthenticated budget)
+    accept: str | None = None  # the request's Accept header
 
     @property
     def state(self) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """What the GitHub fake reads from GitHub's own OpenAPI description (npm `@octokit/openapi`,
 shipped with the sandbox's npm packages) instead of a hand-kept list: which operations only a
 GitHub App may call ("Only GitHub Apps can use this endpoint." in the operation's
-description). The API versions it serves are not in the description: they are GitHub's
-documentation's (`API_VERSIONS`).
+description), and which media types each serves (the custom media types its description
+lists, its success responses' content types). The API versions it serves are not in the
+description: they are GitHub's documentation's (`API_VERSIONS`).
 
 Loaded once per process (the document is 13 MB: ~0.2 s)."""
 
@@ -29,12 +30,42 @@ def shape(template: str) -> str:
     return re.sub(r"\{[^}]+\}", "{}", template)
 
 
+# Media types every operation serves: GitHub's default and JSON ("Most endpoints …
+# application/vnd.github+json"; docs.github.com/en/rest/using-the-rest-api/
+# getting-started-with-the-rest-api#media-types), and wildcards.
+ALWAYS_ACCEPTED = frozenset({"*/*", "application/*", "application/json",
+                             "application/vnd.github+json"})
+_CUSTOM_MEDIA = re.compile(r"application/vnd\.github\.[a-z0-9.+-]*[a-z0-9]")
+
+
+def media_type(text: str) -> str:
+    """A media range as compared here: lower case, without parameters, GitHub's legacy
+    `vnd.github.v3` spelling and a `+json` suffix folded (`application/vnd.github.v3.raw`
+    and `application/vnd.github.raw+json` name the same type)."""
+    kind = text.split(";", 1)[0].strip().lower()
+    kind = kind.replace("application/vnd.github.v3+json", "application/vnd.github+json")
+    kind = kind.replace("application/vnd.github.v3.", "application/vnd.github.")
+    return kind.removesuffix("+json") if kind.startswith("application/vnd.github.") else kind
+
+
 @dataclass(frozen=True)
 class Description:
     app_only: frozenset[tuple[str, str]]  # (METHOD, shape(template))
+    # (METHOD, shape) → the custom media types its description names and its success
+    # responses' content types (repos/get-content: raw, html, object, application/json)
+    media: dict[tuple[str, str], frozenset[str]]
 
     def is_app_only(self, method: str, template: str) -> bool:
         return (method.upper(), shape(template)) in self.app_only
+
+    def accepts(self, method: str, template: str, accept: str | None) -> bool:
+        """Whether an Accept header names a media type the operation serves (no header:
+        GitHub's default)."""
+        if not accept or not accept.strip():
+            return True
+        served = ALWAYS_ACCEPTED | self.media.get((method.upper(), shape(template)),
+                                                  frozenset())
+        return any(media_type(part) in served for part in accept.split(","))
 
 
 @lru_cache(maxsize=1)
@@ -46,8 +77,17 @@ def description() -> Description:
                            "(npm ci in connectors/sandbox installs @octokit/openapi)")
     data = json.loads(DOCUMENT.read_text())
     app_only = set()
+    media: dict[tuple[str, str], frozenset[str]] = {}
     for template, item in data["paths"].items():
         for method, op in item.items():
-            if isinstance(op, dict) and APP_ONLY in str(op.get("description", "")):
-                app_only.add((method.upper(), shape(template)))
-    return Description(frozenset(app_only))
+            if not isinstance(op, dict):
+                continue
+            key = (method.upper(), shape(template))
+            if APP_ONLY in str(op.get("description", "")):
+                app_only.add(key)
+            named = {media_type(m) for m in _CUSTOM_MEDIA.findall(str(op.get("description")))}
+            named |= {media_type(m) for code, answer in (op.get("responses") or {}).items()
+                      if str(code).startswith("2") and isinstance(answer, dict)
+                      for m in answer.get("content") or {}}
+            media[key] = frozenset(named)
+    return Description(frozenset(app_only), media)

@@ -19,6 +19,7 @@ from .calls import (
     render_now,
     validation_failed,
 )
+from .description import media_type
 
 
 def repo_of(call: Call, *, write: bool = False) -> dict[str, Any]:
@@ -150,7 +151,20 @@ def get_content(call: Call) -> Reply:
     text = repo["files"].get(path)
     if text is None:
         raise Problem(404, "Not Found")
-    return Reply(200, render.content_file(call.base, repo["full_name"], path, text, ref))
+    accept = {media_type(part) for part in (call.accept or "").split(",")}
+    if "application/vnd.github.raw" in accept:  # "Returns the raw file contents"
+        return Reply(200, text, media="application/vnd.github.raw+json")
+    answer = render.content_file(call.base, repo["full_name"], path, text, ref)
+    if len(text.encode()) > CONTENTS_JSON_LIMIT:
+        # "Between 1-100 MB: Only the raw or object custom media types are supported …
+        # the content field will be an empty string and the encoding field will be
+        # "none". To get the contents of these larger files, use the raw media type."
+        # (repos/get-content's description)
+        answer.update(content="", encoding="none")
+    return Reply(200, answer)
+
+
+CONTENTS_JSON_LIMIT = 1024 * 1024  # bytes: the contents API's base64 limit (1 MB)
 
 # --- releases and assets -------------------------------------------------------------------
 

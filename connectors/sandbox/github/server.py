@@ -254,7 +254,8 @@ class GitHubFake:
                 self._answer(method, path, query, body, headers, client, base)
             self.request_log.append({"method": method, "path": path, "query": query,
                                      "body": body, "status": reply.status,
-                                     "response": reply.body,
+                                     "response": reply.body, "media_type": reply.media,
+                                     "accept": headers.get("accept"),
                                      "api_version": headers.get("x-github-api-version")})
         return reply
 
@@ -288,8 +289,8 @@ class GitHubFake:
                 return self._limited(who, client, self.budget(who, client))
             self._spend(who, client)
         try:
-            reply = self._route(Call(self, method, path, {}, query, body, who, base, client),
-                                ghes)
+            reply = self._route(Call(self, method, path, {}, query, body, who, base, client,
+                                     accept=headers.get("accept")), ghes)
         except Problem as problem:
             reply = problem.reply()
         reply.headers.update(self._rate_headers(self.budget(who, client)))
@@ -316,6 +317,15 @@ class GitHubFake:
                 call.params = {k: urllib.parse.unquote(v) for k, v in match.groupdict().items()}
                 if description().is_app_only(route.method, route.template):
                     need_installation_token(call)
+                if not description().accepts(route.method, route.template, call.accept):
+                    # GitHub refuses a media type it does not serve with 415 "Unsupported
+                    # 'Accept' header"; what each operation serves is read from its
+                    # description (the custom media types it lists, its responses' content
+                    # types: description.py).
+                    raise Problem(415, f"Unsupported 'Accept' header: '{call.accept}'. Must "
+                                  "accept 'application/json'.",
+                                  docs=f"{DOCS}/using-the-rest-api/getting-started-with-the-"
+                                       "rest-api#media-types")
                 return route.handler(call)
         raise Problem(404, "Not Found")
 
@@ -344,10 +354,13 @@ def _handler_class(fake: GitHubFake) -> type[BaseHTTPRequestHandler]:
                                    self.client_address[0]))
 
         def _send(self, reply: Reply) -> None:
-            data = b"" if reply.body is None else json.dumps(reply.body).encode()
+            raw = reply.media is not None and isinstance(reply.body, str)
+            data = b"" if reply.body is None else \
+                str(reply.body).encode() if raw else json.dumps(reply.body).encode()
             self.send_response(reply.status)
             if reply.body is not None:
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Type", f"{reply.media}; charset=utf-8" if raw
+                                 else "application/json; charset=utf-8")
             for key, value in reply.headers.items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(data)))
