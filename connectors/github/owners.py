@@ -5,7 +5,8 @@ its CODEOWNERS file's last catch-all rule (`*`, `/**`, `/`; see `repository_code
 release owners — the people who must act on a compromised release — minus the identity
 itself. The file is read once per repository, and only when the repository has suspect
 artifacts, from the default branch in GitHub's order (.github/, root, docs/; the first found
-wins); it needs the operator token to read contents. Each such artifact's `codeowners`
+wins), raw (`application/vnd.github.raw+json`: the JSON answer carries no content past
+1 MB); it needs the operator token to read contents. Each such artifact's `codeowners`
 detail says what was read: {"path": ".github/CODEOWNERS"} (plus `invalid_lines` GitHub would
 skip), {"path": null} when the repository has none, or {"error": "..."} when reading failed
 — that never fails enumeration; the artifacts then carry no CODEOWNERS owners, and the next

@@ -47,9 +47,12 @@ def workflow_refusal(api: GitHubApi, web_url: str, artifact: Artifact, current: 
     repo, tag = artifact.details["repo"], str(current.get("tag_name"))
     files = workflow_files(api, repo, tag)
     changed = ", ".join(files) if files else "files under .github/workflows/"
-    fields = " ".join(f"-F {key}={str(value).lower() if isinstance(value, bool) else value}"
-                      for key, value in body.items() if key in ("draft", "prerelease",
-                                                                "make_latest"))
+    # -F sends true/false as JSON booleans (draft, prerelease); -f a string (make_latest's
+    # enum is "true" | "false" | "legacy").
+    fields = " ".join(f"-F {key}={str(value).lower()}" for key, value in body.items()
+                      if key in ("draft", "prerelease"))
+    if "make_latest" in body:
+        fields += f" -f make_latest={body['make_latest']}"
     path = f"/repos/{repo}/releases/{current.get('id')}"
     return artifact_result(
         artifact, Outcome.MANUAL,

@@ -120,6 +120,7 @@ def test_restore_without_the_workflow_scope_is_a_named_step(world: World) -> Non
     restored = github.restore(artifact, result.evidence)
     assert restored.outcome is Outcome.MANUAL and "`workflow` scope" in restored.detail
     assert restored.instructions and "-F draft=false" in restored.instructions
+    assert "-f make_latest=true" in restored.instructions  # a string, as the enum is
     assert release["draft"] is True
 
 
