@@ -363,17 +363,14 @@ def npmjs_replay(*, delete_status: int = 204) -> tuple[callable, list[str]]:
 
 
 def npmjs_connector(handler, *, dry_run: bool = False, repos=("acme/widget",)) -> NpmConnector:
-    from connectors._guard import GuardTransport
-
-    npm = NpmConnector(ProviderContext(
-        clients=Clients(Guard(dry_run=dry_run)), identity=Identity(id="release-bot"),
+    # The replayed npmjs sits under the client factory's guard (its innermost transport).
+    return NpmConnector(ProviderContext(
+        clients=Clients(Guard(dry_run=dry_run), transport=lambda: httpx.MockTransport(handler)),
+        identity=Identity(id="release-bot"),
         config=NpmConfig(user="release-bot", token_env="OPERATOR",
                          packages=("@acme/widget",), workflow_repositories=repos),
         endpoint="https://registry.npmjs.org",
         secrets=SecretSource({"OPERATOR": "npm_operatorTokenForTheReplayTest0001"})))
-    npm.http = httpx.Client(base_url="https://registry.npmjs.org", transport=GuardTransport(
-        httpx.MockTransport(handler), npm.context.clients.guard, "npm"))
-    return npm
 
 
 def test_npmjs_provenance_names_the_build_and_the_publish_attestation() -> None:

@@ -283,13 +283,14 @@ def test_oci_11_referrers_are_read_and_moved_by_digest() -> None:
             "Content-Type": "application/vnd.oci.image.manifest.v1+json",
             "Docker-Content-Digest": digest_of(body)})
 
+    # The mock registry sits under the client factory's guard and retries, as a real one
+    # would: the factory takes the innermost transport, so no test builds an unguarded client.
     oci = OciConnector(ProviderContext(
-        clients=Clients(Guard(dry_run=False)), identity=Identity(id="image-signer"),
+        clients=Clients(Guard(dry_run=False), transport=lambda: httpx.MockTransport(handler)),
+        identity=Identity(id="image-signer"),
         config=OciConfig(repositories=("acme/api",),
                          identity_emails=("image-signer@acme.example",)),
         endpoint="http://registry.test"))
-    oci.http = httpx.Client(base_url="http://registry.test",
-                            transport=httpx.MockTransport(handler))
     [artifact] = oci.enumerate(Window(since=datetime(2026, 1, 1, tzinfo=UTC)))
     assert artifact.details["referrers_api"] is True
     assert artifact.details["referrers"] == [referrer_digest]
