@@ -45,3 +45,38 @@ def _resume_paused_flow(meta: dict[str, Any], decision: str, approver: str, reas
 
     resume_flow_run(flow_run_id, run_input={"decision": decision, "approver": approver,
                                             "reason": reason})
+
+
+def attest_case(case_dir: Path, *, subject: str, attester: str, reason: str) -> str:
+    """Record that a named person did a step no provider API can read back. Refused for a
+    claim the provider has read back either way: a verified one needs no word, and a live
+    one cannot be talked into revoked."""
+    from .state import READBACK_OF, CaseState
+
+    if not attester.strip():
+        raise BadInput("must name who attests", field="--as")
+    if not reason.strip():
+        raise BadInput("must say what was done", field="--reason")
+    check = verify_case(case_dir, sealed=False)
+    if not check.ok:
+        problem = (check.ledger.problems or check.manifest_problems)[0]
+        raise CaseError(f"refusing to record an attestation in a case that fails "
+                        f"verification: {problem}")
+    ledger = Ledger(case_dir / "ledger.jsonl")
+    state = CaseState.from_records(ledger.records(), dry_run=False)
+    known = {s for found in (*state.credentials.values(), *state.artifacts.values())
+             for s in found}
+    if subject not in known:
+        raise BadInput(f"not a credential or artifact of this case: {subject}",
+                       source=str(case_dir), field="--subject")
+    is_credential = any(subject in found for found in state.credentials.values())
+    readback = READBACK_OF["revoke" if is_credential else "quarantine"]
+    shown = state.outcome(subject, readback)
+    if shown == "done":
+        raise BadInput("the provider already shows it done; nothing to attest",
+                       field="--subject")
+    if shown == "failed":
+        raise BadInput("the provider shows it still live: an attestation cannot override a "
+                       "read-back — finish the step, then re-run the case", field="--subject")
+    ledger.write(records.attestation(subject, attester, reason))
+    return readback

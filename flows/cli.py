@@ -152,6 +152,25 @@ def approve(
     _say(f"{decision} recorded in {case_dir / 'ledger.jsonl'}")
 
 
+@app.command(epilog="Example: revoker attest cases/ir-1 --subject "
+              "'github:actions_secret:acme/widget/NPM_TOKEN' --as 'Dana Lee' "
+              "--reason 'rotated the secret to a new npm token at 14:05 UTC'")
+def attest(
+    case_dir: Annotated[Path, typer.Argument(help="Case directory.")],
+    subject: Annotated[str, typer.Option(help="The credential or artifact, as the report "
+                                          "names it.")],
+    as_: Annotated[str, typer.Option("--as", help="Who did it (recorded).")],
+    reason: Annotated[str, typer.Option(help="What was done (recorded).")],
+) -> None:
+    """Record a manual step no provider API can read back as done by a named person; re-run
+    the case to close it. A read-back that shows it live always wins."""
+    from .approval import attest_case
+
+    attest_case(case_dir, subject=subject, attester=as_, reason=reason)
+    _say(f"attestation for {subject} recorded in {case_dir / 'ledger.jsonl'}; re-run the "
+         "case to close it")
+
+
 @app.command(epilog="Example: revoker restore cases/ir-1 --only @acme/forms@19.0.3 "
               "--as 'Dana Lee' --reason 'published by the release workflow, not the token'")
 def restore(

@@ -196,3 +196,12 @@ def sweep_diff(previous_case: str | None, changes: dict[str, Any]) -> Entry:
     """A sweep against the previous one: `new`, `fixed` and `still_open` finding keys."""
     return Entry("observation", {"type": "sweep_diff", "previous_case": previous_case,
                                  **changes})
+
+
+def attestation(subject: str, attester: str, reason: str) -> Entry:
+    """A named person's word that a step no provider API can read back (rotating an Actions
+    secret, an MFA device the owner added) is done. It closes the step only while the
+    provider cannot tell; a read-back that shows the credential live reopens it."""
+    return Entry("approval", {"type": "attestation", "decision": "attested",
+                              "approver": attester, "reason": reason, "mode": "cli",
+                              "scope": "attest"}, subject=subject)

@@ -27,6 +27,7 @@ class CaseState:
     credentials: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     artifacts: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     evidence: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    attested: dict[str, dict[str, Any]] = field(default_factory=dict)  # subject → who, why
     approval: str | None = None  # the latest decision: approve | deny
     awaiting_approval: bool = False
 
@@ -50,6 +51,8 @@ class CaseState:
                 self.resolved.add(data["intent"])
             if record.get("evidence"):
                 self.evidence[(subject, action)] = record["evidence"]
+        elif kind_of == "attestation":
+            self.attested[subject] = {**data, "seq": record["seq"], "ts": record["ts"]}
         elif kind == "approval" and data.get("scope") != RESTORE_SCOPE:
             self.approval = data.get("decision")
             self.awaiting_approval = False
@@ -92,6 +95,16 @@ class CaseState:
         # The provider must not show it still held in quarantine after the restore.
         return not (confirm and confirm["seq"] > restore["seq"]
                     and confirm.get("outcome") == "done")
+
+    def attested_open(self, subject: str, readback: str) -> dict[str, Any] | None:
+        """The attestation that closes this step, if one does: a person confirmed it and no
+        read-back since has shown it live."""
+        attestation = self.attested.get(subject)
+        check = self.latest.get((subject, readback))
+        if attestation is None or (check and check.get("outcome") == "failed"
+                                   and check["seq"] > attestation["seq"]):
+            return None
+        return attestation
 
     def verified(self, subject: str, readback: str) -> bool:
         return self.outcome(subject, readback) == "done"

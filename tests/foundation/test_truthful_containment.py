@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import ConnectorError
+from connectors.base import ActionResult, ConnectorError, Outcome
 from flows.engine import Incident, run_response
 from flows.errors import BadInput
 from flows.respond import ResponseRequest, prepare
@@ -256,3 +256,28 @@ def test_a_listing_the_connector_could_not_read_keeps_the_case_open(world,
     assert status == "partially_contained"
     (gap,) = closed(case)["outstanding"]
     assert gap["stage"] == "discover" and "ListAccessKeys" in gap["reason"]
+
+
+def test_a_named_attestation_closes_only_what_no_provider_can_read_back(
+        world, recording_server, monkeypatch) -> None:
+    from flows.approval import attest_case
+    from tests.foundation.demo_connector import BlindDemoConnector
+
+    use_connector(monkeypatch, "BlindDemoConnector")
+    # a revocation that never reaches the provider: the tokens read back live
+    monkeypatch.setattr(BlindDemoConnector, "revoke", lambda self, c: ActionResult(
+        subject=c.subject, action="revoke", outcome=Outcome.DONE))
+    assert respond(world)[0] == "partially_contained"  # the tokens read back live
+    with pytest.raises(BadInput, match="still live"):  # a live claim cannot be attested
+        attest_case(world["case"], subject="demo:token:t1", attester="Dana", reason="done")
+    monkeypatch.undo()
+    use_connector(monkeypatch, "BlindDemoConnector")
+    assert respond(world)[0] == "partially_contained"  # the quarantine cannot be read back
+    with pytest.raises(BadInput, match="not a credential or artifact"):
+        attest_case(world["case"], subject="demo:package:nope", attester="Dana", reason="x")
+    attest_case(world["case"], subject=f"demo:package:{ARTIFACT}", attester="Dana Lee",
+                reason="pulled the package from the mirror by hand")
+    assert respond(world)[0] == "contained"
+    (attested,) = [r["data"] for r in records(world["case"])
+                   if r["data"].get("type") == "attestation"]
+    assert attested["approver"] == "Dana Lee"
