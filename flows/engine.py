@@ -549,12 +549,20 @@ class Incident:
         subjects = [(c.subject, "verify") for _, c in self.credentials()]
         if self.playbook.has(Stage.QUARANTINE):
             subjects += [(a.subject, "confirm") for _, a in self.suspects()]
-        outcomes = [self.state.outcome(redact(s), r) for s, r in subjects]
+        outcomes = []
+        for subject, readback in subjects:
+            outcome = self.state.outcome(redact(subject), readback)
+            if outcome not in ("done", "failed") and \
+                    self.state.attested_open(redact(subject), readback):
+                outcome = "attested"  # no API can tell; a named person confirmed it
+            outcomes.append(outcome)
         return {"claims": len(outcomes),
                 "verified": outcomes.count("done"),
+                "attested": outcomes.count("attested"),
                 "still_live": outcomes.count("failed"),
                 "indeterminate": outcomes.count("indeterminate"),
-                "not_read": sum(o not in ("done", "failed", "indeterminate") for o in outcomes)}
+                "not_read": sum(o not in ("done", "failed", "indeterminate", "attested")
+                                for o in outcomes)}
 
     # --- artifacts -----------------------------------------------------------------------
 

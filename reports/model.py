@@ -356,6 +356,7 @@ def _readback_line(counts: dict[str, int] | None) -> str | None:
     line = (f"{counts.get('verified', 0)} of {counts.get('claims', 0)} claims read back "
             f"from the providers as done")
     extra = [f"{counts[k]} {label}" for k, label in (
+        ("attested", "attested by a named person"),
         ("still_live", "still live"), ("indeterminate", "indeterminate"),
         ("not_read", "not read back")) if counts.get(k)]
     return line + (f"; {', '.join(extra)}" if extra else "")
