@@ -24,6 +24,7 @@ class Run:
     returncode: int
     peak_rss_mb: float
     records: list[dict[str, Any]]
+    stderr: str = ""  # its last lines, to show when it did not exit 0
 
 
 def respond(args: list[str], environ: dict[str, str], case: Path, cwd: Path) -> Run:
@@ -42,7 +43,8 @@ def respond(args: list[str], environ: dict[str, str], case: Path, cwd: Path) -> 
     if not ledger.exists():
         raise RuntimeError(f"revoker respond wrote no ledger: {stderr.decode()[-2000:]}")
     records = [json.loads(line) for line in ledger.read_text().splitlines() if line]
-    return Run(started, wall, process.returncode, usage.ru_maxrss / 1024, records)
+    tail = "\n".join(stderr.decode(errors="replace").splitlines()[-15:])
+    return Run(started, wall, process.returncode, usage.ru_maxrss / 1024, records, tail)
 
 
 def at(run: Run, record: dict[str, Any]) -> float:
@@ -64,9 +66,11 @@ def first_done(run: Run, kind: str, action: str, provider: str | None = None
     return seen
 
 
-def note(run: Run, kind: str) -> float | None:
+def note(run: Run, kind: str, provider: str | None = None) -> float | None:
+    """Seconds to the first record of data type `kind` (of `provider`, if given)."""
     for record in run.records:
-        if (record.get("data") or {}).get("type") == kind:
+        if (record.get("data") or {}).get("type") == kind and (
+                provider is None or record.get("provider") == provider):
             return at(run, record)
     return None
 

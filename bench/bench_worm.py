@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -84,10 +85,13 @@ def milestones(run: Run) -> dict[str, float | None]:
     confirmed = first_done(run, "verification", "confirm", "npm")
     intents = [at(run, r) for r in run.records if r.get("kind") == "intent"
                and (r.get("data") or {}).get("action") == "revoke"]
-    per_provider = {
-        f"  {provider}: all revoked": max(
+    per_provider: dict[str, float | None] = {}
+    for provider in PROVIDERS:  # each provider's pipeline: discover → snapshot → revoke
+        per_provider[f"  {provider}: first credential discovered"] = note(
+            run, "credential", provider)
+        per_provider[f"  {provider}: snapshot recorded"] = note(run, "snapshot", provider)
+        per_provider[f"  {provider}: all revoked"] = max(
             first_done(run, "action", "revoke", provider).values(), default=None)
-        for provider in PROVIDERS}
     return {
         "first revocation sent (intent)": min(intents, default=None),
         "first revocation (provider answered)": min(revoked.values(), default=None),
@@ -115,6 +119,7 @@ def main() -> None:
     parser.add_argument("--rate-limited", type=float, default=0.05,
                         help="share of npm writes answered 429")
     parser.add_argument("--retry-after", type=int, default=1)
+    parser.add_argument("--keep-case", type=Path, help="copy the case directory here")
     args = parser.parse_args()
     scenario = load_scenario("worm")
     packages = NpmSection.model_validate(scenario.seed["npm"]).all_packages()
@@ -136,6 +141,8 @@ def main() -> None:
                        scenario.playbook, "--approve", "auto", "--orchestrator", "local"],
                       environ, Path(tmp) / "case", ROOT)
         sent = requests(sandbox, marks)
+        if args.keep_case:
+            shutil.copytree(Path(tmp) / "case", args.keep_case, dirs_exist_ok=True)
     planted = {p: sum(e.count for e in scenario.planted.credentials if e.provider == p)
                for p in PROVIDERS}
     floor = minimum(len(packages), versions, planted)
@@ -151,6 +158,8 @@ def report(args: argparse.Namespace, run: Run, sent: dict[str, dict[str, int]],
           f"429 (Retry-After {args.retry_after} s); seeded in {seeding:.1f} s")
     print(f"  revoker respond: {status(run)}, exit {run.returncode}, {run.wall:.1f} s, "
           f"peak RSS {run.peak_rss_mb:.0f} MB")
+    if run.returncode != 0:
+        print("  its stderr ends:\n" + "\n".join("    " + x for x in run.stderr.splitlines()))
     print(f"  {'milestone (from the ledger)':<44}{'s':>8}")
     for name, seconds in milestones(run).items():
         shown = f"{seconds:8.2f}" if seconds is not None else "       -"
