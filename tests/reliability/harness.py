@@ -428,7 +428,7 @@ def r2(size: WorldSize, random_kills: int, write_types: list[str], seed_value: i
             rows.append(r2_trial(w, name, write=WRITE_TYPES[name]))
     for n in range(random_kills):
         with world(size) as w:
-            rows.append(r2_trial(w, f"random {n + 1}", delay=rng.uniform(0.8, 4.0)))
+            rows.append(r2_trial(w, f"random {n + 1}", delay=rng.uniform(0.6, 2.6)))
     return rows
 
 
