@@ -125,13 +125,18 @@ class Tokens:
 
     def snapshot(self) -> dict[str, Any]:
         listed = self._listing()
-        trust: dict[str, Any] = {}
-        for name in self.config.packages:
+
+        def trust_of(name: str) -> Any:
             try:
                 configs, gap = self.trust.listed(name)
             except ConnectorError as error:  # one package down: a gap, not lost evidence
                 configs, gap = None, str(error)
-            trust[name] = configs if configs is not None else {"read_gap": gap}
+            return configs if configs is not None else {"read_gap": gap}
+
+        # `read_concurrency` at a time: the snapshot stands between discovery and the first
+        # npm revocation, and a worm's blast radius is hundreds of packages.
+        trust = dict(zip(self.registry.packages, self.registry.per_package(trust_of),
+                         strict=True))
         return {"tokens": listed, "user": self.config.user, "trusted_publishers": trust}
 
     def _listed(self, key: str) -> bool:
