@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.base import parse_rfc3339
 from flows.state import READBACK_OF, CaseState
 
 REPORT_SCHEMA_VERSION = "1.0"
@@ -201,7 +202,7 @@ def _owners(raw: list[dict[str, Any]] | None) -> list[OwnerView]:
 
 
 def _when(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    return parse_rfc3339(value)
 
 
 class _Fold:

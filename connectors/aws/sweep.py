@@ -20,6 +20,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
+from connectors.base import parse_rfc3339
+
 from .api import Aws, AwsError
 from .config import AwsConfig
 
@@ -62,7 +64,7 @@ class AccountSweep:
 def _when(value: str | None) -> datetime | None:
     if not value or value in ("N/A", "no_information", "not_supported"):
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parse_rfc3339(value)
 
 
 def credential_report(aws: Aws, *, attempts: int = 10) -> dict[str, dict[str, str]]:
