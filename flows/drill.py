@@ -11,6 +11,7 @@ against the providers configured in the environment (real credentials), reads an
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -65,6 +66,7 @@ def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) 
         environ = {**os.environ, **sandbox.environment(),
                    **{env: seeded.secrets[name] for env, name in scenario.env.items()},
                    **_secret_files(scenario.env_files, seeded.secrets, Path(private))}
+        created = not case_dir.exists()
         case_dir.mkdir(parents=True, exist_ok=True)
         inventory = _write_inventory(case_dir, scenario.inventory.model_dump(mode="json"))
         for fault in scenario.faults:
@@ -78,7 +80,12 @@ def _sandbox_drill(scenario: Scenario, case_dir: Path, *, live: bool, say: Say) 
             orchestrator="local", detected_at=datetime.now(UTC).isoformat(),
             extra_meta=(("drill", {"scenario": scenario.name, "mode": "sandbox",
                                    "live": live}),))
-        response = prepare(request, environ=environ)
+        try:
+            response = prepare(request, environ=environ)
+        except BadInput:  # bad input leaves nothing behind
+            if created:
+                shutil.rmtree(case_dir, ignore_errors=True)
+            raise
         response.on_plan = lambda plan: say_plan(plan, lambda line: say(f"  {line}"))
         status = run_response(response)
         say(f"  first pass: {status}")

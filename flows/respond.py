@@ -77,10 +77,10 @@ def prepare(request: ResponseRequest, environ: dict[str, str] | None = None) -> 
         playbook.options(name, source=str(playbook_path))
         _preflight(config, environ if environ is not None else dict(os.environ),
                    source=str(request.inventory), field=f"identities[{entry.id}].providers.{name}")
-    case = open_case(case_dir, meta)
+    runner = PrefectRunner() if _use_prefect(request.orchestrator) else None  # bad input
+    case = open_case(case_dir, meta)  # the last check, then the first thing created
     if widened_from is not None:
         _widen(case, widened_from, meta["window"])
-    runner = PrefectRunner() if _use_prefect(request.orchestrator) else None
     return Incident(case, playbook, inventory, entry, window,
                     inventory_source=str(request.inventory),
                     playbook_source=str(playbook_path), runner=runner,

@@ -186,3 +186,32 @@ def test_a_sandbox_drill_refuses_to_resume_a_case_against_a_new_world(tmp_path: 
                   say=lambda _: None)
     assert raised.value.field == "--case"
     assert sorted(p.name for p in case.iterdir()) == ["case.json"]
+
+
+def test_a_drill_whose_scenario_is_bad_input_leaves_no_case(tmp_path: Path) -> None:
+    import yaml
+
+    from flows.errors import BadInput
+    from playbooks.scenarios import SCENARIOS
+
+    scenario = yaml.safe_load((SCENARIOS / "shai-hulud.yaml").read_text())
+    scenario["inventory"]["identities"][0]["providers"]["npm"]["colour"] = "red"
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    with pytest.raises(BadInput, match="colour"):
+        drill_cli(str(path), case_dir=tmp_path / "case", live_sandbox=False, dry_run=False,
+                  say=lambda _: None)
+    assert not (tmp_path / "case").exists()
+
+
+def test_a_bad_orchestrator_leaves_no_case(tmp_path: Path) -> None:
+    from flows.errors import BadInput
+    from flows.respond import ResponseRequest, prepare
+
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("identities:\n  - id: bot\n    providers:\n"
+                         "      npm: {user: bot, token_env: X}\n")
+    with pytest.raises(BadInput, match="--orchestrator"):
+        prepare(ResponseRequest(identity="bot", inventory=inventory, case_dir=tmp_path / "c",
+                                orchestrator="kubernetes"), environ={})
+    assert not (tmp_path / "c").exists()
