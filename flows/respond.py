@@ -216,13 +216,25 @@ def _ask_on_terminal() -> dict[str, Any] | None:
         return None
     import typer
 
-    if not typer.confirm("Approve destructive quarantine steps?", default=False):
-        decision = "deny"
-    else:
-        decision = "approve"
-    approver = typer.prompt("Your name (recorded)")
-    reason = typer.prompt("Reason (recorded)")
+    no_answer = (EOFError, KeyboardInterrupt, *_aborts())
+    try:
+        decision = "approve" if typer.confirm("Approve destructive quarantine steps?",
+                                              default=False) else "deny"
+        approver = typer.prompt("Your name (recorded)")
+        reason = typer.prompt("Reason (recorded)")
+    except no_answer:
+        # End of input or ^C at the prompt: no answer. The revocations already made stand;
+        # the case closes awaiting `revoker approve` (exit 3), with its report.
+        return None
     return {"decision": decision, "approver": approver, "reason": reason, "mode": "prompt"}
+
+
+def _aborts() -> tuple[type[BaseException], ...]:
+    """click's Abort, and typer's own (typer ≥ 0.29 raises typer.Abort, not click's)."""
+    import click
+    import typer
+
+    return (click.exceptions.Abort, typer.Abort)
 
 
 # --- Prefect orchestration ---------------------------------------------------------------

@@ -81,3 +81,18 @@ def test_command_line_mistakes_are_bad_input(args: list[str]) -> None:
     done = revoker(*args)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("revoker: ") and "unexpected" not in done.stderr
+
+
+def test_end_of_input_at_the_approval_prompt_is_no_answer(monkeypatch) -> None:
+    """It printed an empty 'revoker: ' and exited 2 ("nothing mutated") just after
+    revoking credentials; now the case waits for `revoker approve`."""
+    import io
+
+    from flows.respond import _ask_on_terminal
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal(""))
+    assert _ask_on_terminal() is None
