@@ -216,7 +216,7 @@ def _ask_on_terminal() -> dict[str, Any] | None:
         return None
     import typer
 
-    no_answer = (EOFError, KeyboardInterrupt, *_aborts())
+    no_answer: tuple[type[BaseException], ...] = (EOFError, KeyboardInterrupt, *_aborts())
     try:
         decision = "approve" if typer.confirm("Approve destructive quarantine steps?",
                                               default=False) else "deny"
