@@ -3,6 +3,11 @@
 - A version is quarantined by deprecating it and moving every dist-tag on a suspect version
   (see `packument`) to the last good one; writes to one package go through the registry's
   per-package lock (why: `registry`).
+- The work is per package: the engine quarantines a worm's versions concurrently, so the
+  call holding a package's lock takes along the versions waiting on it — one read, one
+  `PUT /<pkg>` deprecating them all, one move per tag, one read-back — and hands them that
+  read-back, which stands while no write has gone to the package since (`registry.recent`).
+  A version called alone is written alone, as before.
 - "Contained" is read back, never remembered: after its writes, quarantine reads the
   packument again and is DONE only if the version is deprecated (or gone) and no dist-tag
   points at a suspect version; `confirm` reads the same post-condition.
@@ -13,6 +18,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +49,11 @@ class QuarantineSteps:
         self.config = config
         self.options = options
         self.context = context
+        # Per package, the versions whose quarantine call is under way ({package: {subject:
+        # artifact}}), and the evidence a batch's write left for a sibling's own call.
+        self._pending: dict[str, dict[str, Artifact]] = {}
+        self._handed: dict[str, dict[str, Any]] = {}
+        self._batch_lock = threading.Lock()
 
     # --- what is suspect, what is good --------------------------------------------------
 
@@ -74,11 +87,47 @@ class QuarantineSteps:
         try:
             if destructive:
                 return self._unpublish(artifact)
-            with self.registry.package_lock(artifact.details["package"]):
-                return self._quarantine_version(artifact)
+            name = artifact.details["package"]
+            with self._waiting(artifact), self.registry.package_lock(name):
+                return self._handed_over(artifact) or self._quarantine_version(artifact)
         except OtpRequired as error:
             return self._otp_manual(artifact, error, "quarantine_destructive" if destructive
                                     else "quarantine")
+
+    @contextmanager
+    def _waiting(self, artifact: Artifact) -> Iterator[None]:
+        """While its call lasts, the version is one a write to its package may take along."""
+        name, subject = artifact.details["package"], artifact.subject
+        with self._batch_lock:
+            self._pending.setdefault(name, {})[subject] = artifact
+        try:
+            yield
+        finally:
+            with self._batch_lock:
+                self._pending[name].pop(subject, None)
+                self._handed.pop(subject, None)
+
+    def _siblings(self, artifact: Artifact) -> list[Artifact]:
+        """The package's other versions whose quarantine is waiting on its lock now."""
+        with self._batch_lock:
+            waiting = self._pending.get(artifact.details["package"], {})
+            return [a for s, a in sorted(waiting.items()) if s != artifact.subject]
+
+    def _handed_over(self, artifact: Artifact) -> ActionResult | None:
+        """DONE without a request when the write of a version quarantined just before this
+        one took this version along and its read-back — still the package's latest read,
+        no write since — shows the post-condition; None: read and write as usual."""
+        with self._batch_lock:
+            evidence = self._handed.pop(artifact.subject, None)
+        packument = self.registry.recent(artifact.details["package"]) if evidence else None
+        if evidence is None or packument is None:
+            return None
+        holds, state = containment(packument, artifact.details["version"],
+                                   self._suspects(artifact, packument))
+        if not holds:
+            return None
+        return ActionResult(subject=artifact.subject, action="quarantine",
+                            outcome=Outcome.DONE, detail=state, evidence=evidence)
 
     def _otp_manual(self, artifact: Artifact, error: OtpRequired, action: str) -> ActionResult:
         """A write refused for want of a one-time password: the `npm` commands a person
@@ -105,20 +154,25 @@ class QuarantineSteps:
                 "Re-run this case to confirm."))
 
     def _quarantine_version(self, artifact: Artifact) -> ActionResult:
-        """Under the package's lock. From any partial state: what is done is not redone."""
+        """Under the package's lock, from one fresh read: deprecate this version and every
+        sibling waiting on the lock in one packument write, move the tags off all their
+        suspect versions, read back once. From any partial state, what is done is not
+        redone; the siblings the read-back shows contained are handed it (`_handed_over`)."""
         name, version = artifact.details["package"], artifact.details["version"]
         before = self.registry.packument(name, write=True)
-        manifest = before.get("versions", {}).get(version)
-        # What the writes will change, on the ledger first (restore needs the old tags).
-        self.context.observe(artifact.subject, {
-            "dist_tags": before.get("dist-tags", {}),
-            "deprecated": manifest.get("deprecated") if manifest else None,
-            "unpublished": manifest is None})
+        batch = [artifact, *self._siblings(artifact)]
+        for member in batch:  # what the writes will change, on the ledger first
+            manifest = before.get("versions", {}).get(member.details["version"])
+            self.context.observe(member.subject, {
+                "dist_tags": before.get("dist-tags", {}),
+                "deprecated": manifest.get("deprecated") if manifest else None,
+                "unpublished": manifest is None})
         requests: list[str] = []
-        if manifest is not None:  # gone (unpublished) is out of circulation: tags remain
-            self.deprecate(name, version, requests)
-        moved_from, moved = self._move_tags(artifact, requests)
+        written = self._deprecate_all(name, [m.details["version"] for m in batch], requests,
+                                      read=before)
+        moved_from, moved = self._move_tags(batch, written, requests)
         after = self.registry.packument(name, write=True)
+        self._hand_over(batch[1:], before, after)
         suspect = self._suspects(artifact, after)
         holds, state = containment(after, version, suspect)
         if not holds and not self._last_good(artifact, after, suspect):
@@ -130,30 +184,54 @@ class QuarantineSteps:
             evidence={"previous_dist_tags": dict(before.get("dist-tags", {})), "moved": moved,
                       "moved_from": moved_from, "suspect_versions": sorted(suspect)})
 
+    def _hand_over(self, siblings: list[Artifact], before: dict[str, Any],
+                   after: dict[str, Any]) -> None:
+        """The evidence each sibling's own call returns when `after` shows it contained (the
+        tags moved are on this call's evidence: restore puts them back from there)."""
+        for sibling in siblings:
+            suspect = self._suspects(sibling, after)
+            if containment(after, sibling.details["version"], suspect)[0]:
+                with self._batch_lock:
+                    self._handed[sibling.subject] = {
+                        "previous_dist_tags": dict(before.get("dist-tags", {})), "moved": {},
+                        "moved_from": {}, "suspect_versions": sorted(suspect)}
+
     def deprecate(self, name: str, version: str, requests: list[str]) -> None:
         """Deprecate one version with the playbook's message (under the package's lock)."""
+        self._deprecate_all(name, [version], requests)
+
+    def _deprecate_all(self, name: str, versions: list[str], requests: list[str], *,
+                       read: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Every listed version still listed and not yet deprecated with the playbook's
+        message, in one `PUT /<pkg>` (under the package's lock); the document written, or the
+        one read when there was nothing to write."""
         message = self.options.deprecate_message
+        changed: list[str] = []
 
         def deprecate(packument: dict[str, Any]) -> bool:
-            manifest = packument.get("versions", {}).get(version)
-            if manifest is None or manifest.get("deprecated") == message:
-                return False  # gone, or already deprecated by an earlier run
-            manifest["deprecated"] = message
-            return True
+            changed.clear()  # a 409 rebuilds the change from a new read
+            for version in versions:
+                manifest = packument.get("versions", {}).get(version)
+                if manifest is not None and manifest.get("deprecated") != message:
+                    manifest["deprecated"] = message  # gone or done already: left alone
+                    changed.append(version)
+            return bool(changed)
 
-        if self.registry.update_packument(name, deprecate):
-            requests.append(f"PUT /{name} (deprecate {version})")
+        written, document = self.registry.update_packument(name, deprecate, read=read)
+        if written:
+            requests.append(f"PUT /{name} (deprecate {', '.join(changed)})")
+        return document
 
-    def _move_tags(self, artifact: Artifact, requests: list[str]
-                   ) -> tuple[dict[str, str], dict[str, str]]:
-        """Every tag on a suspect version → the last good one, from a fresh read.
-        Returns ({tag: previous target}, {tag: new target})."""
+    def _move_tags(self, batch: list[Artifact], packument: dict[str, Any],
+                   requests: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+        """Every tag on a version suspect to any of the batch → the last good one, from the
+        document the deprecation was built on (its tags are the registry's now: the write
+        carried them). Returns ({tag: previous target}, {tag: new target})."""
         if not self.options.move_dist_tags:
             return {}, {}
-        name = artifact.details["package"]
-        packument = self.registry.packument(name, write=True)
-        suspect = self._suspects(artifact, packument)
-        good = self._last_good(artifact, packument, suspect)
+        name = batch[0].details["package"]
+        suspect = set().union(*(self._suspects(member, packument) for member in batch))
+        good = self._last_good(batch[0], packument, suspect)
         if not good:
             return {}, {}
         moved_from, moved = {}, {}
@@ -348,7 +426,7 @@ class QuarantineSteps:
             if target == version}
         moved = evidence.get("moved") or {}
         with self.registry.package_lock(name):
-            if self.registry.update_packument(name, undeprecate):
+            if self.registry.update_packument(name, undeprecate)[0]:
                 requests.append(f"PUT /{name} (undeprecate {version})")
             tags = self.registry.packument(name, write=True).get("dist-tags", {})
             for tag, target in moved_from.items():

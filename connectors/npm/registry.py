@@ -15,15 +15,22 @@ lock. A registry that does check revisions (CouchDB semantics, npmjs) answers 40
 The responder authenticates as the account (a session from its password, or an operator
 token), never with the leaked token itself, so revoking one token cannot cut the response
 off from the others.
+
+Reads a write may reuse: the last `?write=true` read of a package is kept for a few seconds,
+and only while no write has gone to that package since it began (`recent`); any write, ours
+or the registry's answer lost, invalidates it. Quarantine uses it to hand one write's
+read-back to the versions that write covered (see `quarantine`).
 """
 
 from __future__ import annotations
 
+import copy
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
@@ -38,6 +45,7 @@ R = TypeVar("R")
 
 WRITE_ATTEMPTS = 5  # a 409 means someone wrote in between: re-read and rebuild, this often
 READS = ("GET", "HEAD")
+READ_REUSE_SECONDS = 5.0  # how long a read taken after a package's last write stands in
 
 
 class OtpRequired(ConnectorError):
@@ -69,6 +77,25 @@ def tag_path(name: str, tag: str) -> str:
     return f"/-/package/{quote(name, safe='@')}/dist-tags/{quote(tag, safe='')}"
 
 
+def written_package(path: str) -> str | None:
+    """The package a write to `path` changes: `/<pkg>[/-rev/…]`, a tarball `/<pkg>/-/…`,
+    `/-/package/<pkg>/…`; None for the account's routes (`/-/user`, `/-/npm/v1/tokens`, …),
+    which the cache treats as touching every package."""
+    parts = [unquote(p) for p in urlsplit(path).path.strip("/").split("/")]
+    if parts[0] == "-":
+        return parts[2] if len(parts) > 2 and parts[1] == "package" and parts[2] else None
+    if parts[0].startswith("@") and "/" not in parts[0] and len(parts) > 1:
+        return f"{parts[0]}/{parts[1]}"  # a tarball URL's unencoded scope
+    return parts[0] or None
+
+
+class _Read:
+    """One `?write=true` read: the write count when it began, when it ended, the body."""
+
+    def __init__(self, stamp: int, at: float, document: dict[str, Any]) -> None:
+        self.stamp, self.at, self.document = stamp, at, document
+
+
 class NpmRegistry:
     """Shared by every step and every thread of a run (hence the locks)."""
 
@@ -85,6 +112,12 @@ class NpmRegistry:
         self._auth_lock = threading.Lock()  # quarantine threads share one login
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        # Writes are counted; a read stands while no write to its package (or to an
+        # unknown one) is counted after the read began.
+        self._writes = 0
+        self._last_write: dict[str | None, int] = {}
+        self._reads: dict[str, _Read] = {}
+        self._reads_lock = threading.Lock()
 
     # --- calls ---------------------------------------------------------------------------
 
@@ -95,7 +128,18 @@ class NpmRegistry:
         lib/utils/auth.js), from `otp_env` or a prompt on a terminal; without one, or when
         it is refused, OtpRequired. `otp=False`: the answer is returned as it is (the write
         probe reads an EOTP as "this token still authenticates")."""
-        if not otp or method.upper() in READS:
+        if method.upper() in READS:
+            return checked_request(self.http, "npm", method, path, ok=ok, **kwargs)
+        package = written_package(path)
+        self._count_write(package)  # reads in flight now may or may not see it
+        try:
+            return self._write(method, path, ok=ok, otp=otp, **kwargs)
+        finally:
+            self._count_write(package)  # applied or not, its answer may be lost
+
+    def _write(self, method: str, path: str, *, ok: tuple[int, ...], otp: bool,
+               **kwargs: Any) -> httpx.Response:
+        if not otp:
             return checked_request(self.http, "npm", method, path, ok=ok, **kwargs)
         response = checked_request(self.http, "npm", method, path, ok=(*ok, 401), **kwargs)
         if asks_for_otp(response):
@@ -167,23 +211,58 @@ class NpmRegistry:
     # --- packuments ----------------------------------------------------------------------
 
     def packument(self, name: str, *, write: bool = False) -> dict[str, Any]:
-        path = package_path(name) + ("?write=true" if write else "")
-        packument: dict[str, Any] = self.call("GET", path, headers=self.headers()).json()
-        return packument
+        """A read from the registry. `write=True` (the current document, as npm's CLI reads
+        before a write) is kept for `recent`."""
+        if not write:
+            packument: dict[str, Any] = self.call("GET", package_path(name),
+                                                  headers=self.headers()).json()
+            return packument
+        stamp = self._write_count()
+        document: dict[str, Any] = self.call("GET", package_path(name) + "?write=true",
+                                             headers=self.headers()).json()
+        with self._reads_lock:
+            kept = self._reads.get(name)
+            if kept is None or kept.stamp <= stamp:
+                self._reads[name] = _Read(stamp, time.monotonic(), copy.deepcopy(document))
+        return document
+
+    def recent(self, name: str) -> dict[str, Any] | None:
+        """The last `?write=true` read of the package if it began after every write to it
+        and is under `READ_REUSE_SECONDS` old; else None (read again)."""
+        with self._reads_lock:
+            kept = self._reads.get(name)
+            written = max(self._last_write.get(name, 0), self._last_write.get(None, 0))
+            if kept is None or written > kept.stamp or \
+                    time.monotonic() - kept.at > READ_REUSE_SECONDS:
+                return None
+            return copy.deepcopy(kept.document)
+
+    def _write_count(self) -> int:
+        with self._reads_lock:
+            return self._writes
+
+    def _count_write(self, package: str | None) -> None:
+        with self._reads_lock:
+            self._writes += 1
+            self._last_write[package] = self._writes
 
     def package_lock(self, name: str) -> threading.Lock:
         """One lock per package: the connector is shared by every thread of a run."""
         with self._locks_guard:
             return self._locks.setdefault(name, threading.Lock())
 
-    def update_packument(self, name: str, change: Callable[[dict[str, Any]], bool]) -> bool:
-        """Read, change, write back with the read's `_rev`; False when `change` found nothing
-        to do. A 409 (the revision moved under us) rebuilds the write from a new read.
-        Callers hold the package's lock."""
+    def update_packument(self, name: str, change: Callable[[dict[str, Any]], bool], *,
+                         read: dict[str, Any] | None = None) -> tuple[bool, dict[str, Any]]:
+        """Read, change, write back with the read's `_rev`: (written, the document written
+        or, when `change` found nothing to do, the one read). `read`: a `?write=true` read the
+        caller just took under the lock, for the first attempt. A 409 (the revision moved
+        under us) rebuilds the write from a new read. Callers hold the package's lock."""
         for _attempt in range(WRITE_ATTEMPTS):
-            packument = self.packument(name, write=True)
+            packument = copy.deepcopy(read) if read is not None else \
+                self.packument(name, write=True)
+            read = None
             if not change(packument):
-                return False
+                return False, packument
             # `PUT /<pkg>` with the whole packument, the `_rev` in the body: the route of
             # npm's CLI `deprecate` (npm/cli lib/commands/deprecate.js → npm-registry-fetch).
             # `/-rev/<rev>` is unpublish's route (libnpmpublish lib/unpublish.js), which
@@ -191,7 +270,7 @@ class NpmRegistry:
             response = self.call("PUT", package_path(name), ok=(200, 201, 409),
                                  json=packument, headers=self.headers())
             if response.status_code != 409:
-                return True
+                return True, packument
         raise ConnectorError(f"PUT /{name}: revision conflict {WRITE_ATTEMPTS} times in a row",
                              provider="npm", transient=True)
 

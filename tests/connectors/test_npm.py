@@ -663,3 +663,69 @@ def test_a_write_applied_but_its_answer_lost_is_finished_by_the_next_run(sandbox
     assert result.outcome is Outcome.DONE
     assert result.requests == ("PUT /-/package/@acme%2Fwidget/dist-tags/latest",)
     assert npm.confirm(artifact, {}).outcome is Outcome.DONE
+
+
+def packument_traffic(sandbox, mark: int, name: str) -> dict[str, int]:
+    """The recording proxy's count of one package's packument reads, its packument writes
+    (`PUT /<pkg>`: npm's deprecate) and its dist-tag writes since `mark`."""
+    quoted = quote(name, safe="@").lower()
+    counts = {"reads": 0, "deprecate_writes": 0, "tag_writes": 0}
+    for entry in sandbox.request_log("npm", mark):
+        path = entry["path"].split("?")[0].lower()
+        if path == f"/{quoted}":
+            counts["reads" if entry["method"] == "GET" else "deprecate_writes"] += 1
+        elif path.startswith(f"/-/package/{quoted}/dist-tags/") and entry["method"] == "PUT":
+            counts["tag_writes"] += 1
+    return counts
+
+
+def test_a_package_s_versions_are_quarantined_with_one_deprecation_write(sandbox) -> None:
+    """A worm publishes several versions of each package; the engine quarantines them
+    concurrently and reads each back. The versions whose quarantine is waiting on the
+    package go in one deprecation (`PUT /<pkg>` carries every version's `deprecated`), the
+    tags move once, and the others find their version done in that write's read-back."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names, versions = [f"@acme/pkg{p}" for p in range(3)], 3
+    seeded = apply_seed(sandbox.urls(), many_versions_seed(len(names), versions))
+    npm = connector_for(sandbox, seeded, names)
+    artifacts = npm.enumerate(Window(since=seeded.window_start))
+    assert len(artifacts) == len(names) * versions
+    # A registry's round trip (npmjs answers in tens of milliseconds), not a loopback's.
+    sandbox.set_faults("npm", [Fault(match=r"^GET /@acme%2[fF]pkg", kind="latency",
+                                     latency_ms=50)])
+    mark = sandbox.log_marks()["npm"]
+
+    def quarantine_and_confirm(artifact):  # as the engine's quarantine_one does
+        result = npm.quarantine(artifact)
+        return result, npm.confirm(artifact, result.evidence)
+
+    with ThreadPoolExecutor(max_workers=len(artifacts)) as pool:
+        results = list(pool.map(quarantine_and_confirm, artifacts))
+    sandbox.clear_faults()
+    assert all(q.outcome is c.outcome is Outcome.DONE for q, c in results), \
+        [(q.detail, c.detail) for q, c in results]
+    traffic = {name: packument_traffic(sandbox, mark, name) for name in names}
+    for name in names:
+        doc = read_packument(sandbox, name)
+        assert all(doc["versions"][f"1.1.{v}"]["deprecated"] == "compromised"
+                   for v in range(versions)), name
+        assert doc["dist-tags"] == {"latest": "1.0.0", "next": "1.0.0"}, name
+        # One read to build the writes, one read-back, one confirm per version (the old
+        # way: 5 reads and a deprecation per version).
+        assert traffic[name]["deprecate_writes"] <= 1, (name, traffic)
+        assert traffic[name]["tag_writes"] <= 2, (name, traffic)
+        assert traffic[name]["reads"] <= 2 + versions, (name, traffic)
+
+
+def test_a_write_invalidates_the_reads_of_the_package_it_changes() -> None:
+    """Which package's kept read a write invalidates (None: every package's)."""
+    from connectors.npm.registry import written_package
+
+    assert written_package("/@acme%2fpkg0") == "@acme/pkg0"
+    assert written_package("/@acme%2Fpkg0/-rev/3-abc") == "@acme/pkg0"
+    assert written_package("/@acme/pkg0/-/pkg0-1.1.0.tgz/-rev/3-abc") == "@acme/pkg0"
+    assert written_package("/-/package/@acme%2Fpkg0/dist-tags/latest") == "@acme/pkg0"
+    assert written_package("/left-pad") == "left-pad"
+    assert written_package("/-/npm/v1/tokens/token/abc") is None
+    assert written_package("/-/user/org.couchdb.user:release-bot") is None
