@@ -20,7 +20,7 @@ from .api import PROVIDER, Aws, AwsError, jsonable
 from .cloudtrail import Trail, assumed_roles
 from .config import AwsConfig
 from .documents import github_oidc, policy_doc, statements_of
-from .identity import AwsIdentity
+from .identity import AwsIdentity, Read, UserReads, each_user
 
 # CodeArtifact authorization tokens live 15 minutes to 12 hours, 12 by default, and from a
 # role session outlive it (https://docs.aws.amazon.com/codeartifact/latest/APIReference/
@@ -34,12 +34,22 @@ class Discovery:
 
     def __init__(self, aws: Aws, config: AwsConfig, who: AwsIdentity, trail: Trail) -> None:
         self.aws, self.config, self.who, self.trail = aws, config, who, trail
+        self._user_reads: dict[str, dict[str, Read]] = {}
+
+    def take_user_reads(self) -> dict[str, dict[str, Read]]:
+        """What the last discovery read of each user (IAM answers and the gaps they met),
+        handed over once: the snapshot right after discovery reuses it rather than ask
+        IAM the same questions again; a later snapshot reads afresh."""
+        taken, self._user_reads = self._user_reads, {}
+        return taken
 
     def credentials(self) -> list[Credential]:
         """Every credential of the identity: users', roles', foreign keys, KMS, secrets."""
         credentials: list[Credential] = []
-        for user in self.who.users():
-            credentials += self._user_credentials(user)
+        per_user, self._user_reads = each_user(self.aws, self.who.users(),
+                                               self._user_credentials)
+        for made in per_user:
+            credentials += made
         for role in self.config.roles:
             credentials += self._role_credentials(role)
         credentials += self._foreign_keys()
@@ -73,49 +83,46 @@ class Discovery:
         return tuple(Owner(name=t["Value"], role=OwnerRole.IDENTITY_OWNER, source="aws-tag")
                      for t in tags if t["Key"] in OWNER_TAGS)
 
-    def _user_credentials(self, user: str) -> list[Credential]:
-        aws = self.aws
-        if not self._exists("get_user", user, UserName=user):
+    def _user_credentials(self, reads: UserReads) -> list[Credential]:
+        """One user's credentials (run in `each_user`'s threads: reads go through `reads`)."""
+        user = reads.user
+        if reads.read("get_user", UserName=user).missing_entity:
             return []
-        owners = self._owners(aws.soft([], "iam", "list_user_tags", key="Tags", subject=user,
-                                       UserName=user))
+        owners = self._owners(reads.soft([], "list_user_tags", key="Tags", UserName=user))
         made: list[Credential] = []
 
         def add(kind: str, id: str, **fields: Any) -> None:
             made.append(Credential(provider=PROVIDER, kind=kind, id=id, principal=user,
                                    owners=owners, **fields))
 
-        for key in aws.soft([], "iam", "list_access_keys", key="AccessKeyMetadata", subject=user,
-                            UserName=user):
-            used = aws.soft({}, "iam", "get_access_key_last_used", subject=key["AccessKeyId"],
-                            AccessKeyId=key["AccessKeyId"]).get("AccessKeyLastUsed", {})
+        for key in reads.soft([], "list_access_keys", key="AccessKeyMetadata", UserName=user):
+            used = reads.soft({}, "get_access_key_last_used", subject=key["AccessKeyId"],
+                              AccessKeyId=key["AccessKeyId"]).get("AccessKeyLastUsed", {})
             add("access_key", key["AccessKeyId"], created_at=key["CreateDate"],
                 status=key["Status"].lower(), last_used_at=used.get("LastUsedDate"),
                 details={"user": user, "last_used_service": used.get("ServiceName"),
                          "last_used_region": used.get("Region")})
-        profile = aws.soft(None, "iam", "get_login_profile", subject=user, UserName=user)
+        profile = reads.soft(None, "get_login_profile", UserName=user)
         if profile:
             add("console_password", user, created_at=profile["LoginProfile"]["CreateDate"],
                 details={"user": user})
-        for key in aws.soft([], "iam", "list_ssh_public_keys", key="SSHPublicKeys",
-                            subject=user, UserName=user):
+        for key in reads.soft([], "list_ssh_public_keys", key="SSHPublicKeys", UserName=user):
             add("ssh_public_key", key["SSHPublicKeyId"], created_at=key.get("UploadDate"),
                 status=key["Status"].lower(), details={"user": user})
-        for cert in aws.soft([], "iam", "list_signing_certificates", key="Certificates",
-                             subject=user, UserName=user):
+        for cert in reads.soft([], "list_signing_certificates", key="Certificates",
+                               UserName=user):
             add("signing_certificate", cert["CertificateId"], created_at=cert.get("UploadDate"),
                 status=cert["Status"].lower(), details={"user": user})
-        for service in aws.soft({}, "iam", "list_service_specific_credentials", subject=user,
-                                UserName=user).get("ServiceSpecificCredentials", []):
+        for service in reads.soft({}, "list_service_specific_credentials", UserName=user).get(
+                "ServiceSpecificCredentials", []):
             add("service_specific_credential", service["ServiceSpecificCredentialId"],
                 created_at=service.get("CreateDate"), status=service["Status"].lower(),
                 expires_at=service.get("ExpirationDate"), scopes=(service["ServiceName"],),
                 details={"user": user, "service": service["ServiceName"],
                          "service_user_name": service.get("ServiceUserName")})
-        attached = aws.soft([], "iam", "list_attached_user_policies", key="AttachedPolicies",
-                            subject=user, UserName=user)
-        inline = aws.soft([], "iam", "list_user_policies", key="PolicyNames", subject=user,
-                          UserName=user)
+        attached = reads.soft([], "list_attached_user_policies", key="AttachedPolicies",
+                              UserName=user)
+        inline = reads.soft([], "list_user_policies", key="PolicyNames", UserName=user)
         add("user_permissions", user, details={"user": user, "inline": inline},
             scopes=tuple(p["PolicyName"] for p in attached) + tuple(inline))
         return made

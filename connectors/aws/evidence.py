@@ -4,6 +4,10 @@ attached and inline policies (with documents), tags, role trust policies (GitHub
 conditions pulled out), KMS key policies and grants, secret metadata (never values), the
 credential report's rows, and CloudTrail issuance events from the configured source.
 Reads that fail are listed under `errors` and do not stop the rest.
+
+Users are read several at a time (`identity.each_user`), and what the discovery just before
+read of them (keys, tags, policies listed, login profile…) is taken over, not asked again:
+evidence must be read before revocation, which waits for it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from .cloudtrail import Trail, issuance
 from .config import AwsConfig
 from .discover import Discovery
 from .documents import github_oidc, policy_doc
-from .identity import AwsIdentity
+from .identity import AwsIdentity, UserReads, each_user
 
 
 class Evidence:
@@ -39,7 +43,7 @@ class Evidence:
         evidence: dict[str, Any] = {
             "account": self.who.account(),
             "access_key_info": self.who.resolved_keys(),
-            "users": {u: self._user_evidence(u) for u in self.who.users()},
+            "users": self._users_evidence(),
             "roles": {r: self._role_evidence(r) for r in self.config.roles},
             "kms_keys": {},
             "secrets": [{k: v for k, v in s.items() if k != "SecretVersionsToStages"}
@@ -65,33 +69,46 @@ class Evidence:
             tuple(sorted(gap.items())) for gap in aws.gaps)]
         return jsonable(evidence)  # type: ignore[no-any-return]
 
-    def _user_evidence(self, user: str) -> dict[str, Any]:
-        aws, s = self.aws, {"subject": user, "UserName": user}
-        inline = aws.soft([], "iam", "list_user_policies", key="PolicyNames", **s)
-        keys = aws.soft([], "iam", "list_access_keys", key="AccessKeyMetadata", **s)
+    def _users_evidence(self) -> dict[str, Any]:
+        """Each user's evidence, `READ_CONCURRENCY` users at a time, reusing what the
+        discovery just before read (the same IAM questions)."""
+        users = self.who.users()
+        found, _ = each_user(self.aws, users, self._user_evidence,
+                             memos=self.discovery.take_user_reads())
+        return dict(zip(users, found, strict=True))
+
+    @staticmethod
+    def _user_evidence(reads: UserReads) -> dict[str, Any]:
+        """One user's evidence (run in `each_user`'s threads: reads go through `reads`)."""
+        user = reads.user
+        inline = reads.soft([], "list_user_policies", key="PolicyNames", UserName=user)
+        keys = reads.soft([], "list_access_keys", key="AccessKeyMetadata", UserName=user)
         return {
-            "user": aws.soft({}, "iam", "get_user", **s).get("User"),
-            "tags": aws.soft([], "iam", "list_user_tags", key="Tags", **s),
-            "access_keys": [{**k, "last_used": aws.soft(
-                {}, "iam", "get_access_key_last_used", subject=k["AccessKeyId"],
+            "user": reads.soft({}, "get_user", UserName=user).get("User"),
+            "tags": reads.soft([], "list_user_tags", key="Tags", UserName=user),
+            "access_keys": [{**k, "last_used": reads.soft(
+                {}, "get_access_key_last_used", subject=k["AccessKeyId"],
                 AccessKeyId=k["AccessKeyId"]).get("AccessKeyLastUsed")} for k in keys],
-            "login_profile": aws.soft({}, "iam", "get_login_profile", **s).get("LoginProfile"),
-            "ssh_public_keys": aws.soft([], "iam", "list_ssh_public_keys", key="SSHPublicKeys",
-                                        **s),
+            "login_profile": reads.soft({}, "get_login_profile", UserName=user).get(
+                "LoginProfile"),
+            "ssh_public_keys": reads.soft([], "list_ssh_public_keys", key="SSHPublicKeys",
+                                          UserName=user),
             "signing_certificates": [
-                {k: v for k, v in c.items() if k != "CertificateBody"} for c in aws.soft(
-                    [], "iam", "list_signing_certificates", key="Certificates", **s)],
-            "service_specific_credentials": aws.soft(
-                {}, "iam", "list_service_specific_credentials", **s).get(
+                {k: v for k, v in c.items() if k != "CertificateBody"} for c in reads.soft(
+                    [], "list_signing_certificates", key="Certificates", UserName=user)],
+            "service_specific_credentials": reads.soft(
+                {}, "list_service_specific_credentials", UserName=user).get(
                     "ServiceSpecificCredentials", []),
             # serial and EnableDate of each: a device enabled in the window is a finding
             # (enumerate: `mfa_device`), the attacker may have added it
-            "mfa_devices": aws.soft([], "iam", "list_mfa_devices", key="MFADevices", **s),
-            "groups": aws.soft([], "iam", "list_groups_for_user", key="Groups", **s),
-            "attached_policies": aws.soft([], "iam", "list_attached_user_policies",
-                                          key="AttachedPolicies", **s),
-            "inline_policies": {name: aws.soft({}, "iam", "get_user_policy", PolicyName=name,
-                                               **s).get("PolicyDocument") for name in inline},
+            "mfa_devices": reads.soft([], "list_mfa_devices", key="MFADevices",
+                                      UserName=user),
+            "groups": reads.soft([], "list_groups_for_user", key="Groups", UserName=user),
+            "attached_policies": reads.soft([], "list_attached_user_policies",
+                                            key="AttachedPolicies", UserName=user),
+            "inline_policies": {name: reads.soft({}, "get_user_policy", PolicyName=name,
+                                                 UserName=user).get("PolicyDocument")
+                                for name in inline},
         }
 
     def _role_evidence(self, role: str) -> dict[str, Any]:
