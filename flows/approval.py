@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from . import records
-from .case import verify_case
-from .errors import BadInput, CaseError
+from .case import require_verified
+from .errors import BadInput
 from .ledger import Ledger
 
 
@@ -22,11 +22,7 @@ def approve_case(case_dir: Path, *, approver: str, reason: str, deny: bool) -> s
         raise BadInput("must name who approves", field="--as")
     if not reason.strip():
         raise BadInput("must say why", field="--reason")
-    check = verify_case(case_dir, sealed=False)
-    if not check.ok:
-        problem = (check.ledger.problems or check.manifest_problems)[0]
-        raise CaseError(f"refusing to record an approval in a case that fails verification: "
-                        f"{problem}")
+    require_verified(case_dir, "record an approval in")
     meta = json.loads((case_dir / "case.json").read_text())  # verified: present and whole
     decision = "deny" if deny else "approve"
     ledger = Ledger(case_dir / "ledger.jsonl")
@@ -57,11 +53,7 @@ def attest_case(case_dir: Path, *, subject: str, attester: str, reason: str) -> 
         raise BadInput("must name who attests", field="--as")
     if not reason.strip():
         raise BadInput("must say what was done", field="--reason")
-    check = verify_case(case_dir, sealed=False)
-    if not check.ok:
-        problem = (check.ledger.problems or check.manifest_problems)[0]
-        raise CaseError(f"refusing to record an attestation in a case that fails "
-                        f"verification: {problem}")
+    require_verified(case_dir, "record an attestation in")
     ledger = Ledger(case_dir / "ledger.jsonl")
     state = CaseState.from_records(ledger.records(), dry_run=False)
     known = {s for found in (*state.credentials.values(), *state.artifacts.values())

@@ -128,6 +128,15 @@ def verify_case(directory: Path, *, sealed: bool = True) -> CaseVerification:
     return CaseVerification(ledger, tuple(problems))
 
 
+def require_verified(directory: Path, doing: str) -> None:
+    """Refuse to add to (or re-seal) a case that fails verification: nothing is written on
+    top of a record or a file that was edited. `doing` names the refused act."""
+    check = verify_case(directory, sealed=False)
+    if not check.ok:
+        problem = (check.ledger.problems or check.manifest_problems)[0]
+        raise CaseError(f"refusing to {doing} a case that fails verification: {problem}")
+
+
 def _case_file_problems(directory: Path) -> list[str]:
     """case.json against the ledger: the `case_opened` record, then each recorded change."""
     from .ledger import read_records
@@ -200,4 +209,5 @@ def _write_atomic(path: Path, body: bytes) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["Case", "open_case", "write_manifest", "verify_case", "canonical_json", "new_case_id"]
+__all__ = ["Case", "open_case", "write_manifest", "verify_case", "require_verified",
+           "canonical_json", "new_case_id"]

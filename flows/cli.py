@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .errors import BadInput, CaseError, ExitCode, RevokerError
+from .errors import BadInput, ExitCode, RevokerError
 
 app = typer.Typer(
     name="revoker",
@@ -202,13 +202,9 @@ def report(
 
     if format_ not in (None, "md", "html", "json"):
         raise BadInput("must be md, html or json", field="--format")
-    from .case import verify_case
+    from .case import require_verified
 
-    check = verify_case(case_dir, sealed=False)  # BadInput if it is no case directory
-    if not check.ok:
-        problem = (check.ledger.problems or check.manifest_problems)[0]
-        raise CaseError(f"refusing to re-render and re-seal a case that fails verification: "
-                        f"{problem}")
+    require_verified(case_dir, "re-render and re-seal")  # BadInput if it is no case
     if bundle is not None and not bundle.parent.is_dir():
         raise BadInput("its folder does not exist", source=str(bundle), field="--bundle")
     render_case(case_dir)
