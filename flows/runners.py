@@ -45,14 +45,10 @@ class LocalRunner:
         retries: int,
     ) -> list[R | BaseException]:
         def attempt(item: T) -> R | BaseException:
-            for remaining in range(retries, -1, -1):
-                try:
-                    return fn(item)
-                except Exception as error:
-                    if remaining == 0 or not is_transient(error):
-                        return error
-                    time.sleep(0.2)
-            raise AssertionError("unreachable")
+            try:
+                return retrying(lambda: fn(item), retries)
+            except Exception as error:  # retries ran out, or it was never transient
+                return error
 
         if len(items) <= 1:
             return [attempt(item) for item in items]
